@@ -1,0 +1,134 @@
+//! Explanations: how a routing decision was reached, agent by agent.
+//!
+//! Recorded at decision time so that a merchant can ask, later, why a buyer
+//! went where it went. Large target sets are summarised rather than listed so
+//! that explaining never makes routing slower than the index it uses.
+
+use serde::{Deserialize, Serialize};
+
+use crate::agent::AgentStatus;
+use crate::conversation::Reason;
+use crate::ids::AgentId;
+use crate::settings::Strategy;
+use crate::time::Millis;
+
+/// At most this many agents are listed one by one in an explanation; beyond it
+/// the picked and tied agents are listed and the rest counted by verdict.
+pub const EXPLAIN_LIST_LIMIT: usize = 64;
+
+/// What the routing thought of one agent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Chosen.
+    Picked,
+    /// Could have taken it but another agent was preferred (higher saturation,
+    /// more assigned today, or lost the draw).
+    Eligible,
+    /// Not in the target set.
+    NotInTarget,
+    /// Status offline.
+    Offline,
+    /// Status busy.
+    Busy,
+    /// Online but at max load.
+    Saturated,
+    /// An offline-routing agent that was not the least loaded.
+    MoreLoaded,
+}
+
+/// One agent as the routing saw it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Considered {
+    /// The agent.
+    pub agent_id: AgentId,
+    /// Its status then.
+    pub status: AgentStatus,
+    /// Its load then.
+    pub load: u32,
+    /// Its max load then.
+    pub max_load: u32,
+    /// Conversations assigned to it that day (used by `even`).
+    pub assigned_today: u32,
+    /// Weight after the busy penalty (used by `weighted`).
+    pub effective_weight: f64,
+    /// The verdict.
+    pub verdict: Verdict,
+}
+
+/// Agents of the target set that were not listed, by verdict.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unlisted {
+    /// Offline agents.
+    pub offline: u32,
+    /// Busy agents.
+    pub busy: u32,
+    /// Online agents at max load.
+    pub saturated: u32,
+    /// Available agents that were not preferred.
+    pub eligible: u32,
+}
+
+/// The outcome of the recent-contact step (最近联系客服优先).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecentContactCheck {
+    /// The setting is off.
+    Disabled,
+    /// No mapping within the window.
+    NoRecentAgent,
+    /// The recent agent took it.
+    Assigned(AgentId),
+    /// The recent agent could not take it.
+    Skipped {
+        /// The recent agent.
+        agent_id: AgentId,
+        /// Why not.
+        why: Verdict,
+    },
+    /// Not evaluated (proactive conversation, transfer, or an existing one).
+    NotApplicable,
+}
+
+/// How one decision was reached.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Explanation {
+    /// When it was decided.
+    pub decided_at: Millis,
+    /// The outcome's reason.
+    pub reason: Reason,
+    /// The strategy in force.
+    pub strategy: Strategy,
+    /// The recent-contact step.
+    pub recent_contact: RecentContactCheck,
+    /// The index of the rule that matched, if any.
+    pub matched_rule: Option<usize>,
+    /// Whether the target set overflowed to every online agent.
+    pub overflowed: bool,
+    /// Agents in the final target set.
+    pub target_size: u32,
+    /// The agents considered.
+    pub agents: Vec<Considered>,
+    /// Agents of the target set not listed in `agents`, by verdict.
+    pub unlisted: Option<Unlisted>,
+    /// The agent chosen, if any.
+    pub picked: Option<AgentId>,
+}
+
+impl Explanation {
+    /// An explanation with nothing considered yet.
+    pub fn new(decided_at: Millis, reason: Reason, strategy: Strategy) -> Self {
+        Self {
+            decided_at,
+            reason,
+            strategy,
+            recent_contact: RecentContactCheck::NotApplicable,
+            matched_rule: None,
+            overflowed: false,
+            target_size: 0,
+            agents: Vec::new(),
+            unlisted: None,
+            picked: None,
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! Validated identifiers and free-form tags.
+//!
+//! Every value that crosses the API boundary is parsed once here; inside the
+//! core an invalid id cannot exist.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::error::InvalidInput;
+
+fn is_id_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')
+}
+
+fn parse_id(kind: &'static str, raw: &str) -> Result<String, InvalidInput> {
+    if raw.is_empty() || raw.len() > 64 {
+        return Err(InvalidInput::new(format!(
+            "{kind} must be 1 to 64 characters"
+        )));
+    }
+    if !raw.chars().all(is_id_char) {
+        return Err(InvalidInput::new(format!(
+            "{kind} may only contain letters, digits, '_', '.' and '-'"
+        )));
+    }
+    Ok(raw.to_owned())
+}
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident, $kind:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Parses an id matching `[A-Za-z0-9_.-]{1,64}`.
+            pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
+                parse_id($kind, raw).map(Self)
+            }
+
+            /// The id as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = String::deserialize(d)?;
+                Self::parse(&raw).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A shop (店铺), the tenant every other object belongs to.
+    ShopId,
+    "shop id"
+);
+id_type!(
+    /// An agent (客服 / 子账号) of a shop.
+    AgentId,
+    "agent id"
+);
+id_type!(
+    /// A routing group (分组 / 分流组) of a shop.
+    GroupId,
+    "group id"
+);
+
+/// A buyer (买家): 1..=128 bytes of UTF-8 without control characters.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct BuyerId(String);
+
+impl BuyerId {
+    /// Parses a buyer id.
+    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
+        if raw.is_empty() || raw.len() > 128 {
+            return Err(InvalidInput::new("buyer_id must be 1 to 128 bytes"));
+        }
+        if raw.chars().any(char::is_control) {
+            return Err(InvalidInput::new(
+                "buyer_id must not contain control characters",
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for BuyerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for BuyerId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        Self::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A free string chosen by the platform (question, order state, product,
+/// intent, order id): 1..=200 bytes, matched exactly.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Tag(String);
+
+impl Tag {
+    /// Parses a tag.
+    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
+        if raw.is_empty() || raw.len() > 200 {
+            return Err(InvalidInput::new("value must be 1 to 200 bytes"));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// The tag as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Tag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Tag {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        Self::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A conversation (会话), numbered per shop; written `c-<n>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConversationId(pub u64);
+
+impl ConversationId {
+    /// Parses `c-<n>`.
+    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
+        raw.strip_prefix("c-")
+            .and_then(|n| n.parse::<u64>().ok())
+            .map(Self)
+            .ok_or_else(|| InvalidInput::new("conversation id must look like c-<number>"))
+    }
+}
+
+impl fmt::Display for ConversationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "c-{}", self.0)
+    }
+}
+
+impl Serialize for ConversationId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            s.collect_str(self)
+        } else {
+            s.serialize_u64(self.0)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ConversationId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if d.is_human_readable() {
+            let raw = String::deserialize(d)?;
+            Self::parse(&raw).map_err(serde::de::Error::custom)
+        } else {
+            u64::deserialize(d).map(Self)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_accept_the_documented_alphabet_only() {
+        assert!(ShopId::parse("shop_1.a-b").is_ok());
+        assert!(ShopId::parse("").is_err());
+        assert!(ShopId::parse(&"a".repeat(65)).is_err());
+        assert!(AgentId::parse("小王").is_err());
+        assert!(GroupId::parse("a b").is_err());
+    }
+
+    #[test]
+    fn buyer_ids_are_utf8_without_control_characters() {
+        assert!(BuyerId::parse("买家-01").is_ok());
+        assert!(BuyerId::parse("a\nb").is_err());
+        assert!(BuyerId::parse(&"x".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn conversation_ids_round_trip_as_text() {
+        let id = ConversationId(42);
+        assert_eq!(id.to_string(), "c-42");
+        assert_eq!(ConversationId::parse("c-42").unwrap(), id);
+        assert!(ConversationId::parse("42").is_err());
+    }
+}

@@ -1,0 +1,308 @@
+//! Indexes that make a routing decision cost O(log n) in the number of agents.
+//!
+//! Agents are referred to by a dense slot number. A [`Pool`] (the whole shop,
+//! or one group) keeps its online agents ordered by saturation and its
+//! available agents ordered by (assigned today, saturation), each in buckets
+//! of equal keys so that a tie is broken uniformly at random in O(1). The
+//! shop-wide pool also keeps a Fenwick tree of effective weights for the
+//! `weighted` strategy. None of this is stored: it is rebuilt from the agents.
+
+use std::collections::{BTreeMap, HashMap};
+
+use rand::Rng;
+
+use crate::agent::{AgentStatus, Saturation};
+
+/// An agent's slot in the indexes.
+pub type Slot = u32;
+
+/// Keys kept in buckets of equal keys, with the position of every slot.
+#[derive(Clone, Debug)]
+pub struct TieIndex<K: Ord + Copy> {
+    buckets: BTreeMap<K, Vec<Slot>>,
+    pos: HashMap<Slot, (K, usize)>,
+}
+
+impl<K: Ord + Copy> Default for TieIndex<K> {
+    fn default() -> Self {
+        Self {
+            buckets: BTreeMap::new(),
+            pos: HashMap::new(),
+        }
+    }
+}
+
+impl<K: Ord + Copy> TieIndex<K> {
+    /// Number of slots indexed.
+    pub fn len(&self) -> usize {
+        self.pos.len()
+    }
+
+    /// Whether nothing is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.pos.is_empty()
+    }
+
+    /// Puts `slot` under `key`, or removes it with `None`.
+    pub fn set(&mut self, slot: Slot, key: Option<K>) {
+        if let Some((old, _)) = self.pos.get(&slot) {
+            if Some(*old) == key {
+                return;
+            }
+            self.remove(slot);
+        }
+        if let Some(key) = key {
+            let bucket = self.buckets.entry(key).or_default();
+            bucket.push(slot);
+            self.pos.insert(slot, (key, bucket.len() - 1));
+        }
+    }
+
+    fn remove(&mut self, slot: Slot) {
+        let Some((key, at)) = self.pos.remove(&slot) else {
+            return;
+        };
+        let bucket = self
+            .buckets
+            .get_mut(&key)
+            .expect("indexed key has a bucket");
+        bucket.swap_remove(at);
+        if let Some(&moved) = bucket.get(at) {
+            self.pos.insert(moved, (key, at));
+        }
+        if bucket.is_empty() {
+            self.buckets.remove(&key);
+        }
+    }
+
+    /// The lowest key and every slot under it.
+    pub fn first(&self) -> Option<(K, &[Slot])> {
+        self.buckets.iter().next().map(|(k, v)| (*k, v.as_slice()))
+    }
+
+    /// Whether `slot` is indexed.
+    pub fn contains(&self, slot: Slot) -> bool {
+        self.pos.contains_key(&slot)
+    }
+}
+
+/// A Fenwick tree of non-negative weights, for sampling proportional to weight.
+#[derive(Clone, Debug, Default)]
+pub struct WeightTree {
+    tree: Vec<f64>,
+    values: Vec<f64>,
+}
+
+impl WeightTree {
+    /// Sets the weight of `slot`.
+    pub fn set(&mut self, slot: Slot, weight: f64) {
+        let i = slot as usize;
+        if i >= self.values.len() {
+            self.grow(i + 1);
+        }
+        let delta = weight - self.values[i];
+        if delta == 0.0 {
+            return;
+        }
+        self.values[i] = weight;
+        let mut j = i + 1;
+        while j <= self.tree.len() {
+            self.tree[j - 1] += delta;
+            j += j & j.wrapping_neg();
+        }
+    }
+
+    fn grow(&mut self, len: usize) {
+        let len = len.next_power_of_two().max(16);
+        let values = std::mem::take(&mut self.values);
+        self.values = vec![0.0; len];
+        self.tree = vec![0.0; len];
+        for (i, w) in values.into_iter().enumerate() {
+            if w != 0.0 {
+                self.set(i as Slot, w);
+            }
+        }
+    }
+
+    /// Sum of all weights.
+    pub fn total(&self) -> f64 {
+        self.prefix(self.tree.len())
+    }
+
+    fn prefix(&self, mut n: usize) -> f64 {
+        let mut sum = 0.0;
+        while n > 0 {
+            sum += self.tree[n - 1];
+            n &= n - 1;
+        }
+        sum
+    }
+
+    /// Draws a slot with probability proportional to its weight.
+    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> Option<Slot> {
+        let total = self.total();
+        if total <= 0.0 {
+            return None;
+        }
+        let mut target = rng.random::<f64>() * total;
+        let mut pos = 0usize;
+        let mut step = self.tree.len().next_power_of_two();
+        while step > 0 {
+            let next = pos + step;
+            if next <= self.tree.len() && self.tree[next - 1] <= target {
+                target -= self.tree[next - 1];
+                pos = next;
+            }
+            step >>= 1;
+        }
+        // Float rounding may land on a zero-weight slot; walk to the next real one.
+        (pos..self.values.len())
+            .chain((0..pos).rev())
+            .find(|&i| self.values[i] > 0.0)
+            .map(|i| i as Slot)
+    }
+}
+
+/// The index key of the `even` strategy.
+pub type EvenKey = (u32, Saturation);
+
+/// What a pool knows of one member.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MemberState {
+    /// Status.
+    pub status: AgentStatus,
+    /// Saturation.
+    pub saturation: Saturation,
+    /// Assigned today.
+    pub assigned_today: u32,
+    /// Weight after the busy penalty.
+    pub effective_weight: f64,
+}
+
+impl MemberState {
+    fn available(&self) -> bool {
+        self.status == AgentStatus::Online && self.saturation.load < self.saturation.max
+    }
+}
+
+/// A set of agents (the shop, or a group) with its routing indexes.
+#[derive(Clone, Debug, Default)]
+pub struct Pool {
+    members: HashMap<Slot, AgentStatus>,
+    /// Online agents by saturation.
+    pub online: TieIndex<Saturation>,
+    /// Available agents by (assigned today, saturation).
+    pub even: TieIndex<EvenKey>,
+    /// Effective weights of available agents (shop pool only).
+    pub weights: Option<WeightTree>,
+    counts: [u32; 3],
+}
+
+fn status_index(s: AgentStatus) -> usize {
+    match s {
+        AgentStatus::Online => 0,
+        AgentStatus::Busy => 1,
+        AgentStatus::Offline => 2,
+    }
+}
+
+impl Pool {
+    /// A pool that also samples by weight.
+    pub fn weighted() -> Self {
+        Self {
+            weights: Some(WeightTree::default()),
+            ..Self::default()
+        }
+    }
+
+    /// Adds or updates a member.
+    pub fn upsert(&mut self, slot: Slot, m: MemberState) {
+        if let Some(old) = self.members.insert(slot, m.status) {
+            self.counts[status_index(old)] -= 1;
+        }
+        self.counts[status_index(m.status)] += 1;
+        let online = m.status == AgentStatus::Online;
+        self.online.set(slot, online.then_some(m.saturation));
+        let available = m.available();
+        self.even
+            .set(slot, available.then_some((m.assigned_today, m.saturation)));
+        if let Some(w) = &mut self.weights {
+            w.set(slot, if available { m.effective_weight } else { 0.0 });
+        }
+    }
+
+    /// Removes a member.
+    pub fn remove(&mut self, slot: Slot) {
+        if let Some(old) = self.members.remove(&slot) {
+            self.counts[status_index(old)] -= 1;
+        }
+        self.online.set(slot, None);
+        self.even.set(slot, None);
+        if let Some(w) = &mut self.weights {
+            w.set(slot, 0.0);
+        }
+    }
+
+    /// Members with this status.
+    pub fn count(&self, status: AgentStatus) -> u32 {
+        self.counts[status_index(status)]
+    }
+
+    /// Every member.
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    /// No member.
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    /// Available members.
+    pub fn available(&self) -> usize {
+        self.even.len()
+    }
+
+    /// Whether `slot` is a member.
+    pub fn contains(&self, slot: Slot) -> bool {
+        self.members.contains_key(&slot)
+    }
+
+    /// Every member slot, in no particular order.
+    pub fn slots(&self) -> impl Iterator<Item = Slot> + '_ {
+        self.members.keys().copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::rngs::SmallRng;
+    use rand::SeedableRng;
+
+    #[test]
+    fn tie_index_keeps_equal_keys_in_one_bucket() {
+        let mut idx = TieIndex::<u32>::default();
+        idx.set(1, Some(5));
+        idx.set(2, Some(5));
+        idx.set(3, Some(7));
+        assert_eq!(idx.first().unwrap().1.len(), 2);
+        idx.set(1, Some(9));
+        assert_eq!(idx.first().unwrap().1, &[2]);
+        idx.set(2, None);
+        assert_eq!(idx.first().unwrap(), (7, &[3][..]));
+        assert_eq!(idx.len(), 2);
+    }
+
+    #[test]
+    fn weight_tree_samples_in_proportion() {
+        let mut t = WeightTree::default();
+        t.set(0, 1.0);
+        t.set(5, 3.0);
+        let mut rng = SmallRng::seed_from_u64(7);
+        let heavy = (0..4000).filter(|_| t.sample(&mut rng) == Some(5)).count();
+        assert!((2800..3200).contains(&heavy), "{heavy}");
+        t.set(5, 0.0);
+        assert!((0..100).all(|_| t.sample(&mut rng) == Some(0)));
+    }
+}

@@ -1,0 +1,262 @@
+//! The stored form of a shop: one record per object.
+//!
+//! A command reports the keys of the records it changed; the store writes
+//! exactly those (present: put, absent: delete) in one atomic write. Indexes,
+//! the queue order, timers and per-buyer lookups are not stored: they are
+//! rebuilt from the records by [`Shop::restore`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::agent::Agent;
+use crate::conversation::ConversationStatus;
+use crate::ids::{AgentId, BuyerId, ConversationId, GroupId, ShopId, Tag};
+use crate::index::{Pool, Slot};
+use crate::settings::RoutingSettings;
+use crate::shop::{OrderRecord, RecentContact, Shop, Timer};
+use crate::stats::AgentDay;
+use crate::time::{Day, Millis};
+
+/// Counters of a shop.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Meta {
+    /// The last conversation number handed out.
+    pub next_conversation: u64,
+    /// The lowest queue key handed out (entries put at the front).
+    pub queue_front: i64,
+    /// The highest queue key handed out.
+    pub queue_back: i64,
+}
+
+/// The key of one stored record.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum RecordKey {
+    /// Counters.
+    Meta,
+    /// Routing settings.
+    Settings,
+    /// An agent.
+    Agent(AgentId),
+    /// A group's members.
+    Group(GroupId),
+    /// A conversation.
+    Conversation(ConversationId),
+    /// A buyer's recent agent.
+    Recent(BuyerId),
+    /// An order.
+    Order(Tag),
+    /// An agent's figures for a day.
+    Stats(Day, AgentId),
+}
+
+impl RecordKey {
+    /// A stable textual name, usable as a field or key suffix in a store.
+    pub fn name(&self) -> String {
+        match self {
+            Self::Meta => "meta".into(),
+            Self::Settings => "settings".into(),
+            Self::Agent(a) => format!("agent:{a}"),
+            Self::Group(g) => format!("group:{g}"),
+            Self::Conversation(c) => format!("conv:{}", c.0),
+            Self::Recent(b) => format!("recent:{b}"),
+            Self::Order(o) => format!("order:{o}"),
+            Self::Stats(d, a) => format!("stats:{d}:{a}"),
+        }
+    }
+}
+
+/// One stored record.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Record {
+    /// Counters.
+    Meta(Meta),
+    /// Routing settings.
+    Settings(RoutingSettings),
+    /// An agent.
+    Agent(Agent),
+    /// A group and its members.
+    Group(GroupId, Vec<AgentId>),
+    /// A conversation.
+    Conversation(Box<crate::conversation::Conversation>),
+    /// A buyer's recent agent.
+    Recent(BuyerId, RecentContact),
+    /// An order.
+    Order(OrderRecord),
+    /// An agent's figures for a day.
+    Stats(Day, AgentId, AgentDay),
+}
+
+impl Record {
+    /// When the store may forget the record by itself, if ever.
+    pub fn expires_at(&self, shop: &Shop) -> Option<Millis> {
+        let t = &shop.settings.timers;
+        match self {
+            Self::Recent(_, r) => Some(r.expires_at),
+            Self::Order(o) => Some(o.at + t.proactive_window_secs as i64 * 1000),
+            _ => None,
+        }
+    }
+}
+
+impl Shop {
+    /// The current value of a record; `None` means it is to be deleted.
+    pub fn record(&self, key: &RecordKey) -> Option<Record> {
+        Some(match key {
+            RecordKey::Meta => Record::Meta(self.meta.clone()),
+            RecordKey::Settings => Record::Settings(self.settings.clone()),
+            RecordKey::Agent(a) => Record::Agent(self.agent(a)?.clone()),
+            RecordKey::Group(g) => {
+                Record::Group(g.clone(), self.groups.get(g)?.iter().cloned().collect())
+            }
+            RecordKey::Conversation(c) => {
+                Record::Conversation(Box::new(self.conversations.get(c)?.clone()))
+            }
+            RecordKey::Recent(b) => Record::Recent(b.clone(), self.recent.get(b)?.clone()),
+            RecordKey::Order(o) => Record::Order(self.orders.get(o)?.clone()),
+            RecordKey::Stats(d, a) => {
+                Record::Stats(*d, a.clone(), self.stats.get(&(*d, a.clone()))?.clone())
+            }
+        })
+    }
+
+    /// Every record of the shop.
+    pub fn snapshot(&self) -> Vec<Record> {
+        let mut out = vec![
+            Record::Meta(self.meta.clone()),
+            Record::Settings(self.settings.clone()),
+        ];
+        out.extend(self.agents().cloned().map(Record::Agent));
+        out.extend(
+            self.groups
+                .iter()
+                .map(|(g, m)| Record::Group(g.clone(), m.iter().cloned().collect())),
+        );
+        out.extend(
+            self.conversations
+                .values()
+                .map(|c| Record::Conversation(Box::new(c.clone()))),
+        );
+        out.extend(
+            self.recent
+                .iter()
+                .map(|(b, r)| Record::Recent(b.clone(), r.clone())),
+        );
+        out.extend(self.orders.values().cloned().map(Record::Order));
+        out.extend(
+            self.stats
+                .iter()
+                .map(|((d, a), s)| Record::Stats(*d, a.clone(), s.clone())),
+        );
+        out
+    }
+
+    /// Rebuilds a shop from its records (in any order), as of `now`.
+    pub fn restore(id: ShopId, records: impl IntoIterator<Item = Record>, now: Millis) -> Shop {
+        let mut shop = Shop::new(id);
+        let mut orders = Vec::new();
+        for record in records {
+            match record {
+                Record::Meta(m) => shop.meta = m,
+                Record::Settings(s) => shop.settings = s,
+                Record::Agent(a) => {
+                    let slot = shop.agents.len() as Slot;
+                    shop.d.by_id.insert(a.id.clone(), slot);
+                    shop.agents.push(Some(a));
+                }
+                Record::Group(g, members) => {
+                    shop.groups.insert(g, members.into_iter().collect());
+                }
+                Record::Conversation(c) => {
+                    shop.conversations.insert(c.id, *c);
+                }
+                Record::Recent(b, r) => {
+                    shop.recent.insert(b, r);
+                }
+                Record::Order(o) => orders.push(o),
+                Record::Stats(d, a, s) => {
+                    shop.stats.insert((d, a), s);
+                }
+            }
+        }
+        // Group membership is stored on both sides; the group records win.
+        for a in shop.agents.iter_mut().flatten() {
+            a.groups.clear();
+        }
+        for (g, members) in &shop.groups {
+            for m in members {
+                if let Some(&slot) = shop.d.by_id.get(m) {
+                    if let Some(a) = shop.agents[slot as usize].as_mut() {
+                        a.groups.insert(g.clone());
+                    }
+                }
+            }
+            shop.d.group_pools.insert(g.clone(), Pool::default());
+        }
+        for o in orders {
+            shop.index_order(&o);
+            shop.orders.insert(o.order_id.clone(), o);
+        }
+        for (b, r) in &shop.recent {
+            shop.d.recent_expiry.insert((r.expires_at, b.clone()));
+        }
+        let timers = shop.settings.timers.clone();
+        let ms = |secs: u64| secs as i64 * 1000;
+        let mut last: std::collections::HashMap<BuyerId, (Millis, ConversationId)> =
+            Default::default();
+        for c in shop.conversations.values() {
+            let buyer = &c.inquiry.buyer_id;
+            match c.status {
+                ConversationStatus::Queued => {
+                    if let Some(k) = c.queue_key {
+                        shop.d.queue.insert(k, c.id);
+                    }
+                    shop.d.open_by_buyer.insert(buyer.clone(), c.id);
+                }
+                ConversationStatus::Active => {
+                    shop.d.open_by_buyer.insert(buyer.clone(), c.id);
+                    if let Some(s) = c.clock.running_since {
+                        if !c.clock.late {
+                            shop.d
+                                .timers
+                                .insert((s + ms(timers.reply_target_secs), Timer::Late(c.id)));
+                        }
+                    } else if let Some(t) = c.last_agent_reply_at {
+                        shop.d
+                            .timers
+                            .insert((t + ms(timers.auto_end_secs), Timer::AutoEnd(c.id)));
+                    }
+                }
+                ConversationStatus::Ended | ConversationStatus::Cancelled => {
+                    if let Some(t) = c.ended_at {
+                        shop.d
+                            .timers
+                            .insert((t + ms(timers.reply_window_secs) + 1, Timer::Purge(c.id)));
+                    }
+                }
+            }
+            if let Some(at) = c.assigned_at {
+                let e = last.entry(buyer.clone()).or_insert((at, c.id));
+                if (at, c.id) > *e {
+                    *e = (at, c.id);
+                }
+            }
+        }
+        shop.d.last_by_buyer = last.into_iter().map(|(b, (_, c))| (b, c)).collect();
+        shop.reindex_all(shop.today(now));
+        shop
+    }
+}
+
+impl Serialize for Shop {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (&self.id, self.snapshot()).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Shop {
+    /// Restores as of the newest instant the records mention; the owner
+    /// calls `tick(now)` right after, which brings the day up to date.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (id, records): (ShopId, Vec<Record>) = Deserialize::deserialize(d)?;
+        Ok(Shop::restore(id, records, 0))
+    }
+}

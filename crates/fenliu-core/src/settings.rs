@@ -1,0 +1,288 @@
+//! Routing settings of a shop (分流设置): strategy, queue, recent contact,
+//! rules, overflow, offline routing, timers and ranking visibility.
+//!
+//! Every field is optional on input; absent means the default of the spec.
+
+use serde::{Deserialize, Serialize};
+
+use crate::conversation::Entry;
+use crate::error::InvalidInput;
+use crate::ids::{AgentId, GroupId, Tag};
+use crate::time::TzOffset;
+
+/// How an agent is picked among the available agents of the target set.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// Lowest saturation first (接待量不饱和的客服优先); ties at random.
+    #[default]
+    LeastSaturation,
+    /// Fewest conversations assigned today first (平均分配).
+    Even,
+    /// Random, proportional to weight (分流权重), penalised when busy.
+    Weighted,
+}
+
+/// Which queued conversation is served first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueOrder {
+    /// 先排队先接入.
+    #[default]
+    Fifo,
+    /// 后排队先接入.
+    Lifo,
+}
+
+/// What happens when no agent of the target set is online.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Overflow {
+    /// The target set becomes every online agent of the shop.
+    #[default]
+    AnyOnline,
+    /// Stay with the target set (and queue).
+    None,
+}
+
+/// The queue (排队).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueueSettings {
+    /// `false` is no-queue mode (不排队).
+    pub enabled: bool,
+    /// Queue order.
+    pub order: QueueOrder,
+}
+
+impl Default for QueueSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            order: QueueOrder::Fifo,
+        }
+    }
+}
+
+/// Recent contact first (最近联系客服优先).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RecentContactSettings {
+    /// On by default.
+    pub enabled: bool,
+    /// How long a mapping lives after its last refresh.
+    pub window_secs: u64,
+    /// 分配不超过客服最大接待人数.
+    pub within_max_load: bool,
+}
+
+impl Default for RecentContactSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            window_secs: 259_200,
+            within_max_load: true,
+        }
+    }
+}
+
+/// What an inquiry must carry for a rule to match; an absent field matches anything.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct When {
+    /// Entry (咨询入口).
+    pub entry: Option<Entry>,
+    /// Exact question.
+    pub question: Option<Tag>,
+    /// Exact order state.
+    pub order_state: Option<Tag>,
+    /// Exact product.
+    pub product_id: Option<Tag>,
+    /// Exact intent.
+    pub intent: Option<Tag>,
+}
+
+/// The target set of a rule: agents plus the members of groups.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Target {
+    /// Agents named directly.
+    pub agents: Vec<AgentId>,
+    /// Groups whose members are in the target set.
+    pub groups: Vec<GroupId>,
+}
+
+/// One visitor routing rule (访客分流规则).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// The condition.
+    #[serde(default)]
+    pub when: When,
+    /// The target set.
+    pub to: Target,
+}
+
+/// Offline routing (离线分流 / 代理账号).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OfflineSettings {
+    /// Agents that take inquiries when nobody is online or busy.
+    pub agents: Vec<AgentId>,
+}
+
+/// Lifecycle durations, in seconds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Timers {
+    /// 3-minute reply target.
+    pub reply_target_secs: u64,
+    /// Auto end after the agent's last reply.
+    pub auto_end_secs: u64,
+    /// How long after the end the agent may still write and the buyer rate.
+    pub reply_window_secs: u64,
+    /// How far back an order allows a proactive conversation.
+    pub proactive_window_secs: u64,
+}
+
+impl Default for Timers {
+    fn default() -> Self {
+        Self {
+            reply_target_secs: 180,
+            auto_end_secs: 900,
+            reply_window_secs: 259_200,
+            proactive_window_secs: 2_592_000,
+        }
+    }
+}
+
+/// All routing settings of a shop.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RoutingSettings {
+    /// Pick strategy.
+    pub strategy: Strategy,
+    /// Queue.
+    pub queue: QueueSettings,
+    /// Recent contact first.
+    pub recent_contact: RecentContactSettings,
+    /// Ordered rules; the first match wins.
+    pub rules: Vec<Rule>,
+    /// Overflow when the target set has nobody online.
+    pub overflow: Overflow,
+    /// Offline routing.
+    pub offline: OfflineSettings,
+    /// Unreplied conversations above which a weight is divided (繁忙度).
+    pub busy_threshold: u32,
+    /// Timers.
+    pub timers: Timers,
+    /// Whether agents see each other in the ranking.
+    pub leaderboard_visible: bool,
+    /// The shop's day boundary.
+    pub timezone: TzOffset,
+}
+
+impl Default for RoutingSettings {
+    fn default() -> Self {
+        Self {
+            strategy: Strategy::default(),
+            queue: QueueSettings::default(),
+            recent_contact: RecentContactSettings::default(),
+            rules: Vec::new(),
+            overflow: Overflow::default(),
+            offline: OfflineSettings::default(),
+            busy_threshold: 4,
+            timers: Timers::default(),
+            leaderboard_visible: true,
+            timezone: TzOffset::default(),
+        }
+    }
+}
+
+/// Longest duration accepted for any timer or window: one year.
+pub const MAX_DURATION_SECS: u64 = 366 * 86_400;
+/// Most rules a shop may have.
+pub const MAX_RULES: usize = 1_000;
+/// Highest accepted busy threshold.
+pub const MAX_BUSY_THRESHOLD: u32 = 1_000;
+
+fn check_secs(name: &str, value: u64) -> Result<(), InvalidInput> {
+    if value == 0 || value > MAX_DURATION_SECS {
+        return Err(InvalidInput::new(format!(
+            "{name} must be between 1 and {MAX_DURATION_SECS}"
+        )));
+    }
+    Ok(())
+}
+
+impl RoutingSettings {
+    /// Checks the ranges that serde cannot express.
+    pub fn validate(&self) -> Result<(), InvalidInput> {
+        check_secs(
+            "recent_contact.window_secs",
+            self.recent_contact.window_secs,
+        )?;
+        check_secs("timers.reply_target_secs", self.timers.reply_target_secs)?;
+        check_secs("timers.auto_end_secs", self.timers.auto_end_secs)?;
+        check_secs("timers.reply_window_secs", self.timers.reply_window_secs)?;
+        check_secs(
+            "timers.proactive_window_secs",
+            self.timers.proactive_window_secs,
+        )?;
+        if self.busy_threshold > MAX_BUSY_THRESHOLD {
+            return Err(InvalidInput::new(format!(
+                "busy_threshold must be at most {MAX_BUSY_THRESHOLD}"
+            )));
+        }
+        if self.rules.len() > MAX_RULES {
+            return Err(InvalidInput::new(format!(
+                "at most {MAX_RULES} rules are allowed"
+            )));
+        }
+        for (i, rule) in self.rules.iter().enumerate() {
+            if rule.to.agents.is_empty() && rule.to.groups.is_empty() {
+                return Err(InvalidInput::new(format!(
+                    "rules[{i}].to must name at least one agent or group"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The index of the first rule that matches the inquiry, if any.
+    pub fn matching_rule(&self, inquiry: &Inquiry) -> Option<usize> {
+        self.rules.iter().position(|r| r.when.matches(inquiry))
+    }
+}
+
+impl When {
+    /// Whether this condition matches the inquiry.
+    pub fn matches(&self, q: &Inquiry) -> bool {
+        fn field(want: &Option<Tag>, got: &Option<Tag>) -> bool {
+            want.as_ref().is_none_or(|w| got.as_ref() == Some(w))
+        }
+        self.entry.is_none_or(|e| e == q.entry)
+            && field(&self.question, &q.question)
+            && field(&self.order_state, &q.order_state)
+            && field(&self.product_id, &q.product_id)
+            && field(&self.intent, &q.intent)
+    }
+}
+
+/// What an inquiry (进线) carries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inquiry {
+    /// The buyer.
+    pub buyer_id: crate::ids::BuyerId,
+    /// Where the chat started.
+    pub entry: Entry,
+    /// Question picked by the buyer.
+    pub question: Option<Tag>,
+    /// Order state.
+    pub order_state: Option<Tag>,
+    /// Product.
+    pub product_id: Option<Tag>,
+    /// Intent.
+    pub intent: Option<Tag>,
+}

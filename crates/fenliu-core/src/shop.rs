@@ -1,0 +1,1564 @@
+//! The state of one shop and the commands that change it.
+//!
+//! [`Shop::handle`] takes a [`Command`], `now` and a random number generator
+//! and either refuses the command (changing nothing) or applies it, returning
+//! a [`Reply`] and the [`Effects`]: events to publish and the records to
+//! persist. [`Shop::tick`] fires the timers that are due. Reads are plain
+//! methods on `&Shop`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::agent::{Agent, AgentStatus, MaxLoad, Weight};
+use crate::conversation::{Conversation, ConversationStatus, EndReason, Entry, Reason, ReplyClock};
+use crate::error::{CoreError, CoreResult, InvalidInput};
+use crate::explain::{Considered, Explanation, Verdict};
+use crate::ids::{AgentId, BuyerId, ConversationId, GroupId, ShopId, Tag};
+use crate::index::{MemberState, Pool, Slot};
+use crate::records::{Meta, RecordKey};
+use crate::routing::Memo;
+use crate::settings::{Inquiry, QueueOrder, RoutingSettings};
+use crate::stats::AgentDay;
+use crate::time::{Day, Millis};
+
+/// Who wrote a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Party {
+    /// The buyer.
+    Buyer,
+    /// The agent.
+    Agent,
+}
+
+/// Everything that can change a shop.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// Creates or updates an agent; `None` fields are left as they are.
+    UpsertAgent {
+        /// The agent.
+        agent: AgentId,
+        /// Name shown to admins.
+        display_name: Option<String>,
+        /// Weight.
+        weight: Option<Weight>,
+        /// Replaces its group memberships.
+        groups: Option<Vec<GroupId>>,
+    },
+    /// Deletes an agent; its active conversations are re-routed.
+    DeleteAgent(AgentId),
+    /// Sets an agent's status.
+    SetStatus(AgentId, AgentStatus),
+    /// Sets an agent's max load.
+    SetMaxLoad(AgentId, MaxLoad),
+    /// Replaces the members of a group (creating it).
+    PutGroup(GroupId, Vec<AgentId>),
+    /// Replaces the routing settings.
+    SetRouting(Box<RoutingSettings>),
+    /// A buyer asks for a human.
+    Inquire(Inquiry),
+    /// A message in a conversation.
+    Message(ConversationId, Party),
+    /// Moves an active conversation to another agent.
+    Transfer(ConversationId, AgentId),
+    /// Ends an active conversation.
+    End(ConversationId, EndReason),
+    /// A queued conversation leaves the queue.
+    Cancel(ConversationId),
+    /// The agent invites a rating.
+    InviteRating(ConversationId),
+    /// The buyer rates.
+    Rate(ConversationId, u8),
+    /// An agent opens a conversation with a buyer who ordered recently.
+    OpenProactive(AgentId, BuyerId),
+    /// An order was placed.
+    Order(Tag, BuyerId),
+}
+
+impl Command {
+    /// A short name, for logs and metrics.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::UpsertAgent { .. } => "upsert_agent",
+            Self::DeleteAgent(_) => "delete_agent",
+            Self::SetStatus(..) => "set_status",
+            Self::SetMaxLoad(..) => "set_max_load",
+            Self::PutGroup(..) => "put_group",
+            Self::SetRouting(_) => "set_routing",
+            Self::Inquire(_) => "inquire",
+            Self::Message(..) => "message",
+            Self::Transfer(..) => "transfer",
+            Self::End(..) => "end",
+            Self::Cancel(_) => "cancel",
+            Self::InviteRating(_) => "invite_rating",
+            Self::Rate(..) => "rate",
+            Self::OpenProactive(..) => "open_proactive",
+            Self::Order(..) => "order",
+        }
+    }
+}
+
+/// What a successful command answers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reply {
+    /// Nothing beyond success.
+    Done,
+    /// A conversation; `created` when the command made it, and the reason of
+    /// the answer (`existing` for a repeated inquiry).
+    Conversation {
+        /// The conversation.
+        id: ConversationId,
+        /// Whether this command created it.
+        created: bool,
+        /// Why it is where it is.
+        reason: Reason,
+    },
+    /// An order record.
+    Order(OrderRecord),
+}
+
+/// An order and the agent it credits (提成归属).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderRecord {
+    /// The order.
+    pub order_id: Tag,
+    /// The buyer.
+    pub buyer_id: BuyerId,
+    /// The credited agent.
+    pub credited_agent: Option<AgentId>,
+    /// When it was recorded.
+    pub at: Millis,
+}
+
+/// The buyer's most recent agent (最近联系客服).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecentContact {
+    /// The agent.
+    pub agent: AgentId,
+    /// When the mapping lapses.
+    pub expires_at: Millis,
+}
+
+/// Something that happened, to publish.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Event {
+    /// A conversation was assigned to an agent.
+    Assigned {
+        /// Conversation.
+        conversation_id: ConversationId,
+        /// Buyer.
+        buyer_id: BuyerId,
+        /// Agent.
+        agent_id: AgentId,
+        /// Why.
+        reason: Reason,
+        /// Given to an offline-routing agent.
+        offline_delivery: bool,
+    },
+    /// A conversation was queued.
+    Queued {
+        /// Conversation.
+        conversation_id: ConversationId,
+        /// Buyer.
+        buyer_id: BuyerId,
+        /// Position when queued.
+        position: u32,
+    },
+    /// A conversation moved between agents.
+    Transferred {
+        /// Conversation.
+        conversation_id: ConversationId,
+        /// From.
+        from_agent_id: AgentId,
+        /// To; also `agent_id` for filtering.
+        agent_id: AgentId,
+    },
+    /// A conversation ended.
+    Ended {
+        /// Conversation.
+        conversation_id: ConversationId,
+        /// Its agent.
+        agent_id: Option<AgentId>,
+        /// Why.
+        end_reason: EndReason,
+    },
+    /// A queued conversation was cancelled.
+    Cancelled {
+        /// Conversation.
+        conversation_id: ConversationId,
+        /// Buyer.
+        buyer_id: BuyerId,
+    },
+    /// An agent's status changed.
+    AgentStatus {
+        /// Agent.
+        agent_id: AgentId,
+        /// New status.
+        status: AgentStatus,
+    },
+}
+
+impl Event {
+    /// The event name, as in Server-Sent Events.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Assigned { .. } => "conversation.assigned",
+            Self::Queued { .. } => "conversation.queued",
+            Self::Transferred { .. } => "conversation.transferred",
+            Self::Ended { .. } => "conversation.ended",
+            Self::Cancelled { .. } => "conversation.cancelled",
+            Self::AgentStatus { .. } => "agent.status",
+        }
+    }
+
+    /// Whether an agent should see this event among its own.
+    pub fn concerns(&self, agent: &AgentId) -> bool {
+        match self {
+            Self::Assigned { agent_id, .. } | Self::AgentStatus { agent_id, .. } => {
+                agent_id == agent
+            }
+            Self::Transferred {
+                from_agent_id,
+                agent_id,
+                ..
+            } => from_agent_id == agent || agent_id == agent,
+            Self::Ended { agent_id, .. } => agent_id.as_ref() == Some(agent),
+            Self::Queued { .. } | Self::Cancelled { .. } => false,
+        }
+    }
+}
+
+/// What a command did besides its reply.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Effects {
+    /// Events to publish, in order.
+    pub events: Vec<Event>,
+    /// Records whose stored value changed (present: write it; absent: delete it).
+    pub changed: BTreeSet<RecordKey>,
+}
+
+impl Effects {
+    /// Nothing happened.
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty() && self.changed.is_empty()
+    }
+}
+
+/// A timer of a conversation; validated against the conversation when it fires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum Timer {
+    /// The reply clock passes the reply target.
+    Late(ConversationId),
+    /// The buyer has been silent for `auto_end_secs` after the agent's reply.
+    AutoEnd(ConversationId),
+    /// The reply window after the end has passed: forget the conversation.
+    Purge(ConversationId),
+}
+
+/// Derived lookups, rebuilt from the stored records.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Derived {
+    pub(crate) by_id: BTreeMap<AgentId, Slot>,
+    pub(crate) free_slots: Vec<Slot>,
+    pub(crate) pool: Pool,
+    pub(crate) group_pools: HashMap<GroupId, Pool>,
+    pub(crate) pools_day: Day,
+    pub(crate) open_by_buyer: HashMap<BuyerId, ConversationId>,
+    pub(crate) last_by_buyer: HashMap<BuyerId, ConversationId>,
+    pub(crate) queue: BTreeMap<i64, ConversationId>,
+    pub(crate) timers: BTreeSet<(Millis, Timer)>,
+    pub(crate) recent_expiry: BTreeSet<(Millis, BuyerId)>,
+    pub(crate) order_expiry: BTreeSet<(Millis, Tag)>,
+    pub(crate) last_order_at: HashMap<BuyerId, Millis>,
+}
+
+/// One shop: settings, agents, groups, conversations, queue, recent
+/// contacts, orders and daily figures.
+#[derive(Clone, Debug)]
+pub struct Shop {
+    pub(crate) id: ShopId,
+    pub(crate) meta: Meta,
+    pub(crate) settings: RoutingSettings,
+    pub(crate) agents: Vec<Option<Agent>>,
+    pub(crate) groups: BTreeMap<GroupId, BTreeSet<AgentId>>,
+    pub(crate) conversations: BTreeMap<ConversationId, Conversation>,
+    pub(crate) recent: HashMap<BuyerId, RecentContact>,
+    pub(crate) orders: HashMap<Tag, OrderRecord>,
+    pub(crate) stats: BTreeMap<(Day, AgentId), AgentDay>,
+    pub(crate) d: Derived,
+    pub(crate) fx: Effects,
+}
+
+/// Longest display name, in characters.
+pub const MAX_DISPLAY_NAME: usize = 100;
+
+impl Shop {
+    /// An empty shop with default settings.
+    pub fn new(id: ShopId) -> Self {
+        Self {
+            id,
+            meta: Meta::default(),
+            settings: RoutingSettings::default(),
+            agents: Vec::new(),
+            groups: BTreeMap::new(),
+            conversations: BTreeMap::new(),
+            recent: HashMap::new(),
+            orders: HashMap::new(),
+            stats: BTreeMap::new(),
+            d: Derived {
+                pool: Pool::weighted(),
+                ..Derived::default()
+            },
+            fx: Effects::default(),
+        }
+    }
+
+    /// The shop's id.
+    pub fn id(&self) -> &ShopId {
+        &self.id
+    }
+
+    /// The routing settings.
+    pub fn settings(&self) -> &RoutingSettings {
+        &self.settings
+    }
+
+    /// The shop day containing `now`.
+    pub fn today(&self, now: Millis) -> Day {
+        self.settings.timezone.day_of(now)
+    }
+
+    /// Applies one command. On error nothing has changed.
+    pub fn handle<R: Rng + ?Sized>(
+        &mut self,
+        cmd: Command,
+        now: Millis,
+        rng: &mut R,
+    ) -> CoreResult<(Reply, Effects)> {
+        self.fire_timers(now, rng);
+        let reply = match cmd {
+            Command::UpsertAgent {
+                agent,
+                display_name,
+                weight,
+                groups,
+            } => self.upsert_agent(agent, display_name, weight, groups, now, rng),
+            Command::DeleteAgent(agent) => self.delete_agent(&agent, now, rng),
+            Command::SetStatus(agent, status) => self.set_status(&agent, status, now, rng),
+            Command::SetMaxLoad(agent, max) => self.set_max_load(&agent, max, now, rng),
+            Command::PutGroup(group, members) => self.put_group(group, members, now, rng),
+            Command::SetRouting(settings) => self.set_routing(*settings, now, rng),
+            Command::Inquire(inquiry) => Ok(self.inquire(inquiry, now, rng)),
+            Command::Message(id, from) => self.message(id, from, now, rng),
+            Command::Transfer(id, to) => self.transfer(id, &to, now, rng),
+            Command::End(id, why) => self.end(id, why, now, rng),
+            Command::Cancel(id) => self.cancel(id, now),
+            Command::InviteRating(id) => self.invite_rating(id, now),
+            Command::Rate(id, stars) => self.rate(id, stars, now),
+            Command::OpenProactive(agent, buyer) => self.open_proactive(&agent, buyer, now),
+            Command::Order(order, buyer) => self.order(order, buyer, now),
+        };
+        let fx = std::mem::take(&mut self.fx);
+        match reply {
+            Ok(reply) => Ok((reply, fx)),
+            Err(e) => {
+                // Commands validate before they mutate, so only timer effects
+                // can be pending here; they must still be persisted.
+                self.fx = fx;
+                Err(e)
+            }
+        }
+    }
+
+    /// Effects left behind by a refused command (timers that fired first).
+    pub fn take_effects(&mut self) -> Effects {
+        std::mem::take(&mut self.fx)
+    }
+
+    /// Fires every timer due at `now`.
+    pub fn tick<R: Rng + ?Sized>(&mut self, now: Millis, rng: &mut R) -> Effects {
+        self.fire_timers(now, rng);
+        std::mem::take(&mut self.fx)
+    }
+
+    /// When the next timer is due, if any.
+    pub fn next_deadline(&self) -> Option<Millis> {
+        [
+            self.d.timers.first().map(|(t, _)| *t),
+            self.d.recent_expiry.first().map(|(t, _)| *t),
+            self.d.order_expiry.first().map(|(t, _)| *t),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    // ---- agents -----------------------------------------------------------
+
+    pub(crate) fn slot(&self, id: &AgentId) -> Option<Slot> {
+        self.d.by_id.get(id).copied()
+    }
+
+    /// An agent by id.
+    pub fn agent(&self, id: &AgentId) -> Option<&Agent> {
+        self.slot(id).and_then(|s| self.agent_at(s))
+    }
+
+    pub(crate) fn agent_at(&self, slot: Slot) -> Option<&Agent> {
+        self.agents.get(slot as usize).and_then(Option::as_ref)
+    }
+
+    fn agent_mut(&mut self, slot: Slot) -> &mut Agent {
+        self.agents[slot as usize]
+            .as_mut()
+            .expect("slot of a live agent")
+    }
+
+    /// Every agent, by id.
+    pub fn agents(&self) -> impl Iterator<Item = &Agent> + '_ {
+        self.d.by_id.values().filter_map(|&s| self.agent_at(s))
+    }
+
+    /// Number of agents.
+    pub fn agent_count(&self) -> usize {
+        self.d.by_id.len()
+    }
+
+    pub(crate) fn member_state(&self, a: &Agent, today: Day) -> MemberState {
+        MemberState {
+            status: a.status,
+            saturation: a.saturation(),
+            assigned_today: a.assigned_on(today),
+            effective_weight: a.effective_weight(self.settings.busy_threshold),
+        }
+    }
+
+    /// Brings every index entry of the agent in `slot` up to date.
+    pub(crate) fn reindex(&mut self, slot: Slot) {
+        let Some(agent) = self.agent_at(slot) else {
+            return;
+        };
+        let m = self.member_state(agent, self.d.pools_day);
+        let groups: Vec<GroupId> = agent.groups.iter().cloned().collect();
+        self.d.pool.upsert(slot, m);
+        for g in groups {
+            self.d.group_pools.entry(g).or_default().upsert(slot, m);
+        }
+    }
+
+    /// Rebuilds the indexes when the shop day changed (assigned-today resets)
+    /// or the settings that feed them changed.
+    pub(crate) fn reindex_all(&mut self, today: Day) {
+        self.d.pools_day = today;
+        let slots: Vec<Slot> = self.d.by_id.values().copied().collect();
+        for s in slots {
+            self.reindex(s);
+        }
+    }
+
+    fn ensure_day(&mut self, now: Millis) {
+        let today = self.today(now);
+        if today != self.d.pools_day {
+            self.reindex_all(today);
+        }
+    }
+
+    fn upsert_agent<R: Rng + ?Sized>(
+        &mut self,
+        id: AgentId,
+        display_name: Option<String>,
+        weight: Option<Weight>,
+        groups: Option<Vec<GroupId>>,
+        now: Millis,
+        rng: &mut R,
+    ) -> CoreResult<Reply> {
+        if let Some(name) = &display_name {
+            let chars = name.chars().count();
+            if chars == 0 || chars > MAX_DISPLAY_NAME || name.chars().any(char::is_control) {
+                return Err(InvalidInput::new(format!(
+                    "display_name must be 1 to {MAX_DISPLAY_NAME} characters without control characters"
+                ))
+                .into());
+            }
+        }
+        let slot = match self.slot(&id) {
+            Some(s) => s,
+            None => {
+                let slot = self.d.free_slots.pop().unwrap_or(self.agents.len() as Slot);
+                if slot as usize == self.agents.len() {
+                    self.agents.push(None);
+                }
+                self.agents[slot as usize] = Some(Agent::new(id.clone()));
+                self.d.by_id.insert(id.clone(), slot);
+                slot
+            }
+        };
+        let agent = self.agent_mut(slot);
+        if let Some(name) = display_name {
+            agent.display_name = Some(name);
+        }
+        if let Some(w) = weight {
+            agent.weight = w;
+        }
+        self.fx.changed.insert(RecordKey::Agent(id.clone()));
+        if let Some(groups) = groups {
+            let new: BTreeSet<GroupId> = groups.into_iter().collect();
+            let old = self
+                .agent_at(slot)
+                .map(|a| a.groups.clone())
+                .unwrap_or_default();
+            for g in old.difference(&new) {
+                self.leave_group(slot, &id, g);
+            }
+            for g in new.difference(&old) {
+                self.join_group(slot, &id, g.clone());
+            }
+        }
+        self.ensure_day(now);
+        self.reindex(slot);
+        self.drain(now, rng);
+        Ok(Reply::Done)
+    }
+
+    fn join_group(&mut self, slot: Slot, id: &AgentId, g: GroupId) {
+        self.groups.entry(g.clone()).or_default().insert(id.clone());
+        self.fx.changed.insert(RecordKey::Group(g.clone()));
+        self.agent_mut(slot).groups.insert(g.clone());
+        let m = self.member_state(self.agent_at(slot).expect("live"), self.d.pools_day);
+        self.d.group_pools.entry(g).or_default().upsert(slot, m);
+    }
+
+    fn leave_group(&mut self, slot: Slot, id: &AgentId, g: &GroupId) {
+        if let Some(members) = self.groups.get_mut(g) {
+            members.remove(id);
+            self.fx.changed.insert(RecordKey::Group(g.clone()));
+        }
+        self.agent_mut(slot).groups.remove(g);
+        if let Some(pool) = self.d.group_pools.get_mut(g) {
+            pool.remove(slot);
+        }
+    }
+
+    fn delete_agent<R: Rng + ?Sized>(
+        &mut self,
+        id: &AgentId,
+        now: Millis,
+        rng: &mut R,
+    ) -> CoreResult<Reply> {
+        let slot = self
+            .slot(id)
+            .ok_or_else(|| CoreError::not_found(format!("agent {id} not found")))?;
+        let groups: Vec<GroupId> = self
+            .agent_at(slot)
+            .expect("live")
+            .groups
+            .iter()
+            .cloned()
+            .collect();
+        for g in &groups {
+            self.leave_group(slot, id, g);
+        }
+        let active: Vec<ConversationId> = self
+            .conversations
+            .values()
+            .filter(|c| c.status == ConversationStatus::Active && c.agent.as_ref() == Some(id))
+            .map(|c| c.id)
+            .collect();
+        for cid in active {
+            self.release(cid);
+            self.requeue_at_front(cid, now);
+        }
+        self.d.pool.remove(slot);
+        self.agents[slot as usize] = None;
+        self.d.by_id.remove(id);
+        self.d.free_slots.push(slot);
+        self.fx.changed.insert(RecordKey::Agent(id.clone()));
+        self.drain(now, rng);
+        Ok(Reply::Done)
+    }
+
+    fn set_status<R: Rng + ?Sized>(
+        &mut self,
+        id: &AgentId,
+        status: AgentStatus,
+        now: Millis,
+        rng: &mut R,
+    ) -> CoreResult<Reply> {
+        let slot = self
+            .slot(id)
+            .ok_or_else(|| CoreError::not_found(format!("agent {id} not found")))?;
+        let agent = self.agent_mut(slot);
+        if agent.status == status {
+            return Ok(Reply::Done);
+        }
+        agent.status = status;
+        self.fx.changed.insert(RecordKey::Agent(id.clone()));
+        self.fx.events.push(Event::AgentStatus {
+            agent_id: id.clone(),
+            status,
+        });
+        self.ensure_day(now);
+        self.reindex(slot);
+        if status == AgentStatus::Online {
+            self.drain(now, rng);
+        }
+        Ok(Reply::Done)
+    }
+
+    fn set_max_load<R: Rng + ?Sized>(
+        &mut self,
+        id: &AgentId,
+        max: MaxLoad,
+        now: Millis,
+        rng: &mut R,
+    ) -> CoreResult<Reply> {
+        let slot = self
+            .slot(id)
+            .ok_or_else(|| CoreError::not_found(format!("agent {id} not found")))?;
+        let agent = self.agent_mut(slot);
+        if agent.max_load == max {
+            return Ok(Reply::Done);
+        }
+        agent.max_load = max;
+        self.fx.changed.insert(RecordKey::Agent(id.clone()));
+        self.ensure_day(now);
+        self.reindex(slot);
+        self.drain(now, rng);
+        Ok(Reply::Done)
+    }
+
+    fn put_group<R: Rng + ?Sized>(
+        &mut self,
+        group: GroupId,
+        members: Vec<AgentId>,
+        now: Millis,
+        rng: &mut R,
+    ) -> CoreResult<Reply> {
+        if let Some(unknown) = members.iter().find(|a| self.slot(a).is_none()) {
+            return Err(CoreError::not_found(format!("agent {unknown} not found")));
+        }
+        let new: BTreeSet<AgentId> = members.into_iter().collect();
+        let old = self.groups.get(&group).cloned().unwrap_or_default();
+        for a in old.difference(&new) {
+            if let Some(slot) = self.slot(a) {
+                self.leave_group(slot, a, &group);
+            }
+        }
+        for a in new.difference(&old) {
+            let slot = self.slot(a).expect("checked above");
+            self.join_group(slot, a, group.clone());
+        }
+        self.groups.entry(group.clone()).or_default();
+        self.d.group_pools.entry(group.clone()).or_default();
+        self.fx.changed.insert(RecordKey::Group(group));
+        self.ensure_day(now);
+        self.drain(now, rng);
+        Ok(Reply::Done)
+    }
+
+    fn set_routing<R: Rng + ?Sized>(
+        &mut self,
+        settings: RoutingSettings,
+        now: Millis,
+        rng: &mut R,
+    ) -> CoreResult<Reply> {
+        settings.validate()?;
+        let order_changed = settings.queue.order != self.settings.queue.order;
+        self.settings = settings;
+        self.fx.changed.insert(RecordKey::Settings);
+        if order_changed {
+            // Keys keep their arrival order; only the direction of service flips.
+            self.fx.changed.insert(RecordKey::Meta);
+        }
+        self.reindex_all(self.today(now));
+        self.drain(now, rng);
+        Ok(Reply::Done)
+    }
+
+    // ---- conversations ----------------------------------------------------
+
+    /// A conversation by id.
+    pub fn conversation(&self, id: ConversationId) -> Option<&Conversation> {
+        self.conversations.get(&id)
+    }
+
+    /// The buyer's queued or active conversation.
+    pub fn open_conversation_of(&self, buyer: &BuyerId) -> Option<ConversationId> {
+        self.d.open_by_buyer.get(buyer).copied()
+    }
+
+    fn conversation_or_404(&self, id: ConversationId) -> CoreResult<&Conversation> {
+        self.conversations
+            .get(&id)
+            .ok_or_else(|| CoreError::not_found(format!("conversation {id} not found")))
+    }
+
+    fn conv_mut(&mut self, id: ConversationId) -> &mut Conversation {
+        self.fx.changed.insert(RecordKey::Conversation(id));
+        self.conversations.get_mut(&id).expect("live conversation")
+    }
+
+    fn new_conversation(&mut self, inquiry: Inquiry, now: Millis) -> ConversationId {
+        self.meta.next_conversation += 1;
+        let id = ConversationId(self.meta.next_conversation);
+        self.fx.changed.insert(RecordKey::Meta);
+        self.fx.changed.insert(RecordKey::Conversation(id));
+        self.d.open_by_buyer.insert(inquiry.buyer_id.clone(), id);
+        let strategy = self.settings.strategy;
+        self.conversations.insert(
+            id,
+            Conversation {
+                id,
+                inquiry,
+                status: ConversationStatus::Queued,
+                agent: None,
+                reason: Reason::Queued,
+                offline_delivery: false,
+                queue_key: None,
+                created_at: now,
+                assigned_at: None,
+                assigned_day: None,
+                ended_at: None,
+                end_reason: None,
+                clock: ReplyClock::default(),
+                last_agent_reply_at: None,
+                last_buyer_message_at: None,
+                rating_invited: false,
+                rating: None,
+                proactive: false,
+                explanation: Explanation::new(now, Reason::Queued, strategy),
+            },
+        );
+        id
+    }
+
+    fn inquire<R: Rng + ?Sized>(&mut self, inquiry: Inquiry, now: Millis, rng: &mut R) -> Reply {
+        if let Some(id) = self.open_conversation_of(&inquiry.buyer_id) {
+            return Reply::Conversation {
+                id,
+                created: false,
+                reason: Reason::Existing,
+            };
+        }
+        self.ensure_day(now);
+        let routed = self.route(&inquiry, false, now, rng, &mut Memo::default());
+        let explanation = self.explain_routed(&routed, now);
+        let id = self.new_conversation(inquiry, now);
+        let reason = match routed.pick {
+            Some(pick) => {
+                self.assign(id, pick.slot, pick.reason, pick.offline, explanation, now);
+                pick.reason
+            }
+            None => {
+                self.enqueue(id, false, explanation, now);
+                Reason::Queued
+            }
+        };
+        Reply::Conversation {
+            id,
+            created: true,
+            reason,
+        }
+    }
+
+    /// Gives a conversation to the agent in `slot`, starting its reply clock.
+    pub(crate) fn assign(
+        &mut self,
+        id: ConversationId,
+        slot: Slot,
+        reason: Reason,
+        offline: bool,
+        explanation: Explanation,
+        now: Millis,
+    ) {
+        let today = self.today(now);
+        let target = self.settings.timers.reply_target_secs as i64 * 1000;
+        let agent_id = self.agent_at(slot).expect("live").id.clone();
+        if let Some(key) = self.conversations[&id].queue_key {
+            self.d.queue.remove(&key);
+        }
+        let c = self.conv_mut(id);
+        c.status = ConversationStatus::Active;
+        c.agent = Some(agent_id.clone());
+        c.reason = reason;
+        c.offline_delivery = offline;
+        c.queue_key = None;
+        c.assigned_at = Some(now);
+        c.assigned_day = Some(today);
+        c.clock = ReplyClock {
+            running_since: Some(now),
+            ever_ran: true,
+            late: false,
+        };
+        c.explanation = explanation;
+        let buyer = c.inquiry.buyer_id.clone();
+        self.d.timers.insert((now + target, Timer::Late(id)));
+        self.take_on(slot, today, true);
+        self.count_reception(today, &agent_id, &buyer, true);
+        self.d.last_by_buyer.insert(buyer.clone(), id);
+        self.refresh_recent(&buyer, &agent_id, now);
+        self.fx.events.push(Event::Assigned {
+            conversation_id: id,
+            buyer_id: buyer,
+            agent_id,
+            reason,
+            offline_delivery: offline,
+        });
+    }
+
+    /// One more conversation for the agent in `slot`.
+    fn take_on(&mut self, slot: Slot, today: Day, clock_running: bool) {
+        let agent = self.agent_mut(slot);
+        agent.load += 1;
+        if agent.assigned_day != today {
+            agent.assigned_day = today;
+            agent.assigned_count = 0;
+        }
+        agent.assigned_count += 1;
+        if clock_running {
+            agent.unreplied += 1;
+        }
+        let id = agent.id.clone();
+        self.fx.changed.insert(RecordKey::Agent(id));
+        self.reindex(slot);
+    }
+
+    /// The conversation leaves its agent (end, transfer, agent deleted).
+    fn release(&mut self, id: ConversationId) {
+        let c = &self.conversations[&id];
+        let running = c.clock.is_running();
+        let Some(slot) = c.agent.as_ref().and_then(|a| self.slot(a)) else {
+            return;
+        };
+        let agent = self.agent_mut(slot);
+        agent.load = agent.load.saturating_sub(1);
+        if running {
+            agent.unreplied = agent.unreplied.saturating_sub(1);
+        }
+        let aid = agent.id.clone();
+        self.fx.changed.insert(RecordKey::Agent(aid));
+        self.reindex(slot);
+    }
+
+    fn enqueue(
+        &mut self,
+        id: ConversationId,
+        at_front: bool,
+        explanation: Explanation,
+        now: Millis,
+    ) {
+        let key = if at_front && self.settings.queue.order == QueueOrder::Fifo {
+            self.meta.queue_front -= 1;
+            self.meta.queue_front
+        } else {
+            self.meta.queue_back += 1;
+            self.meta.queue_back
+        };
+        self.fx.changed.insert(RecordKey::Meta);
+        self.d.queue.insert(key, id);
+        let c = self.conv_mut(id);
+        c.status = ConversationStatus::Queued;
+        c.reason = Reason::Queued;
+        c.queue_key = Some(key);
+        c.explanation = explanation;
+        let buyer = c.inquiry.buyer_id.clone();
+        let position = self.position(id).unwrap_or(1);
+        self.fx.events.push(Event::Queued {
+            conversation_id: id,
+            buyer_id: buyer,
+            position,
+        });
+        let _ = now;
+    }
+
+    fn requeue_at_front(&mut self, id: ConversationId, now: Millis) {
+        let strategy = self.settings.strategy;
+        let c = self.conv_mut(id);
+        c.agent = None;
+        c.assigned_at = None;
+        c.assigned_day = None;
+        c.clock = ReplyClock::default();
+        c.offline_delivery = false;
+        self.enqueue(
+            id,
+            true,
+            Explanation::new(now, Reason::Queued, strategy),
+            now,
+        );
+    }
+
+    /// The 1-based position of a queued conversation, counted from the next to be served.
+    pub fn position(&self, id: ConversationId) -> Option<u32> {
+        let key = self.conversations.get(&id)?.queue_key?;
+        let ahead = match self.settings.queue.order {
+            QueueOrder::Fifo => self.d.queue.range(..key).count(),
+            QueueOrder::Lifo => self.d.queue.range(key + 1..).count(),
+        };
+        Some(ahead as u32 + 1)
+    }
+
+    /// Queued conversations in the order they will be served.
+    pub fn queue(&self) -> Box<dyn Iterator<Item = &Conversation> + '_> {
+        let ids = self.d.queue.values();
+        let convs = &self.conversations;
+        match self.settings.queue.order {
+            QueueOrder::Fifo => Box::new(ids.map(move |id| &convs[id])),
+            QueueOrder::Lifo => Box::new(ids.rev().map(move |id| &convs[id])),
+        }
+    }
+
+    /// Number of queued conversations.
+    pub fn queue_len(&self) -> usize {
+        self.d.queue.len()
+    }
+
+    /// Number of active conversations.
+    pub fn active_count(&self) -> usize {
+        self.d.open_by_buyer.len() - self.d.queue.len()
+    }
+
+    /// Places queued conversations, in queue order, while any can be placed.
+    ///
+    /// Capacity only shrinks during a drain, so one pass in order is enough: a
+    /// conversation that could not be placed cannot become placeable later in
+    /// the same pass.
+    pub(crate) fn drain<R: Rng + ?Sized>(&mut self, now: Millis, rng: &mut R) {
+        if self.d.queue.is_empty() {
+            return;
+        }
+        self.ensure_day(now);
+        let fifo = self.settings.queue.order == QueueOrder::Fifo;
+        let mut memo = Memo::default();
+        let mut cursor: Option<i64> = None;
+        while self.d.pool.available() > 0 {
+            let next = if fifo {
+                match cursor {
+                    None => self.d.queue.iter().next(),
+                    Some(k) => self.d.queue.range(k + 1..).next(),
+                }
+            } else {
+                match cursor {
+                    None => self.d.queue.iter().next_back(),
+                    Some(k) => self.d.queue.range(..k).next_back(),
+                }
+            };
+            let Some((&key, &id)) = next else { break };
+            cursor = Some(key);
+            let inquiry = self.conversations[&id].inquiry.clone();
+            let routed = self.route(&inquiry, true, now, rng, &mut memo);
+            if let Some(pick) = routed.pick {
+                let explanation = self.explain_routed(&routed, now);
+                self.assign(id, pick.slot, pick.reason, false, explanation, now);
+            }
+        }
+    }
+
+    fn message<R: Rng + ?Sized>(
+        &mut self,
+        id: ConversationId,
+        from: Party,
+        now: Millis,
+        rng: &mut R,
+    ) -> CoreResult<Reply> {
+        let c = self.conversation_or_404(id)?;
+        let window = self.settings.timers.reply_window_secs as i64 * 1000;
+        match (from, c.status) {
+            (Party::Buyer, ConversationStatus::Active) => {
+                self.buyer_message(id, now);
+                Ok(self.same(id))
+            }
+            (Party::Buyer, ConversationStatus::Queued) => {
+                self.conv_mut(id).last_buyer_message_at = Some(now);
+                Ok(self.same(id))
+            }
+            (Party::Buyer, ConversationStatus::Ended | ConversationStatus::Cancelled) => {
+                // A buyer writing after the end starts a new inquiry.
+                let inquiry = c.inquiry.clone();
+                Ok(self.inquire(inquiry, now, rng))
+            }
+            (Party::Agent, ConversationStatus::Active) => {
+                self.agent_message(id, now);
+                Ok(self.same(id))
+            }
+            (Party::Agent, ConversationStatus::Ended) => {
+                let ended = c.ended_at.unwrap_or(now);
+                if now > ended + window {
+                    return Err(CoreError::conflict(
+                        "the reply window after the end of this conversation has passed",
+                    ));
+                }
+                let (buyer, agent) = (c.inquiry.buyer_id.clone(), c.agent.clone());
+                self.conv_mut(id).last_agent_reply_at = Some(now);
+                if let Some(agent) = agent {
+                    self.refresh_recent(&buyer, &agent, now);
+                }
+                Ok(self.same(id))
+            }
+            (Party::Agent, ConversationStatus::Queued | ConversationStatus::Cancelled) => Err(
+                CoreError::conflict("conversation has no agent: it is queued or cancelled"),
+            ),
+        }
+    }
+
+    fn same(&self, id: ConversationId) -> Reply {
+        Reply::Conversation {
+            id,
+            created: false,
+            reason: self.conversations[&id].reason,
+        }
+    }
+
+    fn buyer_message(&mut self, id: ConversationId, now: Millis) {
+        let today = self.today(now);
+        let target = self.settings.timers.reply_target_secs as i64 * 1000;
+        let c = self.conv_mut(id);
+        c.last_buyer_message_at = Some(now);
+        let buyer = c.inquiry.buyer_id.clone();
+        let agent = c.agent.clone().expect("active conversation has an agent");
+        let started = !c.clock.is_running();
+        let first_run = !c.clock.ever_ran;
+        let counts_today = c.assigned_day == Some(today);
+        if started {
+            c.clock.running_since = Some(now);
+            c.clock.ever_ran = true;
+            self.d.timers.insert((now + target, Timer::Late(id)));
+            if let Some(slot) = self.slot(&agent) {
+                self.agent_mut(slot).unreplied += 1;
+                self.fx.changed.insert(RecordKey::Agent(agent.clone()));
+                self.reindex(slot);
+            }
+            if first_run && counts_today {
+                self.day_stats(today, &agent).clocked += 1;
+            }
+        }
+        self.refresh_recent(&buyer, &agent, now);
+    }
+
+    fn agent_message(&mut self, id: ConversationId, now: Millis) {
+        let today = self.today(now);
+        let timers = self.settings.timers.clone();
+        let c = self.conv_mut(id);
+        c.last_agent_reply_at = Some(now);
+        let buyer = c.inquiry.buyer_id.clone();
+        let agent = c.agent.clone().expect("active conversation has an agent");
+        let counts_today = c.assigned_day == Some(today);
+        if let Some(since) = c.clock.running_since.take() {
+            let newly_late = !c.clock.late && now - since > timers.reply_target_secs as i64 * 1000;
+            if newly_late {
+                c.clock.late = true;
+            }
+            if newly_late && counts_today {
+                self.day_stats(today, &agent).late += 1;
+            }
+            if let Some(slot) = self.slot(&agent) {
+                let a = self.agent_mut(slot);
+                a.unreplied = a.unreplied.saturating_sub(1);
+                self.fx.changed.insert(RecordKey::Agent(agent.clone()));
+                self.reindex(slot);
+            }
+        }
+        self.d
+            .timers
+            .insert((now + timers.auto_end_secs as i64 * 1000, Timer::AutoEnd(id)));
+        self.refresh_recent(&buyer, &agent, now);
+    }
+
+    fn transfer<R: Rng + ?Sized>(
+        &mut self,
+        id: ConversationId,
+        to: &AgentId,
+        now: Millis,
+        rng: &mut R,
+    ) -> CoreResult<Reply> {
+        let c = self.conversation_or_404(id)?;
+        if c.status != ConversationStatus::Active {
+            return Err(CoreError::conflict(
+                "only an active conversation can be transferred",
+            ));
+        }
+        let from = c.agent.clone().expect("active conversation has an agent");
+        let slot = self
+            .slot(to)
+            .ok_or_else(|| CoreError::not_found(format!("agent {to} not found")))?;
+        let target = self.agent_at(slot).expect("live");
+        if target.status == AgentStatus::Offline {
+            return Err(CoreError::conflict(format!("agent {to} is offline")));
+        }
+        if &from == to {
+            return Err(CoreError::conflict(format!(
+                "conversation is already with agent {to}"
+            )));
+        }
+        let mut explanation = Explanation::new(now, Reason::Transfer, self.settings.strategy);
+        explanation.agents.push(Considered {
+            agent_id: to.clone(),
+            status: target.status,
+            load: target.load,
+            max_load: target.max_load.get(),
+            assigned_today: target.assigned_on(self.today(now)),
+            effective_weight: target.effective_weight(self.settings.busy_threshold),
+            verdict: Verdict::Picked,
+        });
+        explanation.target_size = 1;
+        explanation.picked = Some(to.clone());
+        self.release(id);
+        let reason = self.conversations[&id].reason;
+        self.assign(id, slot, reason, false, explanation, now);
+        // `assign` announced an assignment; a transfer is announced as such.
+        self.fx.events.pop();
+        self.fx.events.push(Event::Transferred {
+            conversation_id: id,
+            from_agent_id: from,
+            agent_id: to.clone(),
+        });
+        self.drain(now, rng);
+        Ok(self.same(id))
+    }
+
+    fn end<R: Rng + ?Sized>(
+        &mut self,
+        id: ConversationId,
+        why: EndReason,
+        now: Millis,
+        rng: &mut R,
+    ) -> CoreResult<Reply> {
+        let c = self.conversation_or_404(id)?;
+        match c.status {
+            ConversationStatus::Active => {}
+            ConversationStatus::Ended => return Ok(self.same(id)),
+            ConversationStatus::Queued | ConversationStatus::Cancelled => {
+                return Err(CoreError::conflict(
+                    "only an active conversation can be ended; cancel a queued one",
+                ))
+            }
+        }
+        self.finish(id, why, now);
+        self.drain(now, rng);
+        Ok(self.same(id))
+    }
+
+    fn finish(&mut self, id: ConversationId, why: EndReason, at: Millis) {
+        self.release(id);
+        let window = self.settings.timers.reply_window_secs as i64 * 1000;
+        let c = self.conv_mut(id);
+        c.status = ConversationStatus::Ended;
+        c.ended_at = Some(at);
+        c.end_reason = Some(why);
+        c.clock.running_since = None;
+        let agent_id = c.agent.clone();
+        let buyer = c.inquiry.buyer_id.clone();
+        self.d.open_by_buyer.remove(&buyer);
+        self.d.timers.insert((at + window + 1, Timer::Purge(id)));
+        self.fx.events.push(Event::Ended {
+            conversation_id: id,
+            agent_id,
+            end_reason: why,
+        });
+    }
+
+    fn cancel(&mut self, id: ConversationId, now: Millis) -> CoreResult<Reply> {
+        let c = self.conversation_or_404(id)?;
+        match c.status {
+            ConversationStatus::Queued => {}
+            ConversationStatus::Cancelled => return Ok(self.same(id)),
+            ConversationStatus::Active | ConversationStatus::Ended => {
+                return Err(CoreError::conflict(
+                    "only a queued conversation can be cancelled",
+                ))
+            }
+        }
+        let window = self.settings.timers.reply_window_secs as i64 * 1000;
+        let key = c.queue_key.expect("queued conversation has a key");
+        self.d.queue.remove(&key);
+        let c = self.conv_mut(id);
+        c.status = ConversationStatus::Cancelled;
+        c.queue_key = None;
+        c.ended_at = Some(now);
+        let buyer = c.inquiry.buyer_id.clone();
+        self.d.open_by_buyer.remove(&buyer);
+        self.d.timers.insert((now + window + 1, Timer::Purge(id)));
+        self.fx.events.push(Event::Cancelled {
+            conversation_id: id,
+            buyer_id: buyer,
+        });
+        Ok(self.same(id))
+    }
+
+    /// Whether ratings and late agent messages are still accepted.
+    fn within_reply_window(&self, c: &Conversation, now: Millis) -> bool {
+        let window = self.settings.timers.reply_window_secs as i64 * 1000;
+        match c.status {
+            ConversationStatus::Active => true,
+            ConversationStatus::Ended => c.ended_at.is_some_and(|t| now <= t + window),
+            ConversationStatus::Queued | ConversationStatus::Cancelled => false,
+        }
+    }
+
+    fn invite_rating(&mut self, id: ConversationId, now: Millis) -> CoreResult<Reply> {
+        let c = self.conversation_or_404(id)?;
+        if !self.within_reply_window(c, now) {
+            return Err(CoreError::conflict(
+                "a rating can be invited only during the conversation or its reply window",
+            ));
+        }
+        if c.rating_invited {
+            return Err(CoreError::conflict("a rating was already invited"));
+        }
+        self.conv_mut(id).rating_invited = true;
+        Ok(self.same(id))
+    }
+
+    fn rate(&mut self, id: ConversationId, stars: u8, now: Millis) -> CoreResult<Reply> {
+        if !(1..=5).contains(&stars) {
+            return Err(InvalidInput::new("stars must be between 1 and 5").into());
+        }
+        let c = self.conversation_or_404(id)?;
+        if !self.within_reply_window(c, now) {
+            return Err(CoreError::conflict(
+                "a rating is accepted only during the conversation or its reply window",
+            ));
+        }
+        if c.rating.is_some() {
+            return Err(CoreError::conflict("the conversation was already rated"));
+        }
+        let agent = c.agent.clone();
+        self.conv_mut(id).rating = Some(stars);
+        if let Some(agent) = agent {
+            let today = self.today(now);
+            let day = self.day_stats(today, &agent);
+            day.ratings += 1;
+            if stars >= 4 {
+                day.satisfied += 1;
+            }
+        }
+        Ok(self.same(id))
+    }
+
+    fn open_proactive(
+        &mut self,
+        agent: &AgentId,
+        buyer: BuyerId,
+        now: Millis,
+    ) -> CoreResult<Reply> {
+        let slot = self
+            .slot(agent)
+            .ok_or_else(|| CoreError::not_found(format!("agent {agent} not found")))?;
+        if self.agent_at(slot).expect("live").status == AgentStatus::Offline {
+            return Err(CoreError::conflict(
+                "an offline agent cannot open a conversation",
+            ));
+        }
+        let window = self.settings.timers.proactive_window_secs as i64 * 1000;
+        let ordered = self
+            .d
+            .last_order_at
+            .get(&buyer)
+            .is_some_and(|&t| now - t <= window);
+        if !ordered {
+            return Err(CoreError::conflict(
+                "the buyer has no order with the shop within the proactive window",
+            ));
+        }
+        if let Some(open) = self.open_conversation_of(&buyer) {
+            return Err(CoreError::conflict(format!(
+                "the buyer already has an open conversation {open}"
+            )));
+        }
+        self.ensure_day(now);
+        let today = self.today(now);
+        let inquiry = Inquiry {
+            buyer_id: buyer.clone(),
+            entry: Entry::DirectMessage,
+            question: None,
+            order_state: None,
+            product_id: None,
+            intent: None,
+        };
+        let id = self.new_conversation(inquiry, now);
+        let mut explanation = Explanation::new(now, Reason::Proactive, self.settings.strategy);
+        explanation.picked = Some(agent.clone());
+        let c = self.conv_mut(id);
+        c.status = ConversationStatus::Active;
+        c.agent = Some(agent.clone());
+        c.reason = Reason::Proactive;
+        c.proactive = true;
+        c.assigned_at = Some(now);
+        c.assigned_day = Some(today);
+        c.explanation = explanation;
+        self.take_on(slot, today, false);
+        self.count_reception(today, agent, &buyer, false);
+        self.d.last_by_buyer.insert(buyer.clone(), id);
+        self.refresh_recent(&buyer, agent, now);
+        self.fx.events.push(Event::Assigned {
+            conversation_id: id,
+            buyer_id: buyer,
+            agent_id: agent.clone(),
+            reason: Reason::Proactive,
+            offline_delivery: false,
+        });
+        Ok(Reply::Conversation {
+            id,
+            created: true,
+            reason: Reason::Proactive,
+        })
+    }
+
+    fn order(&mut self, order_id: Tag, buyer: BuyerId, now: Millis) -> CoreResult<Reply> {
+        if let Some(existing) = self.orders.get(&order_id) {
+            if existing.buyer_id != buyer {
+                return Err(CoreError::conflict(format!(
+                    "order {order_id} was already recorded for another buyer"
+                )));
+            }
+            return Ok(Reply::Order(existing.clone()));
+        }
+        let window = self.settings.timers.reply_window_secs as i64 * 1000;
+        let credited = self
+            .d
+            .last_by_buyer
+            .get(&buyer)
+            .and_then(|id| self.conversations.get(id))
+            .filter(|c| match c.status {
+                ConversationStatus::Active => true,
+                ConversationStatus::Ended => c.ended_at.is_some_and(|t| now <= t + window),
+                _ => false,
+            })
+            .and_then(|c| c.agent.clone());
+        if let Some(agent) = &credited {
+            let today = self.today(now);
+            self.day_stats(today, agent).credited_orders += 1;
+        }
+        let record = OrderRecord {
+            order_id: order_id.clone(),
+            buyer_id: buyer.clone(),
+            credited_agent: credited,
+            at: now,
+        };
+        self.index_order(&record);
+        self.orders.insert(order_id.clone(), record.clone());
+        self.fx.changed.insert(RecordKey::Order(order_id));
+        Ok(Reply::Order(record))
+    }
+
+    pub(crate) fn index_order(&mut self, record: &OrderRecord) {
+        let window = self.settings.timers.proactive_window_secs as i64 * 1000;
+        let last = self
+            .d
+            .last_order_at
+            .entry(record.buyer_id.clone())
+            .or_insert(record.at);
+        *last = (*last).max(record.at);
+        self.d
+            .order_expiry
+            .insert((record.at + window, record.order_id.clone()));
+    }
+
+    /// An order by id.
+    pub fn order_record(&self, order_id: &Tag) -> Option<&OrderRecord> {
+        self.orders.get(order_id)
+    }
+
+    // ---- recent contact ---------------------------------------------------
+
+    fn refresh_recent(&mut self, buyer: &BuyerId, agent: &AgentId, now: Millis) {
+        let expires_at = now + self.settings.recent_contact.window_secs as i64 * 1000;
+        if let Some(old) = self.recent.get(buyer) {
+            self.d
+                .recent_expiry
+                .remove(&(old.expires_at, buyer.clone()));
+        }
+        self.recent.insert(
+            buyer.clone(),
+            RecentContact {
+                agent: agent.clone(),
+                expires_at,
+            },
+        );
+        self.d.recent_expiry.insert((expires_at, buyer.clone()));
+        self.fx.changed.insert(RecordKey::Recent(buyer.clone()));
+    }
+
+    /// The buyer's recent agent, if the mapping has not lapsed.
+    pub fn recent_agent(&self, buyer: &BuyerId, now: Millis) -> Option<&AgentId> {
+        self.recent
+            .get(buyer)
+            .filter(|r| r.expires_at > now)
+            .map(|r| &r.agent)
+    }
+
+    // ---- figures ----------------------------------------------------------
+
+    pub(crate) fn day_stats(&mut self, day: Day, agent: &AgentId) -> &mut AgentDay {
+        self.fx.changed.insert(RecordKey::Stats(day, agent.clone()));
+        self.stats.entry((day, agent.clone())).or_default()
+    }
+
+    fn count_reception(&mut self, today: Day, agent: &AgentId, buyer: &BuyerId, clocked: bool) {
+        let day = self.day_stats(today, agent);
+        day.buyers.insert(buyer.clone());
+        day.sessions += 1;
+        if clocked {
+            day.clocked += 1;
+        }
+    }
+
+    // ---- timers -----------------------------------------------------------
+
+    fn fire_timers<R: Rng + ?Sized>(&mut self, now: Millis, rng: &mut R) {
+        let mut capacity_freed = false;
+        while let Some(&(at, timer)) = self.d.timers.first() {
+            if at > now {
+                break;
+            }
+            self.d.timers.pop_first();
+            capacity_freed |= self.fire(at, timer);
+        }
+        while let Some((at, buyer)) = self.d.recent_expiry.first().cloned() {
+            if at > now {
+                break;
+            }
+            self.d.recent_expiry.pop_first();
+            if self.recent.get(&buyer).is_some_and(|r| r.expires_at == at) {
+                self.recent.remove(&buyer);
+                self.fx.changed.insert(RecordKey::Recent(buyer));
+            }
+        }
+        while let Some((at, order)) = self.d.order_expiry.first().cloned() {
+            if at > now {
+                break;
+            }
+            self.d.order_expiry.pop_first();
+            if let Some(rec) = self.orders.remove(&order) {
+                if self.d.last_order_at.get(&rec.buyer_id) == Some(&rec.at) {
+                    self.d.last_order_at.remove(&rec.buyer_id);
+                }
+                self.fx.changed.insert(RecordKey::Order(order));
+            }
+        }
+        let today = self.today(now);
+        // Today's and yesterday's figures are kept: the ranking compares them.
+        let stale: Vec<(Day, AgentId)> = self
+            .stats
+            .keys()
+            .take_while(|(day, _)| *day < today - 1)
+            .cloned()
+            .collect();
+        for key in stale {
+            self.stats.remove(&key);
+            self.fx.changed.insert(RecordKey::Stats(key.0, key.1));
+        }
+        if capacity_freed {
+            self.drain(now, rng);
+        }
+    }
+
+    /// Fires one timer; true when it freed an agent's slot.
+    fn fire(&mut self, at: Millis, timer: Timer) -> bool {
+        let timers = self.settings.timers.clone();
+        match timer {
+            Timer::Late(id) => {
+                let Some(c) = self.conversations.get(&id) else {
+                    return false;
+                };
+                let due = c
+                    .clock
+                    .running_since
+                    .is_some_and(|s| s + timers.reply_target_secs as i64 * 1000 <= at);
+                if c.status == ConversationStatus::Active && due && !c.clock.late {
+                    let day = c.assigned_day;
+                    let agent = c.agent.clone().expect("active");
+                    self.conv_mut(id).clock.late = true;
+                    if day == Some(self.today(at)) {
+                        self.day_stats(self.today(at), &agent).late += 1;
+                    }
+                }
+                false
+            }
+            Timer::AutoEnd(id) => {
+                let Some(c) = self.conversations.get(&id) else {
+                    return false;
+                };
+                let due = c
+                    .last_agent_reply_at
+                    .is_some_and(|t| t + timers.auto_end_secs as i64 * 1000 <= at);
+                if c.status == ConversationStatus::Active && due && !c.clock.is_running() {
+                    self.finish(id, EndReason::AutoEnd, at);
+                    return true;
+                }
+                false
+            }
+            Timer::Purge(id) => {
+                let Some(c) = self.conversations.get(&id) else {
+                    return false;
+                };
+                let due = c
+                    .ended_at
+                    .is_some_and(|t| t + timers.reply_window_secs as i64 * 1000 < at);
+                if !c.status.is_open() && due {
+                    let buyer = c.inquiry.buyer_id.clone();
+                    if self.d.last_by_buyer.get(&buyer) == Some(&id) {
+                        self.d.last_by_buyer.remove(&buyer);
+                    }
+                    self.conversations.remove(&id);
+                    self.fx.changed.insert(RecordKey::Conversation(id));
+                }
+                false
+            }
+        }
+    }
+
+    /// Agents of a group, if it exists.
+    pub fn group(&self, id: &GroupId) -> Option<&BTreeSet<AgentId>> {
+        self.groups.get(id)
+    }
+
+    /// Every group with its members.
+    pub fn groups(&self) -> &BTreeMap<GroupId, BTreeSet<AgentId>> {
+        &self.groups
+    }
+
+    pub(crate) fn group_pool(&self, id: &GroupId) -> Option<&Pool> {
+        self.d.group_pools.get(id)
+    }
+
+    /// Distinct conversations of an agent that are active, for checks.
+    pub fn active_conversations_of(&self, agent: &AgentId) -> Vec<ConversationId> {
+        self.conversations
+            .values()
+            .filter(|c| c.status == ConversationStatus::Active && c.agent.as_ref() == Some(agent))
+            .map(|c| c.id)
+            .collect()
+    }
+
+    /// Agents that took part in the decision, as the explanation lists them.
+    pub(crate) fn considered(&self, a: &Agent, today: Day, verdict: Verdict) -> Considered {
+        Considered {
+            agent_id: a.id.clone(),
+            status: a.status,
+            load: a.load,
+            max_load: a.max_load.get(),
+            assigned_today: a.assigned_on(today),
+            effective_weight: a.effective_weight(self.settings.busy_threshold),
+            verdict,
+        }
+    }
+
+    /// The verdict of an agent outside any pick.
+    pub(crate) fn plain_verdict(a: &Agent) -> Verdict {
+        match a.status {
+            AgentStatus::Offline => Verdict::Offline,
+            AgentStatus::Busy => Verdict::Busy,
+            AgentStatus::Online if a.load >= a.max_load.get() => Verdict::Saturated,
+            AgentStatus::Online => Verdict::Eligible,
+        }
+    }
+
+    /// A set of slots, deduplicated.
+    pub(crate) fn dedup(slots: Vec<Slot>) -> Vec<Slot> {
+        let mut seen = HashSet::with_capacity(slots.len());
+        slots.into_iter().filter(|s| seen.insert(*s)).collect()
+    }
+}

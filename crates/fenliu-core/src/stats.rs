@@ -1,0 +1,250 @@
+//! Agent performance (客服排名): daily figures and the ranking.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{CoreError, CoreResult};
+use crate::ids::{AgentId, BuyerId, GroupId};
+use crate::shop::Shop;
+use crate::time::{Day, Millis};
+
+/// One agent's figures for one shop day.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentDay {
+    /// Distinct buyers received (接待人数 counts them).
+    pub buyers: BTreeSet<BuyerId>,
+    /// Conversations received (接待会话量).
+    pub sessions: u32,
+    /// Conversations whose reply clock ran at least once.
+    pub clocked: u32,
+    /// Of those, conversations that missed the reply target.
+    pub late: u32,
+    /// Ratings received.
+    pub ratings: u32,
+    /// Ratings of 4 or 5 stars.
+    pub satisfied: u32,
+    /// Orders credited (提成归属).
+    pub credited_orders: u32,
+}
+
+impl AgentDay {
+    fn reply_rate(&self) -> Option<f64> {
+        (self.clocked > 0).then(|| f64::from(self.clocked - self.late) / f64::from(self.clocked))
+    }
+
+    fn satisfaction(&self) -> Option<f64> {
+        (self.ratings > 0).then(|| f64::from(self.satisfied) / f64::from(self.ratings))
+    }
+}
+
+/// What the ranking orders by.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// Distinct buyers received.
+    #[default]
+    Receptions,
+    /// Conversations received.
+    Sessions,
+    /// On-time replies / conversations whose clock ran.
+    #[serde(rename = "reply_rate_3m")]
+    ReplyRate3m,
+    /// Satisfied ratings / ratings.
+    SatisfactionRate,
+}
+
+/// Ascending or descending.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortOrder {
+    /// Lowest first.
+    Asc,
+    /// Highest first.
+    #[default]
+    Desc,
+}
+
+/// Who is looking at the ranking.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Viewer {
+    /// Admins, supervisors and services see everybody.
+    Everyone,
+    /// An agent sees everybody only when the leaderboard is visible.
+    Agent(AgentId),
+}
+
+/// One agent's line in the ranking.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RankRow {
+    /// The agent.
+    pub agent_id: AgentId,
+    /// Distinct buyers received today.
+    pub receptions: u32,
+    /// Conversations received today.
+    pub sessions: u32,
+    /// On-time reply rate, or null without a clocked conversation.
+    pub reply_rate_3m: Option<f64>,
+    /// Satisfaction rate, or null without a rating.
+    pub satisfaction_rate: Option<f64>,
+    /// 1-based rank (ties share a rank), or null when the agent received
+    /// nobody today or the metric has no value.
+    pub rank: Option<u32>,
+    /// Yesterday's rank − today's; null if unranked yesterday.
+    pub rank_change: Option<i64>,
+}
+
+/// The ranking of a shop or group for the current day.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Ranking {
+    /// The shop day.
+    pub date: Day,
+    /// The metric.
+    pub metric: Metric,
+    /// Average of the metric over agents with at least one reception.
+    pub average: Option<f64>,
+    /// The agents, best first in the requested order.
+    pub agents: Vec<RankRow>,
+}
+
+fn metric_value(day: &AgentDay, metric: Metric) -> Option<f64> {
+    match metric {
+        Metric::Receptions => Some(day.buyers.len() as f64),
+        Metric::Sessions => Some(f64::from(day.sessions)),
+        Metric::ReplyRate3m => day.reply_rate(),
+        Metric::SatisfactionRate => day.satisfaction(),
+    }
+}
+
+/// Ranks of `values` in `order`: ties share a rank (1, 2, 2, 4); no value, no rank.
+fn ranks(values: &[Option<f64>], order: SortOrder) -> Vec<Option<u32>> {
+    let mut ranked: Vec<(usize, f64)> = values
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| v.map(|v| (i, v)))
+        .collect();
+    ranked.sort_by(|a, b| match order {
+        SortOrder::Asc => a.1.total_cmp(&b.1),
+        SortOrder::Desc => b.1.total_cmp(&a.1),
+    });
+    let mut out = vec![None; values.len()];
+    let mut rank = 0;
+    for (pos, &(i, v)) in ranked.iter().enumerate() {
+        if pos == 0 || ranked[pos - 1].1 != v {
+            rank = pos as u32 + 1;
+        }
+        out[i] = Some(rank);
+    }
+    out
+}
+
+/// Only agents that received somebody that day are ranked.
+fn ranked_values(figs: &[&AgentDay], metric: Metric) -> Vec<Option<f64>> {
+    figs.iter()
+        .map(|d| {
+            if d.sessions > 0 {
+                metric_value(d, metric)
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+impl Shop {
+    /// Figures of an agent on a day.
+    pub fn agent_day(&self, day: Day, agent: &AgentId) -> Option<&AgentDay> {
+        self.stats.get(&(day, agent.clone()))
+    }
+
+    /// The ranking at `now`.
+    pub fn ranking(
+        &self,
+        metric: Metric,
+        order: SortOrder,
+        group: Option<&GroupId>,
+        viewer: &Viewer,
+        now: Millis,
+    ) -> CoreResult<Ranking> {
+        let members: Vec<AgentId> = match group {
+            Some(g) => self
+                .group(g)
+                .ok_or_else(|| CoreError::not_found(format!("group {g} not found")))?
+                .iter()
+                .filter(|a| self.agent(a).is_some())
+                .cloned()
+                .collect(),
+            None => self.agents().map(|a| a.id.clone()).collect(),
+        };
+        let today = self.today(now);
+        let empty = AgentDay::default();
+        let figures = |day: Day| -> Vec<&AgentDay> {
+            members
+                .iter()
+                .map(|a| self.agent_day(day, a).unwrap_or(&empty))
+                .collect()
+        };
+        let now_figs = figures(today);
+        let then_figs = figures(today - 1);
+        let now_vals = ranked_values(&now_figs, metric);
+        let now_ranks = ranks(&now_vals, order);
+        let then_ranks = ranks(&ranked_values(&then_figs, metric), order);
+
+        let with_receptions: Vec<f64> = now_figs
+            .iter()
+            .zip(&now_vals)
+            .filter(|(d, _)| !d.buyers.is_empty())
+            .filter_map(|(_, v)| *v)
+            .collect();
+        let mut average = (!with_receptions.is_empty())
+            .then(|| with_receptions.iter().sum::<f64>() / with_receptions.len() as f64);
+
+        let mut rows: Vec<RankRow> = members
+            .iter()
+            .enumerate()
+            .map(|(i, a)| RankRow {
+                agent_id: a.clone(),
+                receptions: now_figs[i].buyers.len() as u32,
+                sessions: now_figs[i].sessions,
+                reply_rate_3m: now_figs[i].reply_rate(),
+                satisfaction_rate: now_figs[i].satisfaction(),
+                rank: now_ranks[i],
+                rank_change: match (then_ranks[i], now_ranks[i]) {
+                    (Some(y), Some(t)) => Some(i64::from(y) - i64::from(t)),
+                    _ => None,
+                },
+            })
+            .collect();
+        rows.sort_by(|x, y| {
+            x.rank
+                .unwrap_or(u32::MAX)
+                .cmp(&y.rank.unwrap_or(u32::MAX))
+                .then_with(|| x.agent_id.cmp(&y.agent_id))
+        });
+        if let Viewer::Agent(me) = viewer {
+            if !self.settings.leaderboard_visible {
+                rows.retain(|r| &r.agent_id == me);
+                average = None;
+            }
+        }
+        Ok(Ranking {
+            date: today,
+            metric,
+            average,
+            agents: rows,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ties_share_a_rank_and_missing_values_are_unranked() {
+        let r = ranks(&[Some(3.0), Some(5.0), Some(3.0), None], SortOrder::Desc);
+        assert_eq!(r, vec![Some(2), Some(1), Some(2), None]);
+        let r = ranks(&[Some(3.0), Some(5.0), Some(3.0)], SortOrder::Asc);
+        assert_eq!(r, vec![Some(1), Some(3), Some(1)]);
+    }
+}
