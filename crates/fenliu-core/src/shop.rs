@@ -915,6 +915,16 @@ impl Shop {
         self.d.queue.len()
     }
 
+    /// Number of agents by status: (online, busy, offline).
+    pub fn status_counts(&self) -> (u32, u32, u32) {
+        let p = &self.d.pool;
+        (
+            p.count(AgentStatus::Online),
+            p.count(AgentStatus::Busy),
+            p.count(AgentStatus::Offline),
+        )
+    }
+
     /// Number of active conversations.
     pub fn active_count(&self) -> usize {
         self.d.open_by_buyer.len() - self.d.queue.len()
