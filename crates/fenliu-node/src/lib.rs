@@ -1,0 +1,28 @@
+//! fenliu-node: one node of fenliu — actors around the pure core.
+//!
+//! A [`Node`] is the handle the HTTP layer talks to. Behind it, a
+//! [`gateway::Gateway`] actor finds or starts the supervised
+//! [`shop_actor::ShopActor`] of each shop. A shop actor owns one
+//! `fenliu_core::Shop`: it feeds it commands and timer ticks, writes every
+//! change to the store before it answers, and publishes the events.
+//!
+//! # Layout
+//!
+//! - [`node`]: the cheap-clone handle and its configuration.
+//! - [`gateway`]: shop actor registry, start on demand, passivation.
+//! - [`shop_actor`]: the shop actor and its messages.
+//! - [`events`]: per-shop broadcast of published events.
+//! - [`metrics`]: the Prometheus registry.
+//! - [`clock`]: where `now` comes from.
+//! - [`error`]: what can go wrong beyond the core's refusals.
+
+pub mod clock;
+pub mod error;
+pub mod events;
+pub mod gateway;
+pub mod metrics;
+pub mod node;
+pub mod shop_actor;
+
+pub use error::NodeError;
+pub use node::{Node, NodeConfig};

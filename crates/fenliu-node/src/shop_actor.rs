@@ -1,0 +1,296 @@
+//! The shop actor: a thin shell around one `fenliu_core::Shop`.
+//!
+//! It loads the shop from the store on first use, runs each operation
+//! against it, writes the changed records before it answers, publishes the
+//! events, and wakes itself for the next timer. Operations run one at a time
+//! ([`AtomicResponse`]): a routing decision and its write are never
+//! interleaved with another operation of the same shop.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::fut::{ready, wrap_future};
+use actix::prelude::*;
+use fenliu_core::{Effects, Event, Millis, Shop, ShopId};
+use fenliu_store::{codec, Batch, Fence, ShopStore, StoreError};
+use rand::rngs::SmallRng;
+use rand::SeedableRng;
+use tracing::{error, info, warn};
+
+use crate::clock::SharedClock;
+use crate::error::NodeError;
+use crate::events::EventHub;
+use crate::gateway::{Gateway, Passivated};
+use crate::metrics::Metrics;
+
+/// What a shop actor needs from its node.
+#[derive(Clone)]
+pub struct ShopEnv {
+    /// The store.
+    pub store: Arc<dyn ShopStore>,
+    /// Event channels.
+    pub hub: EventHub,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Time.
+    pub clock: SharedClock,
+    /// The write fence of this node.
+    pub fence: Fence,
+    /// How long a shop may be idle before its actor is passivated.
+    pub passivate_after: Duration,
+}
+
+/// An operation on the shop: returns its answer and the effects to persist.
+pub type Op<T> =
+    Box<dyn FnOnce(&mut Shop, Millis, &mut SmallRng) -> (Result<T, NodeError>, Effects) + Send>;
+
+/// Runs an operation against the shop, atomically with its write.
+#[derive(Message)]
+#[rtype(result = "Result<T, NodeError>")]
+pub struct Exec<T: 'static>(pub Op<T>);
+
+/// Fires the timers that are due (sent by the actor to itself).
+#[derive(Message)]
+#[rtype(result = "Result<(), NodeError>")]
+pub struct Tick;
+
+/// Stops the actor; its supervisor restarts it and it reloads from the store.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Restart;
+
+/// The actor of one shop.
+pub struct ShopActor {
+    id: ShopId,
+    generation: u64,
+    env: ShopEnv,
+    gateway: Addr<Gateway>,
+    shop: Option<Shop>,
+    rng: SmallRng,
+    timer: Option<SpawnHandle>,
+    last_used: Millis,
+    passivated: bool,
+}
+
+impl ShopActor {
+    /// An actor for `id`; the shop is loaded on first use.
+    pub fn new(id: ShopId, generation: u64, env: ShopEnv, gateway: Addr<Gateway>) -> Self {
+        let last_used = env.clock.now();
+        Self {
+            id,
+            generation,
+            env,
+            gateway,
+            shop: None,
+            rng: SmallRng::from_os_rng(),
+            timer: None,
+            last_used,
+            passivated: false,
+        }
+    }
+
+    fn run<T: Send + 'static>(&mut self, op: Op<T>) -> AtomicResponse<Self, Result<T, NodeError>> {
+        if self.passivated {
+            return AtomicResponse::new(Box::pin(ready(Err(NodeError::Unavailable))));
+        }
+        self.last_used = self.env.clock.now();
+        let load = self.shop.is_none().then(|| {
+            let (store, id, now) = (self.env.store.clone(), self.id.clone(), self.env.clock.now());
+            async move { store.load(&id, now).await }
+        });
+        let fut = wrap_future::<_, Self>(async move {
+            match load {
+                Some(f) => Some(f.await),
+                None => None,
+            }
+        })
+        .map(move |loaded, act, _ctx| {
+            act.install(loaded)?;
+            act.apply(op)
+        })
+        .then(|applied, act, _ctx| {
+            let (store, id, fence) = (act.env.store.clone(), act.id.clone(), act.env.fence.clone());
+            let now = act.env.clock.now();
+            wrap_future(async move {
+                let (answer, batch, events) = applied?;
+                if !batch.is_empty() {
+                    store.write(&id, &fence, batch, now).await?;
+                }
+                Ok::<_, NodeError>((answer, events))
+            })
+        })
+        .map(|written, act, ctx| match written {
+            Ok((answer, events)) => {
+                act.after_write(events, ctx);
+                answer
+            }
+            Err(e) => {
+                if let NodeError::Store(err) = &e {
+                    act.env.metrics.store_errors.with_label_values(&["shop"]).inc();
+                    // The change was not acknowledged: forget it and reload
+                    // what the store holds on the next operation.
+                    warn!(shop_id = %act.id, error = %err, "store write failed; dropping in-memory state");
+                    act.shop = None;
+                    if matches!(err, StoreError::Fenced(_)) {
+                        act.passivated = true;
+                        ctx.stop();
+                    }
+                }
+                Err(e)
+            }
+        });
+        AtomicResponse::new(Box::pin(fut))
+    }
+
+    fn install(&mut self, loaded: Option<Result<Vec<(String, Vec<u8>)>, StoreError>>) -> Result<(), NodeError> {
+        if let Some(loaded) = loaded {
+            let records = loaded?;
+            let shop = codec::restore(self.id.clone(), records, self.env.clock.now())?;
+            info!(shop_id = %self.id, agents = shop.agent_count(), queued = shop.queue_len(), "shop loaded");
+            self.shop = Some(shop);
+        }
+        Ok(())
+    }
+
+    /// Runs the operation; a panic in the core drops the in-memory state so
+    /// that the shop is rebuilt from the store, and answers an internal error.
+    #[allow(clippy::type_complexity)]
+    fn apply<T>(&mut self, op: Op<T>) -> Result<(Result<T, NodeError>, Batch, Vec<Event>), NodeError> {
+        let now = self.env.clock.now();
+        let shop = self.shop.as_mut().expect("installed");
+        let rng = &mut self.rng;
+        match catch_unwind(AssertUnwindSafe(|| op(shop, now, rng))) {
+            Ok((answer, effects)) => {
+                let batch = codec::batch_for(shop, &effects);
+                Ok((answer, batch, effects.events))
+            }
+            Err(panic) => {
+                let msg = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "panic".into());
+                error!(shop_id = %self.id, panic = %msg, "core panicked; reloading shop from the store");
+                self.shop = None;
+                Err(NodeError::Internal(msg))
+            }
+        }
+    }
+
+    fn after_write(&mut self, events: Vec<Event>, ctx: &mut Context<Self>) {
+        let now = self.env.clock.now();
+        self.env.hub.publish(&self.id, events, now);
+        let Some(shop) = &self.shop else { return };
+        let m = &self.env.metrics;
+        let label = [self.id.as_str()];
+        m.queue_length.with_label_values(&label).set(shop.queue_len() as i64);
+        m.active_conversations
+            .with_label_values(&label)
+            .set(shop.active_count() as i64);
+        let (online, busy, offline) = shop.status_counts();
+        for (status, n) in [("online", online), ("busy", busy), ("offline", offline)] {
+            m.agents
+                .with_label_values(&[self.id.as_str(), status])
+                .set(i64::from(n));
+        }
+        self.schedule(ctx);
+    }
+
+    /// Wakes the actor when the next timer is due.
+    fn schedule(&mut self, ctx: &mut Context<Self>) {
+        if let Some(handle) = self.timer.take() {
+            ctx.cancel_future(handle);
+        }
+        let Some(at) = self.shop.as_ref().and_then(Shop::next_deadline) else {
+            return;
+        };
+        let delay = (at - self.env.clock.now()).max(0) as u64;
+        // Timers far away are re-armed on every operation anyway; cap the
+        // sleep so that a clock jump is noticed within the hour.
+        let delay = Duration::from_millis(delay.min(3_600_000) + 1);
+        self.timer = Some(ctx.run_later(delay, |_, ctx| ctx.notify(Tick)));
+    }
+
+    fn check_idle(&mut self, ctx: &mut Context<Self>) {
+        let now = self.env.clock.now();
+        let idle_for = self.env.passivate_after.as_millis() as Millis;
+        if self.passivated || now - self.last_used < idle_for {
+            return;
+        }
+        let wake_at = self.shop.as_ref().and_then(Shop::next_deadline);
+        self.passivated = true;
+        info!(shop_id = %self.id, "passivating idle shop actor");
+        self.gateway.do_send(Passivated {
+            shop: self.id.clone(),
+            generation: self.generation,
+            wake_at,
+        });
+        self.shop = None;
+        ctx.stop();
+    }
+}
+
+impl Actor for ShopActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.env.metrics.shop_actors.inc();
+        if self.passivated {
+            // Restarted by the supervisor after passivating: stay inert until
+            // the last address is dropped and the supervisor lets it go.
+            return;
+        }
+        let every = (self.env.passivate_after / 4).max(Duration::from_millis(100));
+        ctx.run_interval(every, |act, ctx| act.check_idle(ctx));
+        // Load at once so that timers due while nobody owned the shop fire.
+        ctx.notify(Tick);
+    }
+
+    fn stopped(&mut self, _ctx: &mut Self::Context) {
+        self.env.metrics.shop_actors.dec();
+    }
+}
+
+impl Supervised for ShopActor {
+    fn restarting(&mut self, _ctx: &mut Self::Context) {
+        warn!(shop_id = %self.id, "shop actor restarting; reloading from the store");
+        self.shop = None;
+        self.timer = None;
+    }
+}
+
+impl<T: Send + 'static> Handler<Exec<T>> for ShopActor {
+    type Result = AtomicResponse<Self, Result<T, NodeError>>;
+
+    fn handle(&mut self, msg: Exec<T>, _ctx: &mut Self::Context) -> Self::Result {
+        self.run(msg.0)
+    }
+}
+
+impl Handler<Tick> for ShopActor {
+    type Result = AtomicResponse<Self, Result<(), NodeError>>;
+
+    fn handle(&mut self, _: Tick, _ctx: &mut Self::Context) -> Self::Result {
+        let metrics = self.env.metrics.clone();
+        let last_used = self.last_used;
+        let resp = self.run(Box::new(move |shop, now, rng| {
+            let fx = shop.tick(now, rng);
+            if !fx.is_empty() {
+                metrics.timer_ticks.inc();
+            }
+            (Ok(()), fx)
+        }));
+        // A timer is not a use: it must not keep an idle shop awake.
+        self.last_used = last_used;
+        resp
+    }
+}
+
+impl Handler<Restart> for ShopActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Restart, ctx: &mut Self::Context) {
+        ctx.stop();
+    }
+}
