@@ -1,0 +1,191 @@
+//! Shop-wide resources: groups, routing settings, the queue, orders, the
+//! ranking and the owner.
+
+use actix_web::{web, HttpResponse};
+use fenliu_core::settings::QueueOrder;
+use fenliu_core::time::date_string;
+use fenliu_core::{AgentId, BuyerId, Command, Metric, Reply, RoutingSettings, SortOrder, Tag, Viewer};
+use fenliu_node::Node;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{group_id, shop_id};
+use crate::auth::{Caller, Role};
+use crate::error::{ApiError, ApiResult};
+
+const READERS: &[Role] = &[Role::Admin, Role::Supervisor, Role::Service];
+
+/// Body of `PUT /groups/{group}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupBody {
+    agents: Vec<AgentId>,
+}
+
+/// `GET /groups`.
+pub async fn list_groups(node: web::Data<Node>, caller: Caller, path: web::Path<String>) -> ApiResult<HttpResponse> {
+    let shop = shop_id(&path)?;
+    caller.require(&shop, READERS)?;
+    let groups = node
+        .read(&shop, |shop, _| {
+            shop.groups()
+                .iter()
+                .map(|(g, members)| json!({"group_id": g, "agents": members}))
+                .collect::<Vec<_>>()
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "groups": groups })))
+}
+
+/// `PUT /groups/{group}`: replaces the members.
+pub async fn put_group(
+    node: web::Data<Node>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    body: web::Json<GroupBody>,
+) -> ApiResult<HttpResponse> {
+    let (shop, group) = (shop_id(&path.0)?, group_id(&path.1)?);
+    caller.require(&shop, &[Role::Admin, Role::Supervisor])?;
+    let g = group.clone();
+    let view = node
+        .command(&shop, Command::PutGroup(group, body.into_inner().agents), move |shop, _, _| {
+            json!({"group_id": g, "agents": shop.group(&g)})
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// `GET /routing`.
+pub async fn get_routing(node: web::Data<Node>, caller: Caller, path: web::Path<String>) -> ApiResult<HttpResponse> {
+    let shop = shop_id(&path)?;
+    caller.require(&shop, READERS)?;
+    let settings = node.read(&shop, |shop, _| shop.settings().clone()).await?;
+    Ok(HttpResponse::Ok().json(settings))
+}
+
+/// `PUT /routing`: replaces the settings; absent fields take their defaults.
+pub async fn put_routing(
+    node: web::Data<Node>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Json<RoutingSettings>,
+) -> ApiResult<HttpResponse> {
+    let shop = shop_id(&path)?;
+    caller.require(&shop, &[Role::Admin])?;
+    let settings = body.into_inner();
+    settings.validate()?;
+    let view = node
+        .command(&shop, Command::SetRouting(Box::new(settings)), |shop, _, _| {
+            shop.settings().clone()
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// `GET /queue`.
+pub async fn queue(node: web::Data<Node>, caller: Caller, path: web::Path<String>) -> ApiResult<HttpResponse> {
+    let shop = shop_id(&path)?;
+    caller.require(&shop, READERS)?;
+    let body = node
+        .read(&shop, |shop, now| {
+            let items: Vec<_> = shop
+                .queue()
+                .enumerate()
+                .map(|(i, c)| {
+                    json!({
+                        "conversation_id": c.id,
+                        "buyer_id": c.inquiry.buyer_id,
+                        "position": i + 1,
+                        "waited_secs": (now - c.created_at).max(0) / 1000,
+                    })
+                })
+                .collect();
+            let order = match shop.settings().queue.order {
+                QueueOrder::Fifo => "fifo",
+                QueueOrder::Lifo => "lifo",
+            };
+            json!({"order": order, "length": items.len(), "items": items})
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// Body of `POST /orders`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderBody {
+    order_id: Tag,
+    buyer_id: BuyerId,
+}
+
+/// `POST /orders`: credits the buyer's recent agent; idempotent by order id.
+pub async fn order(
+    node: web::Data<Node>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Json<OrderBody>,
+) -> ApiResult<HttpResponse> {
+    let shop = shop_id(&path)?;
+    caller.require(&shop, &[Role::Service])?;
+    let body = body.into_inner();
+    let view = node
+        .command(&shop, Command::Order(body.order_id, body.buyer_id), |_, reply, _| match reply {
+            Reply::Order(o) => json!({"order_id": o.order_id, "credited_agent": o.credited_agent}),
+            _ => json!({}),
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Query of `GET /ranking`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RankingQuery {
+    #[serde(default)]
+    metric: Metric,
+    #[serde(default)]
+    order: SortOrder,
+    group: Option<String>,
+}
+
+/// `GET /ranking`.
+pub async fn ranking(
+    node: web::Data<Node>,
+    caller: Caller,
+    path: web::Path<String>,
+    query: web::Query<RankingQuery>,
+) -> ApiResult<HttpResponse> {
+    let shop = shop_id(&path)?;
+    caller.require(&shop, &[Role::Admin, Role::Supervisor, Role::Service, Role::Agent])?;
+    let q = query.into_inner();
+    let group = q.group.as_deref().map(group_id).transpose()?;
+    let viewer = match caller.agent_id() {
+        Some(a) => Viewer::Agent(a),
+        None if caller.role() == Role::Agent => {
+            return Err(ApiError::forbidden("agent token has an invalid subject"))
+        }
+        None => Viewer::Everyone,
+    };
+    let ranking = node
+        .read(&shop, move |shop, now| {
+            shop.ranking(q.metric, q.order, group.as_ref(), &viewer, now)
+        })
+        .await??;
+    Ok(HttpResponse::Ok().json(json!({
+        "date": date_string(ranking.date),
+        "metric": ranking.metric,
+        "order": q.order,
+        "average": ranking.average,
+        "agents": ranking.agents,
+    })))
+}
+
+/// `GET /owner`: the node serving the shop now.
+pub async fn owner(node: web::Data<Node>, caller: Caller, path: web::Path<String>) -> ApiResult<HttpResponse> {
+    let shop = shop_id(&path)?;
+    caller.in_shop(&shop)?;
+    Ok(HttpResponse::Ok().json(json!({
+        "node_id": node.node_id(),
+        "epoch": node.epoch(&shop),
+    })))
+}

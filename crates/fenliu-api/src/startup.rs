@@ -1,0 +1,171 @@
+//! Building and running the HTTP server.
+
+use std::future::Future;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::error::{InternalError, JsonPayloadError, PayloadError};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::{from_fn, Next};
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer, ResponseError};
+use fenliu_node::clock::SystemClock;
+use fenliu_node::{Node, NodeConfig};
+use fenliu_store::ShopStore;
+use tracing::{info, Instrument};
+
+use crate::auth::JwtKeys;
+use crate::error::ApiError;
+use crate::routes;
+
+/// Largest accepted request body.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// How to run the HTTP side of a node.
+#[derive(Clone, Debug)]
+pub struct AppConfig {
+    /// Address to listen on; port 0 picks a free port.
+    pub listen: String,
+    /// The HS256 secret tokens are signed with.
+    pub jwt_secret: String,
+    /// The node.
+    pub node: NodeConfig,
+    /// HTTP worker threads.
+    pub workers: usize,
+}
+
+/// A built, not yet running, server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    node: Node,
+}
+
+fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let api = match &err {
+        JsonPayloadError::Overflow { .. }
+        | JsonPayloadError::OverflowKnownLength { .. }
+        | JsonPayloadError::Payload(PayloadError::Overflow) => ApiError::too_large(),
+        JsonPayloadError::Deserialize(e) => ApiError::invalid(format!("invalid JSON body: {e}")),
+        other => ApiError::invalid(format!("invalid request body: {other}")),
+    };
+    InternalError::from_response(err, api.error_response()).into()
+}
+
+async fn not_found() -> HttpResponse {
+    ApiError::not_found("no such route").error_response()
+}
+
+/// Gives every request a span with a request id, logs it and counts it.
+async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64 && v.chars().all(|c| c.is_ascii_graphic()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let node = req.app_data::<web::Data<Node>>().cloned();
+    let method = req.method().to_string();
+    let span = tracing::info_span!(
+        "http_request",
+        request_id = %request_id,
+        method = %method,
+        path = %req.path(),
+    );
+    let started = Instant::now();
+    let mut res = next.call(req).instrument(span.clone()).await?;
+    let status = res.status().as_u16();
+    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
+    span.in_scope(|| {
+        info!(status, route = %route, latency_us = started.elapsed().as_micros() as u64, "request");
+    });
+    if let Some(node) = node {
+        node.metrics()
+            .http_requests
+            .with_label_values(&[&method, &route, &status.to_string()])
+            .inc();
+    }
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        res.headers_mut().insert(HeaderName::from_static("x-request-id"), v);
+    }
+    Ok(res)
+}
+
+impl Application {
+    /// Binds the listener and starts the node; call inside an actix system.
+    pub async fn build(config: AppConfig, store: Arc<dyn ShopStore>) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&config.listen)?;
+        let port = listener.local_addr()?.port();
+        let node = Node::start(config.node.clone(), store, Arc::new(SystemClock));
+        let keys = web::Data::new(JwtKeys::new(config.jwt_secret.as_bytes()));
+        let data = web::Data::new(node.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(from_fn(observe))
+                .app_data(keys.clone())
+                .app_data(data.clone())
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(BODY_LIMIT)
+                        .content_type_required(false)
+                        .error_handler(json_error),
+                )
+                .app_data(web::PayloadConfig::default().limit(BODY_LIMIT))
+                .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                    let api = ApiError::invalid(format!("invalid query: {err}"));
+                    InternalError::from_response(err, api.error_response()).into()
+                }))
+                .app_data(web::PathConfig::default().error_handler(|err, _| {
+                    let api = ApiError::invalid(format!("invalid path: {err}"));
+                    InternalError::from_response(err, api.error_response()).into()
+                }))
+                .route("/healthz", web::get().to(routes::ops::healthz))
+                .route("/readyz", web::get().to(routes::ops::readyz))
+                .route("/metrics", web::get().to(routes::ops::metrics))
+                .configure(routes::v1)
+                .default_service(web::to(not_found))
+        })
+        .workers(config.workers.max(1))
+        .disable_signals()
+        .shutdown_timeout(10)
+        .listen(listener)?
+        .run();
+        Ok(Self { port, server, node })
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The node behind the server.
+    pub fn node(&self) -> &Node {
+        &self.node
+    }
+
+    /// Serves until `shutdown` resolves, then drains and stops gracefully.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let mut server = actix_web::rt::spawn(self.server);
+        tokio::select! {
+            result = &mut server => {
+                self.node.shutdown();
+                return result.unwrap_or(Ok(()));
+            }
+            () = shutdown => {}
+        }
+        info!("shutting down: draining");
+        self.node.drain().await;
+        handle.stop(true).await;
+        let _ = server.await;
+        self.node.shutdown();
+        info!("stopped");
+        Ok(())
+    }
+}
