@@ -376,7 +376,7 @@ impl Shop {
         };
 
         if self.agent_count() <= EXPLAIN_LIST_LIMIT {
-            for (&ref _id, &slot) in &self.d.by_id {
+            for &slot in self.d.by_id.values() {
                 let a = self.agent_at(slot).expect("live");
                 e.agents
                     .push(self.considered(a, today, verdict_of(slot, a)));

@@ -602,9 +602,10 @@ impl Shop {
         });
         self.ensure_day(now);
         self.reindex(slot);
-        if status == AgentStatus::Online {
-            self.drain(now, rng);
-        }
+        // Going online adds capacity; going busy or offline can leave a rule's
+        // target set with nobody online, which turns on overflow for the
+        // conversations queued behind it. Either way the queue is looked at.
+        self.drain(now, rng);
         Ok(Reply::Done)
     }
 
