@@ -1,0 +1,96 @@
+//! The `fenliu` binary: `fenliu serve` runs a node, `fenliu token` prints a
+//! token. `main` only wires: telemetry, configuration, build, run.
+
+mod cli;
+mod telemetry;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Parser;
+use fenliu_api::auth::{Claims, JwtKeys, Role};
+use fenliu_api::{AppConfig, Application};
+use fenliu_node::NodeConfig;
+use fenliu_store::{MemoryStore, ShopStore};
+
+use crate::cli::{Cli, Cmd, ServeArgs, TokenArgs};
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Cmd::Serve(args) => serve(args),
+        Cmd::Token(args) => token(args),
+    }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    telemetry::init(args.log_format);
+    let (secret, dev_tokens) = match (&args.jwt_secret, args.dev) {
+        (Some(s), _) if !s.is_empty() => (s.clone(), false),
+        (_, true) => (cli::random_secret(), true),
+        _ => anyhow::bail!(
+            "FENLIU_JWT_SECRET is not set: pass --jwt-secret or set FENLIU_JWT_SECRET, \
+             or run with --dev to generate one for a local trial"
+        ),
+    };
+    if args.redis_url.is_some() {
+        anyhow::bail!("FENLIU_REDIS_URL is set, but Redis mode is not available in this build yet");
+    }
+    let config = AppConfig {
+        listen: args.listen.clone(),
+        jwt_secret: secret.clone(),
+        node: NodeConfig {
+            node_id: args.node_id.clone().unwrap_or_else(cli::default_node_id),
+            ..NodeConfig::default()
+        },
+        workers: args.workers,
+    };
+    actix_web::rt::System::new().block_on(async move {
+        let store: Arc<dyn ShopStore> = Arc::new(MemoryStore::new());
+        let app = Application::build(config, store)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        tracing::info!(port = app.port(), node_id = app.node().node_id(), store = "memory", "fenliu listening");
+        if dev_tokens {
+            print_dev_tokens(&secret, app.port());
+        }
+        app.run_until_stopped(cli::shutdown_signal()).await?;
+        Ok(())
+    })
+}
+
+fn print_dev_tokens(secret: &str, port: u16) {
+    let keys = JwtKeys::new(secret.as_bytes());
+    let exp = cli::now_secs() + 86_400;
+    let make = |role: Role, sub: &str| {
+        keys.issue(&Claims {
+            sub: sub.into(),
+            role,
+            shop: "demo".into(),
+            exp,
+        })
+    };
+    println!("fenliu dev mode on http://127.0.0.1:{port} (shop \"demo\", tokens valid 24 h)");
+    println!("FENLIU_JWT_SECRET={secret}");
+    println!("ADMIN_TOKEN={}", make(Role::Admin, "admin"));
+    println!("SERVICE_TOKEN={}", make(Role::Service, "im-gateway"));
+    println!("AGENT_TOKEN={}  # agent a1", make(Role::Agent, "a1"));
+}
+
+fn token(args: TokenArgs) -> anyhow::Result<()> {
+    let secret = args
+        .jwt_secret
+        .filter(|s| !s.is_empty())
+        .context("FENLIU_JWT_SECRET is not set: pass --jwt-secret or set FENLIU_JWT_SECRET")?;
+    if args.shop == "*" && args.role != Role::Service {
+        anyhow::bail!("only service tokens may have --shop '*'");
+    }
+    let claims = Claims {
+        sub: args.sub,
+        role: args.role,
+        shop: args.shop,
+        exp: cli::now_secs() + args.ttl_secs,
+    };
+    println!("{}", JwtKeys::new(secret.as_bytes()).issue(&claims));
+    Ok(())
+}
