@@ -215,9 +215,7 @@ impl Shop {
                     shop.d.open_by_buyer.insert(buyer.clone(), c.id);
                     if let Some(s) = c.clock.running_since {
                         if !c.clock.late {
-                            shop.d
-                                .timers
-                                .insert((s + ms(timers.reply_target_secs), Timer::Late(c.id)));
+                            shop.d.timers.insert((timers.late_at(s), Timer::Late(c.id)));
                         }
                     } else if let Some(t) = c.last_agent_reply_at {
                         shop.d
@@ -229,7 +227,7 @@ impl Shop {
                     if let Some(t) = c.ended_at {
                         shop.d
                             .timers
-                            .insert((t + ms(timers.reply_window_secs) + 1, Timer::Purge(c.id)));
+                            .insert((timers.purge_at(t), Timer::Purge(c.id)));
                     }
                 }
             }

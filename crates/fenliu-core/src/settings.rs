@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::conversation::Entry;
 use crate::error::InvalidInput;
 use crate::ids::{AgentId, GroupId, Tag};
-use crate::time::TzOffset;
+use crate::time::{Millis, TzOffset, DAY_MS};
 
 /// How an agent is picked among the available agents of the target set.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,6 +153,24 @@ impl Default for Timers {
             reply_window_secs: 259_200,
             proactive_window_secs: 2_592_000,
         }
+    }
+}
+
+/// An ended conversation is kept this long past its reply window, so that a
+/// late message or rating is told that the window has passed (409) rather
+/// than that the conversation does not exist (404).
+pub const PURGE_GRACE_MS: Millis = DAY_MS;
+
+impl Timers {
+    /// When a reply clock that started at `since` becomes late. A reply at
+    /// exactly the target is still within it, so this is one millisecond later.
+    pub(crate) fn late_at(&self, since: Millis) -> Millis {
+        since + self.reply_target_secs as i64 * 1000 + 1
+    }
+
+    /// When a conversation ended (or cancelled) at `ended` is forgotten.
+    pub(crate) fn purge_at(&self, ended: Millis) -> Millis {
+        ended + self.reply_window_secs as i64 * 1000 + PURGE_GRACE_MS
     }
 }
 

@@ -254,7 +254,7 @@ pub(crate) enum Timer {
     Late(ConversationId),
     /// The buyer has been silent for `auto_end_secs` after the agent's reply.
     AutoEnd(ConversationId),
-    /// The reply window after the end has passed: forget the conversation.
+    /// A day past the reply window after the end: forget the conversation.
     Purge(ConversationId),
 }
 
@@ -776,7 +776,7 @@ impl Shop {
         now: Millis,
     ) {
         let today = self.today(now);
-        let target = self.settings.timers.reply_target_secs as i64 * 1000;
+        let late_at = self.settings.timers.late_at(now);
         let agent_id = self.agent_at(slot).expect("live").id.clone();
         if let Some(key) = self.conversations[&id].queue_key {
             self.d.queue.remove(&key);
@@ -796,7 +796,7 @@ impl Shop {
         };
         c.explanation = explanation;
         let buyer = c.inquiry.buyer_id.clone();
-        self.d.timers.insert((now + target, Timer::Late(id)));
+        self.d.timers.insert((late_at, Timer::Late(id)));
         self.take_on(slot, today, true);
         self.count_reception(today, &agent_id, &buyer, true);
         self.d.last_by_buyer.insert(buyer.clone(), id);
@@ -1023,46 +1023,44 @@ impl Shop {
     }
 
     fn buyer_message(&mut self, id: ConversationId, now: Millis) {
-        let today = self.today(now);
-        let target = self.settings.timers.reply_target_secs as i64 * 1000;
+        let figures_day = self.figures_day(self.conversations[&id].assigned_day, now);
+        let late_at = self.settings.timers.late_at(now);
         let c = self.conv_mut(id);
         c.last_buyer_message_at = Some(now);
         let buyer = c.inquiry.buyer_id.clone();
         let agent = c.agent.clone().expect("active conversation has an agent");
         let started = !c.clock.is_running();
         let first_run = !c.clock.ever_ran;
-        let counts_today = c.assigned_day == Some(today);
         if started {
             c.clock.running_since = Some(now);
             c.clock.ever_ran = true;
-            self.d.timers.insert((now + target, Timer::Late(id)));
+            self.d.timers.insert((late_at, Timer::Late(id)));
             if let Some(slot) = self.slot(&agent) {
                 self.agent_mut(slot).unreplied += 1;
                 self.fx.changed.insert(RecordKey::Agent(agent.clone()));
                 self.reindex(slot);
             }
-            if first_run && counts_today {
-                self.day_stats(today, &agent).clocked += 1;
+            if let Some(day) = figures_day.filter(|_| first_run) {
+                self.day_stats(day, &agent).clocked += 1;
             }
         }
         self.refresh_recent(&buyer, &agent, now);
     }
 
     fn agent_message(&mut self, id: ConversationId, now: Millis) {
-        let today = self.today(now);
+        let figures_day = self.figures_day(self.conversations[&id].assigned_day, now);
         let timers = self.settings.timers.clone();
         let c = self.conv_mut(id);
         c.last_agent_reply_at = Some(now);
         let buyer = c.inquiry.buyer_id.clone();
         let agent = c.agent.clone().expect("active conversation has an agent");
-        let counts_today = c.assigned_day == Some(today);
         if let Some(since) = c.clock.running_since.take() {
-            let newly_late = !c.clock.late && now - since > timers.reply_target_secs as i64 * 1000;
+            let newly_late = !c.clock.late && now >= timers.late_at(since);
             if newly_late {
                 c.clock.late = true;
             }
-            if newly_late && counts_today {
-                self.day_stats(today, &agent).late += 1;
+            if let Some(day) = figures_day.filter(|_| newly_late) {
+                self.day_stats(day, &agent).late += 1;
             }
             if let Some(slot) = self.slot(&agent) {
                 let a = self.agent_mut(slot);
@@ -1153,7 +1151,7 @@ impl Shop {
 
     fn finish(&mut self, id: ConversationId, why: EndReason, at: Millis) {
         self.release(id);
-        let window = self.settings.timers.reply_window_secs as i64 * 1000;
+        let purge_at = self.settings.timers.purge_at(at);
         let c = self.conv_mut(id);
         c.status = ConversationStatus::Ended;
         c.ended_at = Some(at);
@@ -1162,7 +1160,7 @@ impl Shop {
         let agent_id = c.agent.clone();
         let buyer = c.inquiry.buyer_id.clone();
         self.d.open_by_buyer.remove(&buyer);
-        self.d.timers.insert((at + window + 1, Timer::Purge(id)));
+        self.d.timers.insert((purge_at, Timer::Purge(id)));
         self.fx.events.push(Event::Ended {
             conversation_id: id,
             agent_id,
@@ -1181,7 +1179,7 @@ impl Shop {
                 ))
             }
         }
-        let window = self.settings.timers.reply_window_secs as i64 * 1000;
+        let purge_at = self.settings.timers.purge_at(now);
         let key = c.queue_key.expect("queued conversation has a key");
         self.d.queue.remove(&key);
         let c = self.conv_mut(id);
@@ -1190,7 +1188,7 @@ impl Shop {
         c.ended_at = Some(now);
         let buyer = c.inquiry.buyer_id.clone();
         self.d.open_by_buyer.remove(&buyer);
-        self.d.timers.insert((now + window + 1, Timer::Purge(id)));
+        self.d.timers.insert((purge_at, Timer::Purge(id)));
         self.fx.events.push(Event::Cancelled {
             conversation_id: id,
             buyer_id: buyer,
@@ -1407,6 +1405,15 @@ impl Shop {
         self.stats.entry((day, agent.clone())).or_default()
     }
 
+    /// The day whose figures a conversation's clock counts in: the day it was
+    /// assigned, so that a conversation taken at 23:59 and answered late
+    /// after midnight is late on the day it was counted. Only today's and
+    /// yesterday's figures are kept; older days are left alone.
+    fn figures_day(&self, assigned_day: Option<Day>, now: Millis) -> Option<Day> {
+        let today = self.today(now);
+        assigned_day.filter(|&d| d == today || d == today - 1)
+    }
+
     fn count_reception(&mut self, today: Day, agent: &AgentId, buyer: &BuyerId, clocked: bool) {
         let day = self.day_stats(today, agent);
         day.buyers.insert(buyer.clone());
@@ -1477,13 +1484,13 @@ impl Shop {
                 let due = c
                     .clock
                     .running_since
-                    .is_some_and(|s| s + timers.reply_target_secs as i64 * 1000 <= at);
+                    .is_some_and(|s| timers.late_at(s) <= at);
                 if c.status == ConversationStatus::Active && due && !c.clock.late {
-                    let day = c.assigned_day;
+                    let day = self.figures_day(c.assigned_day, at);
                     let agent = c.agent.clone().expect("active");
                     self.conv_mut(id).clock.late = true;
-                    if day == Some(self.today(at)) {
-                        self.day_stats(self.today(at), &agent).late += 1;
+                    if let Some(day) = day {
+                        self.day_stats(day, &agent).late += 1;
                     }
                 }
                 false
@@ -1505,9 +1512,7 @@ impl Shop {
                 let Some(c) = self.conversations.get(&id) else {
                     return false;
                 };
-                let due = c
-                    .ended_at
-                    .is_some_and(|t| t + timers.reply_window_secs as i64 * 1000 < at);
+                let due = c.ended_at.is_some_and(|t| timers.purge_at(t) <= at);
                 if !c.status.is_open() && due {
                     let buyer = c.inquiry.buyer_id.clone();
                     if self.d.last_by_buyer.get(&buyer) == Some(&id) {
