@@ -65,6 +65,7 @@ pub fn full_batch(shop: &Shop) -> Batch {
             })
             .collect(),
         deletes: Vec::new(),
+        events: Vec::new(),
     }
 }
 

@@ -2,21 +2,21 @@
 //!
 //! Modelled on quickwit's metastore test suite: each test is a plain async
 //! function over a store, and [`store_contract_tests!`](crate::store_contract_tests)
-//! instantiates all of them for one implementation.
+//! instantiates all of them for one implementation. [`RedisSandbox`] starts
+//! a private `redis-server` for the Redis instantiation and for the cluster
+//! suites.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use fenliu_core::{Millis, ShopId};
 
-use crate::{Batch, Fence, Put, ShopStore};
+use crate::{Acquired, Batch, Fence, Put, ShopStore, StoreError};
 
 fn shop(name: &str) -> ShopId {
     ShopId::parse(name).expect("valid shop id")
-}
-
-fn fence() -> Fence {
-    Fence {
-        node_id: "test".into(),
-        epoch: 1,
-    }
 }
 
 fn put(key: &str, value: &[u8], expires_at: Option<Millis>) -> Put {
@@ -27,22 +27,43 @@ fn put(key: &str, value: &[u8], expires_at: Option<Millis>) -> Put {
     }
 }
 
-const NOW: Millis = 1_795_363_200_000;
+fn batch(puts: Vec<Put>, deletes: Vec<&str>) -> Batch {
+    Batch {
+        puts,
+        deletes: deletes.into_iter().map(String::from).collect(),
+        events: vec![],
+    }
+}
+
+async fn hold(store: &impl ShopStore, s: &ShopId, node: &str) -> Fence {
+    match store.acquire(s, node, 30_000).await.unwrap() {
+        Acquired::Mine(f) => f,
+        Acquired::HeldBy(f) => panic!("lease of {s} held by {f:?}"),
+    }
+}
+
+fn now() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as Millis
+}
 
 /// A shop never written loads as empty.
 pub async fn unknown_shop_loads_empty(store: impl ShopStore) {
-    assert!(store.load(&shop("never"), NOW).await.unwrap().is_empty());
+    assert!(store.load(&shop("never"), now()).await.unwrap().is_empty());
 }
 
 /// What one batch puts, a later load returns.
 pub async fn written_records_load_back(store: impl ShopStore) {
     let s = shop("contract-a");
-    let batch = Batch {
-        puts: vec![put("meta", b"1", None), put("agent:a1", b"2", None)],
-        deletes: vec![],
-    };
-    store.write(&s, &fence(), batch, NOW).await.unwrap();
-    let mut got = store.load(&s, NOW).await.unwrap();
+    let f = hold(&store, &s, "n1").await;
+    let b = batch(
+        vec![put("meta", b"1", None), put("agent:a1", b"2", None)],
+        vec![],
+    );
+    store.write(&s, &f, b, now()).await.unwrap();
+    let mut got = store.load(&s, now()).await.unwrap();
     got.sort();
     assert_eq!(
         got,
@@ -56,18 +77,13 @@ pub async fn written_records_load_back(store: impl ShopStore) {
 /// Deletes remove records and puts overwrite them.
 pub async fn deletes_and_overwrites_apply(store: impl ShopStore) {
     let s = shop("contract-b");
-    let first = Batch {
-        puts: vec![put("a", b"1", None), put("b", b"1", None)],
-        deletes: vec![],
-    };
-    store.write(&s, &fence(), first, NOW).await.unwrap();
-    let second = Batch {
-        puts: vec![put("b", b"2", None)],
-        deletes: vec!["a".into()],
-    };
-    store.write(&s, &fence(), second, NOW).await.unwrap();
+    let f = hold(&store, &s, "n1").await;
+    let first = batch(vec![put("a", b"1", None), put("b", b"1", None)], vec![]);
+    store.write(&s, &f, first, now()).await.unwrap();
+    let second = batch(vec![put("b", b"2", None)], vec!["a"]);
+    store.write(&s, &f, second, now()).await.unwrap();
     assert_eq!(
-        store.load(&s, NOW).await.unwrap(),
+        store.load(&s, now()).await.unwrap(),
         vec![("b".to_string(), b"2".to_vec())]
     );
 }
@@ -75,32 +91,199 @@ pub async fn deletes_and_overwrites_apply(store: impl ShopStore) {
 /// Records with an expiry are gone once it passes.
 pub async fn expired_records_are_not_loaded(store: impl ShopStore) {
     let s = shop("contract-c");
-    let batch = Batch {
-        puts: vec![put("recent:b1", b"x", Some(NOW + 1_000)), put("keep", b"y", None)],
-        deletes: vec![],
-    };
-    store.write(&s, &fence(), batch, NOW).await.unwrap();
-    assert_eq!(store.load(&s, NOW).await.unwrap().len(), 2);
-    let later = store.load(&s, NOW + 1_000).await.unwrap();
+    let f = hold(&store, &s, "n1").await;
+    let b = batch(
+        vec![
+            put("recent:b1", b"x", Some(now() + 300)),
+            put("keep", b"y", None),
+        ],
+        vec![],
+    );
+    store.write(&s, &f, b, now()).await.unwrap();
+    assert_eq!(store.load(&s, now()).await.unwrap().len(), 2);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let later = store.load(&s, now()).await.unwrap();
     assert_eq!(later, vec![("keep".to_string(), b"y".to_vec())]);
 }
 
 /// Shops do not see each other's records.
 pub async fn shops_are_isolated(store: impl ShopStore) {
-    let batch = Batch {
-        puts: vec![put("meta", b"1", None)],
-        deletes: vec![],
-    };
+    let s = shop("contract-d");
+    let f = hold(&store, &s, "n1").await;
     store
-        .write(&shop("contract-d"), &fence(), batch, NOW)
+        .write(&s, &f, batch(vec![put("meta", b"1", None)], vec![]), now())
         .await
         .unwrap();
-    assert!(store.load(&shop("contract-e"), NOW).await.unwrap().is_empty());
+    assert!(store
+        .load(&shop("contract-e"), now())
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 /// The store answers a ping.
 pub async fn ping_answers(store: impl ShopStore) {
     store.ping().await.unwrap();
+}
+
+/// A lease is held by one node at a time; the epoch only grows.
+pub async fn a_lease_has_one_holder_and_growing_epochs(store: impl ShopStore) {
+    let s = shop("contract-lease");
+    let first = hold(&store, &s, "n1").await;
+    match store.acquire(&s, "n2", 30_000).await.unwrap() {
+        Acquired::HeldBy(f) => assert_eq!(f, first),
+        Acquired::Mine(f) => panic!("second node took a held lease: {f:?}"),
+    }
+    store.release(&s, &first).await.unwrap();
+    let second = hold(&store, &s, "n2").await;
+    assert!(second.epoch > first.epoch);
+    assert_eq!(store.owner(&s).await.unwrap(), Some(second.clone()));
+    assert_eq!(store.epoch(&s).await.unwrap(), second.epoch);
+}
+
+/// A write under a fence that no longer holds the lease changes nothing.
+pub async fn a_stale_fence_cannot_write(store: impl ShopStore) {
+    let s = shop("contract-fence");
+    let old = match store.acquire(&s, "n1", 200).await.unwrap() {
+        Acquired::Mine(f) => f,
+        other => panic!("{other:?}"),
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let new = hold(&store, &s, "n2").await;
+    assert!(!store.renew(&s, &old, 10_000).await.unwrap());
+    let refused = store
+        .write(
+            &s,
+            &old,
+            batch(vec![put("meta", b"stale", None)], vec![]),
+            now(),
+        )
+        .await;
+    assert!(matches!(refused, Err(StoreError::Fenced(_))), "{refused:?}");
+    store
+        .write(
+            &s,
+            &new,
+            batch(vec![put("meta", b"fresh", None)], vec![]),
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.load(&s, now()).await.unwrap(),
+        vec![("meta".to_string(), b"fresh".to_vec())]
+    );
+}
+
+/// A write without any lease is refused.
+pub async fn a_write_needs_a_lease(store: impl ShopStore) {
+    let s = shop("contract-nolease");
+    let f = Fence {
+        node_id: "n1".into(),
+        epoch: 1,
+    };
+    let refused = store
+        .write(&s, &f, batch(vec![put("meta", b"x", None)], vec![]), now())
+        .await;
+    assert!(matches!(refused, Err(StoreError::Fenced(_))), "{refused:?}");
+    assert!(store.load(&s, now()).await.unwrap().is_empty());
+}
+
+/// Many nodes racing for a free lease: exactly one wins, every time.
+pub async fn a_lease_race_has_exactly_one_winner(store: impl ShopStore + Clone) {
+    for round in 0..1_000 {
+        let s = shop(&format!("race-{round}"));
+        let attempts = (0..8).map(|n| {
+            let (store, s) = (store.clone(), s.clone());
+            async move { store.acquire(&s, &format!("n{n}"), 30_000).await.unwrap() }
+        });
+        let results = futures_join_all(attempts).await;
+        let winners = results
+            .iter()
+            .filter(|r| matches!(r, Acquired::Mine(_)))
+            .count();
+        assert_eq!(winners, 1, "round {round}: {results:?}");
+    }
+}
+
+/// Renewal keeps a lease past its first time to live.
+pub async fn renewal_keeps_the_lease(store: impl ShopStore) {
+    let s = shop("contract-renew");
+    let f = match store.acquire(&s, "n1", 300).await.unwrap() {
+        Acquired::Mine(f) => f,
+        other => panic!("{other:?}"),
+    };
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(store.renew(&s, &f, 300).await.unwrap());
+    }
+    assert_eq!(store.owner(&s).await.unwrap(), Some(f));
+}
+
+/// Nodes are known while they heartbeat.
+pub async fn the_node_registry_forgets_silent_nodes(store: impl ShopStore) {
+    store
+        .register_node("reg-1", "http://127.0.0.1:1", 200)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.node_url("reg-1").await.unwrap().as_deref(),
+        Some("http://127.0.0.1:1")
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(store.node_url("reg-1").await.unwrap(), None);
+}
+
+/// Wake-ups come due in time order and can be cleared.
+pub async fn wakeups_come_due(store: impl ShopStore) {
+    let (a, b) = (shop("wake-a"), shop("wake-b"));
+    store.set_wakeup(&a, Some(1_000)).await.unwrap();
+    store.set_wakeup(&b, Some(5_000)).await.unwrap();
+    let due = store.due_wakeups(2_000, 10).await.unwrap();
+    assert!(due.contains(&a) && !due.contains(&b), "{due:?}");
+    store.set_wakeup(&a, None).await.unwrap();
+    assert!(!store.due_wakeups(2_000, 10).await.unwrap().contains(&a));
+}
+
+/// Events written with a batch can be read back in order.
+pub async fn events_are_appended_with_the_write(store: impl ShopStore) {
+    let s = shop("contract-events");
+    let f = hold(&store, &s, "n1").await;
+    let mut b = batch(vec![put("meta", b"1", None)], vec![]);
+    b.events = vec![b"one".to_vec(), b"two".to_vec()];
+    store.write(&s, &f, b, now()).await.unwrap();
+    let got = store.read_events(&s, "0", 100).await.unwrap();
+    let payloads: Vec<&[u8]> = got.iter().map(|(_, p)| p.as_slice()).collect();
+    assert_eq!(payloads, vec![&b"one"[..], &b"two"[..]]);
+    let after = store.read_events(&s, &got[1].0, 50).await.unwrap();
+    assert!(after.is_empty());
+}
+
+async fn futures_join_all<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let handles: Vec<_> = futs.collect();
+    let mut out = Vec::with_capacity(handles.len());
+    // Poll them together: a simple join on a local set of futures.
+    let mut pinned: Vec<_> = handles.into_iter().map(Box::pin).collect();
+    let mut done: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in pinned.iter_mut().enumerate() {
+            if done[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => done[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.extend(done.into_iter().map(|v| v.expect("done")));
+    out
 }
 
 /// Instantiates the contract suite for a store built by `$make` (an async block).
@@ -114,15 +297,110 @@ macro_rules! store_contract_tests {
             expired_records_are_not_loaded,
             shops_are_isolated,
             ping_answers,
+            a_lease_has_one_holder_and_growing_epochs,
+            a_stale_fence_cannot_write,
+            a_write_needs_a_lease,
+            a_lease_race_has_exactly_one_winner,
+            renewal_keeps_the_lease,
+            the_node_registry_forgets_silent_nodes,
+            wakeups_come_due,
+            events_are_appended_with_the_write,
         );
     };
     (@tests $make:expr; $($name:ident,)*) => {
         $(
-            #[tokio::test]
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
-                let store = $make.await;
+                let (store, _guard) = $make.await;
                 $crate::contract::$name(store).await;
             }
         )*
     };
+}
+
+/// A private `redis-server` on a free loopback port, with AOF, in a temp dir.
+/// Killed when dropped.
+pub struct RedisSandbox {
+    child: Option<Child>,
+    /// The port.
+    pub port: u16,
+    /// Its data directory.
+    pub dir: PathBuf,
+}
+
+impl RedisSandbox {
+    /// Starts one and waits until it answers.
+    pub fn start() -> Self {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("fenliu-redis-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let mut sandbox = Self {
+            child: None,
+            port,
+            dir,
+        };
+        sandbox.spawn();
+        sandbox
+    }
+
+    /// `redis://127.0.0.1:<port>/`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--dir", self.dir.to_str().expect("utf-8 path")])
+            .args([
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--save",
+                "",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (apt-get install redis-server)");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("redis-server did not start on port {}", self.port);
+    }
+
+    /// Kills the server (SIGKILL), keeping its data directory.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts it again on the same port and data (AOF replays).
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+}
+
+impl Drop for RedisSandbox {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }

@@ -8,17 +8,24 @@
 //!
 //! - [`codec`]: records to bytes (bincode 2 behind a version byte) and back.
 //! - [`memory`]: the embedded in-memory store, the single-node default.
+//! - [`redis`]: the shared Redis store of cluster mode.
 //! - [`contract`]: the contract test suite every implementation must pass.
+//!
+//! Besides records, the trait carries what several nodes must agree on:
+//! shop leases with fencing epochs, the node registry, wake-up times of
+//! shops with pending timers, and the per-shop event stream.
 
 pub mod codec;
 pub mod contract;
 pub mod memory;
+pub mod redis;
 
 use async_trait::async_trait;
 use fenliu_core::{Millis, ShopId};
 use thiserror::Error;
 
 pub use memory::MemoryStore;
+pub use redis::RedisStore;
 
 /// Why the store could not do what was asked.
 #[derive(Debug, Error)]
@@ -50,20 +57,32 @@ pub struct Put {
     pub expires_at: Option<Millis>,
 }
 
-/// The records one command changed, written together or not at all.
+/// The records one command changed, written together or not at all, with
+/// the events it published (appended to the shop's stream in the same step).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Batch {
     /// Records to write.
     pub puts: Vec<Put>,
     /// Records to delete, by name.
     pub deletes: Vec<String>,
+    /// Encoded events to append to the shop's stream.
+    pub events: Vec<Vec<u8>>,
 }
 
 impl Batch {
     /// Nothing to write.
     pub fn is_empty(&self) -> bool {
-        self.puts.is_empty() && self.deletes.is_empty()
+        self.puts.is_empty() && self.deletes.is_empty() && self.events.is_empty()
     }
+}
+
+/// The outcome of trying to take a shop's lease.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Acquired {
+    /// The caller holds it now, under a new, higher epoch.
+    Mine(Fence),
+    /// Another node holds it.
+    HeldBy(Fence),
 }
 
 /// The right to write a shop: the fencing epoch of the lease that the
@@ -96,4 +115,51 @@ pub trait ShopStore: Send + Sync + 'static {
 
     /// A short name for logs and metrics.
     fn kind(&self) -> &'static str;
+
+    /// Whether several nodes share this store (events then travel through
+    /// the store's stream rather than in process).
+    fn is_shared(&self) -> bool;
+
+    /// Takes the shop's lease for `ttl_ms` unless another node holds it. A
+    /// node that already holds it (say, restarted under the same id) gets a
+    /// new epoch: whatever it held before is fenced off.
+    async fn acquire(
+        &self,
+        shop: &ShopId,
+        node_id: &str,
+        ttl_ms: u64,
+    ) -> Result<Acquired, StoreError>;
+
+    /// Extends a held lease; false when it was lost.
+    async fn renew(&self, shop: &ShopId, fence: &Fence, ttl_ms: u64) -> Result<bool, StoreError>;
+
+    /// Gives a held lease up.
+    async fn release(&self, shop: &ShopId, fence: &Fence) -> Result<(), StoreError>;
+
+    /// Who holds the lease now, if anybody.
+    async fn owner(&self, shop: &ShopId) -> Result<Option<Fence>, StoreError>;
+
+    /// The highest epoch ever handed out for the shop.
+    async fn epoch(&self, shop: &ShopId) -> Result<u64, StoreError>;
+
+    /// Announces (or keeps announcing) a node and how to reach it.
+    async fn register_node(&self, node_id: &str, url: &str, ttl_ms: u64) -> Result<(), StoreError>;
+
+    /// How to reach a live node.
+    async fn node_url(&self, node_id: &str) -> Result<Option<String>, StoreError>;
+
+    /// Records when the shop must next be woken for a timer (`None`: never).
+    async fn set_wakeup(&self, shop: &ShopId, at: Option<Millis>) -> Result<(), StoreError>;
+
+    /// Shops whose wake-up time has come.
+    async fn due_wakeups(&self, now: Millis, limit: usize) -> Result<Vec<ShopId>, StoreError>;
+
+    /// Events of the shop after stream id `after` (`"$"`: only new ones),
+    /// waiting up to `block_ms` for one.
+    async fn read_events(
+        &self,
+        shop: &ShopId,
+        after: &str,
+        block_ms: u64,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
 }

@@ -1,14 +1,31 @@
 //! The embedded in-memory store: a single node's default.
+//!
+//! It implements the whole trait, leases included, so that the contract
+//! suite holds it to the same rules as Redis.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use fenliu_core::{Millis, ShopId};
 
-use crate::{Batch, Fence, ShopStore, StoreError};
+use crate::{Acquired, Batch, Fence, ShopStore, StoreError};
 
 type Records = BTreeMap<String, (Vec<u8>, Option<Millis>)>;
+
+/// Events kept per shop.
+const STREAM_LEN: usize = 10_000;
+
+#[derive(Debug, Default)]
+struct Inner {
+    shops: HashMap<ShopId, Records>,
+    leases: HashMap<ShopId, (Fence, Millis)>,
+    epochs: HashMap<ShopId, u64>,
+    nodes: HashMap<String, (String, Millis)>,
+    wakeups: HashMap<ShopId, Millis>,
+    streams: HashMap<ShopId, (u64, VecDeque<(u64, Vec<u8>)>)>,
+}
 
 /// Shops kept in this process's memory. Cheap to clone: clones share the data.
 ///
@@ -16,7 +33,7 @@ type Records = BTreeMap<String, (Vec<u8>, Option<Millis>)>;
 /// operations with no await inside, so contention stays short.
 #[derive(Clone, Debug, Default)]
 pub struct MemoryStore {
-    shops: Arc<Mutex<HashMap<ShopId, Records>>>,
+    inner: Arc<Mutex<Inner>>,
 }
 
 impl MemoryStore {
@@ -24,13 +41,33 @@ impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
     }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().expect("store lock")
+    }
+}
+
+fn wall_now() -> Millis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as Millis)
+}
+
+impl Inner {
+    fn live_lease(&self, shop: &ShopId) -> Option<&Fence> {
+        self.leases
+            .get(shop)
+            .filter(|(_, until)| *until > wall_now())
+            .map(|(f, _)| f)
+    }
 }
 
 #[async_trait]
 impl ShopStore for MemoryStore {
     async fn load(&self, shop: &ShopId, now: Millis) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let shops = self.shops.lock().expect("store lock");
-        Ok(shops
+        Ok(self
+            .lock()
+            .shops
             .get(shop)
             .map(|records| {
                 records
@@ -45,12 +82,20 @@ impl ShopStore for MemoryStore {
     async fn write(
         &self,
         shop: &ShopId,
-        _fence: &Fence,
+        fence: &Fence,
         batch: Batch,
         now: Millis,
     ) -> Result<(), StoreError> {
-        let mut shops = self.shops.lock().expect("store lock");
-        let records = shops.entry(shop.clone()).or_default();
+        let mut inner = self.lock();
+        match inner.live_lease(shop) {
+            Some(holder) if holder == fence => {}
+            holder => {
+                return Err(StoreError::Fenced(format!(
+                    "shop {shop}: the lease is {holder:?}, not {fence:?}"
+                )))
+            }
+        }
+        let records = inner.shops.entry(shop.clone()).or_default();
         for key in batch.deletes {
             records.remove(&key);
         }
@@ -58,6 +103,16 @@ impl ShopStore for MemoryStore {
             records.insert(put.key, (put.value, put.expires_at));
         }
         records.retain(|_, (_, exp)| exp.is_none_or(|t| t > now));
+        if !batch.events.is_empty() {
+            let (seq, stream) = inner.streams.entry(shop.clone()).or_default();
+            for e in batch.events {
+                *seq += 1;
+                stream.push_back((*seq, e));
+            }
+            while stream.len() > STREAM_LEN {
+                stream.pop_front();
+            }
+        }
         Ok(())
     }
 
@@ -68,11 +123,136 @@ impl ShopStore for MemoryStore {
     fn kind(&self) -> &'static str {
         "memory"
     }
+
+    fn is_shared(&self) -> bool {
+        false
+    }
+
+    async fn acquire(
+        &self,
+        shop: &ShopId,
+        node_id: &str,
+        ttl_ms: u64,
+    ) -> Result<Acquired, StoreError> {
+        let mut inner = self.lock();
+        if let Some(holder) = inner.live_lease(shop) {
+            if holder.node_id != node_id {
+                return Ok(Acquired::HeldBy(holder.clone()));
+            }
+        }
+        let epoch = inner.epochs.entry(shop.clone()).or_default();
+        *epoch += 1;
+        let fence = Fence {
+            node_id: node_id.into(),
+            epoch: *epoch,
+        };
+        inner
+            .leases
+            .insert(shop.clone(), (fence.clone(), wall_now() + ttl_ms as Millis));
+        Ok(Acquired::Mine(fence))
+    }
+
+    async fn renew(&self, shop: &ShopId, fence: &Fence, ttl_ms: u64) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        if inner.live_lease(shop) != Some(fence) {
+            return Ok(false);
+        }
+        inner
+            .leases
+            .insert(shop.clone(), (fence.clone(), wall_now() + ttl_ms as Millis));
+        Ok(true)
+    }
+
+    async fn release(&self, shop: &ShopId, fence: &Fence) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if inner.live_lease(shop) == Some(fence) {
+            inner.leases.remove(shop);
+        }
+        Ok(())
+    }
+
+    async fn owner(&self, shop: &ShopId) -> Result<Option<Fence>, StoreError> {
+        Ok(self.lock().live_lease(shop).cloned())
+    }
+
+    async fn epoch(&self, shop: &ShopId) -> Result<u64, StoreError> {
+        Ok(self.lock().epochs.get(shop).copied().unwrap_or(0))
+    }
+
+    async fn register_node(&self, node_id: &str, url: &str, ttl_ms: u64) -> Result<(), StoreError> {
+        self.lock()
+            .nodes
+            .insert(node_id.into(), (url.into(), wall_now() + ttl_ms as Millis));
+        Ok(())
+    }
+
+    async fn node_url(&self, node_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .lock()
+            .nodes
+            .get(node_id)
+            .filter(|(_, until)| *until > wall_now())
+            .map(|(u, _)| u.clone()))
+    }
+
+    async fn set_wakeup(&self, shop: &ShopId, at: Option<Millis>) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        match at {
+            Some(at) => inner.wakeups.insert(shop.clone(), at),
+            None => inner.wakeups.remove(shop),
+        };
+        Ok(())
+    }
+
+    async fn due_wakeups(&self, now: Millis, limit: usize) -> Result<Vec<ShopId>, StoreError> {
+        let inner = self.lock();
+        let mut due: Vec<(Millis, ShopId)> = inner
+            .wakeups
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(s, at)| (*at, s.clone()))
+            .collect();
+        due.sort();
+        Ok(due.into_iter().take(limit).map(|(_, s)| s).collect())
+    }
+
+    async fn read_events(
+        &self,
+        shop: &ShopId,
+        after: &str,
+        block_ms: u64,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let deadline = std::time::Instant::now() + Duration::from_millis(block_ms);
+        let after: u64 = match after {
+            "$" => self.lock().streams.get(shop).map_or(0, |(seq, _)| *seq),
+            id => id.parse().map_err(|_| StoreError::Corrupt {
+                key: "stream id".into(),
+                reason: format!("bad stream id {id}"),
+            })?,
+        };
+        loop {
+            let found: Vec<(String, Vec<u8>)> = self
+                .lock()
+                .streams
+                .get(shop)
+                .map(|(_, s)| {
+                    s.iter()
+                        .filter(|(id, _)| *id > after)
+                        .map(|(id, e)| (id.to_string(), e.clone()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !found.is_empty() || std::time::Instant::now() >= deadline {
+                return Ok(found);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    crate::store_contract_tests!(async { MemoryStore::new() });
+    crate::store_contract_tests!(async { (MemoryStore::new(), ()) });
 }
