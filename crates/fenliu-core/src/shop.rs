@@ -523,9 +523,12 @@ impl Shop {
         Ok(Reply::Done)
     }
 
+    // Membership is stored on both sides (the group's members and the
+    // agent's groups), so both records change.
     fn join_group(&mut self, slot: Slot, id: &AgentId, g: GroupId) {
         self.groups.entry(g.clone()).or_default().insert(id.clone());
         self.fx.changed.insert(RecordKey::Group(g.clone()));
+        self.fx.changed.insert(RecordKey::Agent(id.clone()));
         self.agent_mut(slot).groups.insert(g.clone());
         let m = self.member_state(self.agent_at(slot).expect("live"), self.d.pools_day);
         self.d.group_pools.entry(g).or_default().upsert(slot, m);
@@ -536,6 +539,7 @@ impl Shop {
             members.remove(id);
             self.fx.changed.insert(RecordKey::Group(g.clone()));
         }
+        self.fx.changed.insert(RecordKey::Agent(id.clone()));
         self.agent_mut(slot).groups.remove(g);
         if let Some(pool) = self.d.group_pools.get_mut(g) {
             pool.remove(slot);

@@ -79,8 +79,14 @@ fn ranking_by_receptions_descending_and_ascending() {
     let desc = ranking(&w, Metric::Receptions, SortOrder::Desc);
     let asc = ranking(&w, Metric::Receptions, SortOrder::Asc);
 
-    assert_eq!(order_of(&desc), vec![("a", Some(1)), ("b", Some(2)), ("c", None)]);
-    assert_eq!(order_of(&asc), vec![("b", Some(1)), ("a", Some(2)), ("c", None)]);
+    assert_eq!(
+        order_of(&desc),
+        vec![("a", Some(1)), ("b", Some(2)), ("c", None)]
+    );
+    assert_eq!(
+        order_of(&asc),
+        vec![("b", Some(1)), ("a", Some(2)), ("c", None)]
+    );
 }
 
 #[test]
@@ -242,7 +248,10 @@ fn figures_start_again_at_the_shops_midnight() {
     let midnight = fenliu_core::TzOffset::CST.start_of(w.shop.today(w.now) + 1);
 
     w.now = midnight - 1;
-    assert_eq!(ranking(&w, Metric::Receptions, SortOrder::Desc).agents[0].receptions, 3);
+    assert_eq!(
+        ranking(&w, Metric::Receptions, SortOrder::Desc).agents[0].receptions,
+        3
+    );
     w.now = midnight;
     let r = ranking(&w, Metric::Receptions, SortOrder::Desc);
 

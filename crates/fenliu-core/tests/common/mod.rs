@@ -75,8 +75,11 @@ pub struct World {
     pub shop: Shop,
     pub now: Millis,
     pub rng: SmallRng,
-    /// Effects of the last successful command.
+    /// Effects of the last successful command (or tick).
     pub fx: Effects,
+    /// Effects of every command and tick since the last `take_unsaved`,
+    /// as a store would have to persist them.
+    pub unsaved: Effects,
 }
 
 impl Default for World {
@@ -96,14 +99,35 @@ impl World {
             now: T0,
             rng: SmallRng::seed_from_u64(seed),
             fx: Effects::default(),
+            unsaved: Effects::default(),
         }
     }
 
     /// Runs a command at the current time.
     pub fn run(&mut self, cmd: Command) -> Result<Reply, CoreError> {
-        let (reply, fx) = self.shop.handle(cmd, self.now, &mut self.rng)?;
+        match self.shop.handle(cmd, self.now, &mut self.rng) {
+            Ok((reply, fx)) => {
+                self.keep(fx);
+                Ok(reply)
+            }
+            Err(e) => {
+                let fx = self.shop.take_effects();
+                self.unsaved.events.extend(fx.events);
+                self.unsaved.changed.extend(fx.changed);
+                Err(e)
+            }
+        }
+    }
+
+    fn keep(&mut self, fx: Effects) {
+        self.unsaved.events.extend(fx.events.iter().cloned());
+        self.unsaved.changed.extend(fx.changed.iter().cloned());
         self.fx = fx;
-        Ok(reply)
+    }
+
+    /// Everything to persist since the last call.
+    pub fn take_unsaved(&mut self) -> Effects {
+        std::mem::take(&mut self.unsaved)
     }
 
     /// Runs a command that must succeed.
@@ -215,7 +239,8 @@ impl World {
     /// Moves the clock forward and fires the timers that are due.
     pub fn advance(&mut self, by: Millis) -> Effects {
         self.now += by;
-        self.fx = self.shop.tick(self.now, &mut self.rng);
+        let fx = self.shop.tick(self.now, &mut self.rng);
+        self.keep(fx);
         self.fx.clone()
     }
 
