@@ -30,6 +30,7 @@ pub struct TestApp {
 pub fn spawn_app() -> TestApp {
     spawn_app_with(NodeConfig {
         node_id: "test-node".into(),
+        advertise_url: String::new(),
         shop_threads: 2,
         ..NodeConfig::default()
     })
@@ -83,7 +84,10 @@ impl Drop for TestApp {
 
 /// Seconds since the epoch.
 pub fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 /// A token signed with [`SECRET`].
@@ -116,8 +120,16 @@ impl Answer {
 
 impl TestApp {
     /// Sends a request with an optional bearer token and JSON body.
-    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
-        let mut req = self.client.request(method, format!("{}{}", self.address, path));
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
+        let mut req = self
+            .client
+            .request(method, format!("{}{}", self.address, path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }

@@ -103,7 +103,9 @@ impl From<NodeError> for ApiError {
             NodeError::Core(e) => e.into(),
             NodeError::Forbidden(m) => Self::forbidden(m),
             NodeError::Store(e) => Self::unavailable(e.to_string()),
-            NodeError::Unavailable | NodeError::Draining => Self::unavailable(e.to_string()),
+            NodeError::Unavailable | NodeError::Draining | NodeError::Elsewhere(_) => {
+                Self::unavailable(e.to_string())
+            }
             NodeError::Internal(m) => Self::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",

@@ -81,7 +81,10 @@ async fn observe(
     let started = Instant::now();
     let mut res = next.call(req).instrument(span.clone()).await?;
     let status = res.status().as_u16();
-    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".into());
     span.in_scope(|| {
         info!(status, route = %route, latency_us = started.elapsed().as_micros() as u64, "request");
     });
@@ -92,7 +95,8 @@ async fn observe(
             .inc();
     }
     if let Ok(v) = HeaderValue::from_str(&request_id) {
-        res.headers_mut().insert(HeaderName::from_static("x-request-id"), v);
+        res.headers_mut()
+            .insert(HeaderName::from_static("x-request-id"), v);
     }
     Ok(res)
 }
@@ -101,12 +105,18 @@ impl Application {
     /// Binds the listener and starts the node; call inside an actix system.
     pub async fn build(config: AppConfig, store: Arc<dyn ShopStore>) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(&config.listen)?;
-        let port = listener.local_addr()?.port();
-        let node = Node::start(config.node.clone(), store, Arc::new(SystemClock));
+        let local = listener.local_addr()?;
+        let port = local.port();
+        let mut node_config = config.node.clone();
+        if node_config.advertise_url.is_empty() {
+            node_config.advertise_url = format!("http://{local}");
+        }
+        let node = Node::start(node_config, store, Arc::new(SystemClock));
         let keys = web::Data::new(JwtKeys::new(config.jwt_secret.as_bytes()));
         let data = web::Data::new(node.clone());
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(crate::forward::forward))
                 .wrap(from_fn(observe))
                 .app_data(keys.clone())
                 .app_data(data.clone())
@@ -150,7 +160,10 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then drains and stops gracefully.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()>,
+    ) -> std::io::Result<()> {
         let handle = self.server.handle();
         let mut server = actix_web::rt::spawn(self.server);
         tokio::select! {

@@ -19,6 +19,9 @@ pub enum NodeError {
     /// The shop actor is gone or moving; the request may be retried.
     #[error("shop is not available on this node right now")]
     Unavailable,
+    /// Another node owns the shop now.
+    #[error("shop is served by node {0}; retry")]
+    Elsewhere(String),
     /// The node is draining and takes no new shops.
     #[error("node is draining")]
     Draining,

@@ -1,24 +1,24 @@
 //! The gateway actor: finds or starts the actor of a shop.
 //!
-//! It keeps the address of every live shop actor, starts new ones under a
-//! supervisor on the shop arbiters (round robin), forgets passivated ones and
-//! wakes them again when one of their timers is due.
+//! It keeps the address of every live shop actor with the lease epoch it
+//! serves under, starts new ones under a supervisor on the shop arbiters
+//! (round robin), and retires actors whose lease is gone or superseded.
 
-use std::collections::{BTreeSet, HashMap};
-use std::time::Duration;
+use std::collections::HashMap;
 
 use actix::prelude::*;
 use fenliu_core::{Millis, ShopId};
+use fenliu_store::Fence;
 
 use crate::error::NodeError;
-use crate::shop_actor::{ShopActor, ShopEnv, Tick};
+use crate::shop_actor::{Retire, ShopActor, ShopEnv};
 
-/// Finds (or starts) the actor of a shop.
+/// Finds (or starts) the actor serving a shop under `fence`.
 #[derive(Message)]
 #[rtype(result = "Result<Addr<ShopActor>, NodeError>")]
-pub struct Lookup(pub ShopId);
+pub struct Lookup(pub ShopId, pub Fence);
 
-/// A shop actor went idle and stopped; wake it at `wake_at` if set.
+/// A shop actor went idle and stopped.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Passivated {
@@ -30,9 +30,14 @@ pub struct Passivated {
     pub wake_at: Option<Millis>,
 }
 
-/// Stop taking new shops.
+/// Stops the actor of a shop (its lease was lost).
 #[derive(Message)]
 #[rtype(result = "()")]
+pub struct Evict(pub ShopId);
+
+/// Stop taking shops and retire every actor; answers the shops retired.
+#[derive(Message)]
+#[rtype(result = "Vec<ShopId>")]
 pub struct Drain;
 
 /// How many shop actors are live.
@@ -40,14 +45,19 @@ pub struct Drain;
 #[rtype(result = "usize")]
 pub struct LiveShops;
 
+struct Live {
+    addr: Addr<ShopActor>,
+    generation: u64,
+    epoch: u64,
+}
+
 /// The gateway.
 pub struct Gateway {
     env: ShopEnv,
     arbiters: Vec<ArbiterHandle>,
     next_arbiter: usize,
     next_generation: u64,
-    shops: HashMap<ShopId, (Addr<ShopActor>, u64)>,
-    wakes: BTreeSet<(Millis, ShopId)>,
+    shops: HashMap<ShopId, Live>,
     draining: bool,
 }
 
@@ -61,60 +71,51 @@ impl Gateway {
             next_arbiter: 0,
             next_generation: 0,
             shops: HashMap::new(),
-            wakes: BTreeSet::new(),
             draining: false,
         }
     }
 
-    fn start_shop(&mut self, id: ShopId, gateway: Addr<Gateway>) -> Addr<ShopActor> {
+    fn start_shop(&mut self, id: ShopId, fence: Fence, gateway: Addr<Gateway>) -> Addr<ShopActor> {
         let arbiter = &self.arbiters[self.next_arbiter % self.arbiters.len()];
         self.next_arbiter += 1;
         self.next_generation += 1;
-        let (generation, env) = (self.next_generation, self.env.clone());
+        let (generation, env, epoch) = (self.next_generation, self.env.clone(), fence.epoch);
         let shop = id.clone();
         let addr = Supervisor::start_in_arbiter(arbiter, move |_| {
-            ShopActor::new(shop, generation, env, gateway)
+            ShopActor::new(shop, generation, fence, env, gateway)
         });
-        self.shops.insert(id, (addr.clone(), generation));
+        self.shops.insert(
+            id,
+            Live {
+                addr: addr.clone(),
+                generation,
+                epoch,
+            },
+        );
         addr
-    }
-
-    fn wake_due(&mut self, ctx: &mut Context<Self>) {
-        let now = self.env.clock.now();
-        while let Some((at, shop)) = self.wakes.first().cloned() {
-            if at > now {
-                break;
-            }
-            self.wakes.pop_first();
-            if !self.shops.contains_key(&shop) && !self.draining {
-                let addr = self.start_shop(shop, ctx.address());
-                addr.do_send(Tick);
-            }
-        }
     }
 }
 
 impl Actor for Gateway {
     type Context = Context<Self>;
-
-    fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.run_interval(Duration::from_millis(250), |act, ctx| act.wake_due(ctx));
-    }
 }
 
 impl Handler<Lookup> for Gateway {
     type Result = Result<Addr<ShopActor>, NodeError>;
 
-    fn handle(&mut self, msg: Lookup, ctx: &mut Self::Context) -> Self::Result {
-        if let Some((addr, _)) = self.shops.get(&msg.0) {
-            if addr.connected() {
-                return Ok(addr.clone());
+    fn handle(&mut self, Lookup(shop, fence): Lookup, ctx: &mut Self::Context) -> Self::Result {
+        if let Some(live) = self.shops.get(&shop) {
+            if live.epoch == fence.epoch && live.addr.connected() {
+                return Ok(live.addr.clone());
             }
+            // A new epoch means someone else may have written in between:
+            // the old incarnation's state is stale.
+            live.addr.do_send(Retire);
         }
         if self.draining {
             return Err(NodeError::Draining);
         }
-        Ok(self.start_shop(msg.0, ctx.address()))
+        Ok(self.start_shop(shop, fence, ctx.address()))
     }
 }
 
@@ -122,20 +123,38 @@ impl Handler<Passivated> for Gateway {
     type Result = ();
 
     fn handle(&mut self, msg: Passivated, _ctx: &mut Self::Context) {
-        if self.shops.get(&msg.shop).is_some_and(|(_, g)| *g == msg.generation) {
+        if self
+            .shops
+            .get(&msg.shop)
+            .is_some_and(|l| l.generation == msg.generation)
+        {
             self.shops.remove(&msg.shop);
-            if let Some(at) = msg.wake_at {
-                self.wakes.insert((at, msg.shop));
-            }
+        }
+    }
+}
+
+impl Handler<Evict> for Gateway {
+    type Result = ();
+
+    fn handle(&mut self, Evict(shop): Evict, _ctx: &mut Self::Context) {
+        if let Some(live) = self.shops.remove(&shop) {
+            live.addr.do_send(Retire);
         }
     }
 }
 
 impl Handler<Drain> for Gateway {
-    type Result = ();
+    type Result = Vec<ShopId>;
 
-    fn handle(&mut self, _: Drain, _ctx: &mut Self::Context) {
+    fn handle(&mut self, _: Drain, _ctx: &mut Self::Context) -> Vec<ShopId> {
         self.draining = true;
+        self.shops
+            .drain()
+            .map(|(shop, live)| {
+                live.addr.do_send(Retire);
+                shop
+            })
+            .collect()
     }
 }
 
@@ -143,6 +162,6 @@ impl Handler<LiveShops> for Gateway {
     type Result = usize;
 
     fn handle(&mut self, _: LiveShops, _ctx: &mut Self::Context) -> usize {
-        self.shops.values().filter(|(a, _)| a.connected()).count()
+        self.shops.values().filter(|l| l.addr.connected()).count()
     }
 }

@@ -10,6 +10,7 @@
 //!
 //! - [`node`]: the cheap-clone handle and its configuration.
 //! - [`gateway`]: shop actor registry, start on demand, passivation.
+//! - [`ownership`]: the shop leases this node holds and trusts.
 //! - [`shop_actor`]: the shop actor and its messages.
 //! - [`events`]: per-shop broadcast of published events.
 //! - [`metrics`]: the Prometheus registry.
@@ -22,7 +23,8 @@ pub mod events;
 pub mod gateway;
 pub mod metrics;
 pub mod node;
+pub mod ownership;
 pub mod shop_actor;
 
 pub use error::NodeError;
-pub use node::{Node, NodeConfig};
+pub use node::{Node, NodeConfig, Route};

@@ -82,7 +82,10 @@ impl Metrics {
             )
             .expect("metric"),
             active_conversations: IntGaugeVec::new(
-                Opts::new("fenliu_active_conversations", "Active conversations per shop"),
+                Opts::new(
+                    "fenliu_active_conversations",
+                    "Active conversations per shop",
+                ),
                 &["shop"],
             )
             .expect("metric"),
@@ -99,7 +102,10 @@ impl Metrics {
             )
             .expect("metric"),
             refused: IntCounterVec::new(
-                Opts::new("fenliu_refused_commands_total", "Commands refused by the core"),
+                Opts::new(
+                    "fenliu_refused_commands_total",
+                    "Commands refused by the core",
+                ),
                 &["command", "kind"],
             )
             .expect("metric"),
@@ -117,16 +123,24 @@ impl Metrics {
         };
         let r = &m.registry;
         r.register(Box::new(m.inquiries.clone())).expect("register");
-        r.register(Box::new(m.decision_seconds.clone())).expect("register");
-        r.register(Box::new(m.routing_seconds.clone())).expect("register");
-        r.register(Box::new(m.queue_length.clone())).expect("register");
-        r.register(Box::new(m.active_conversations.clone())).expect("register");
+        r.register(Box::new(m.decision_seconds.clone()))
+            .expect("register");
+        r.register(Box::new(m.routing_seconds.clone()))
+            .expect("register");
+        r.register(Box::new(m.queue_length.clone()))
+            .expect("register");
+        r.register(Box::new(m.active_conversations.clone()))
+            .expect("register");
         r.register(Box::new(m.agents.clone())).expect("register");
-        r.register(Box::new(m.shop_actors.clone())).expect("register");
-        r.register(Box::new(m.store_errors.clone())).expect("register");
+        r.register(Box::new(m.shop_actors.clone()))
+            .expect("register");
+        r.register(Box::new(m.store_errors.clone()))
+            .expect("register");
         r.register(Box::new(m.refused.clone())).expect("register");
-        r.register(Box::new(m.timer_ticks.clone())).expect("register");
-        r.register(Box::new(m.http_requests.clone())).expect("register");
+        r.register(Box::new(m.timer_ticks.clone()))
+            .expect("register");
+        r.register(Box::new(m.http_requests.clone()))
+            .expect("register");
         m
     }
 

@@ -1,4 +1,9 @@
 //! The node handle: what the HTTP layer calls.
+//!
+//! Every operation on a shop first finds who serves it ([`Node::route`]):
+//! this node when it holds (or can take) the shop's lease, else the owner
+//! named in the lease. Background tasks renew the leases, announce the node,
+//! wake shops whose timers are due, and feed event streams to subscribers.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -6,36 +11,57 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use fenliu_core::{Command, Millis, Reason, Reply, Shop, ShopId};
-use fenliu_store::{Fence, ShopStore};
+use fenliu_store::{Acquired, Fence, ShopStore};
 use tokio::sync::broadcast;
-use tracing::{instrument, Instrument};
+use tracing::{info, instrument, warn, Instrument};
 
 use crate::clock::SharedClock;
 use crate::error::NodeError;
-use crate::events::{EventHub, Published};
-use crate::gateway::{Drain, Gateway, LiveShops, Lookup};
+use crate::events::{self, EventHub, Published};
+use crate::gateway::{Drain, Evict, Gateway, LiveShops, Lookup};
 use crate::metrics::Metrics;
-use crate::shop_actor::{Exec, Op, Restart, ShopEnv};
+use crate::ownership::Leases;
+use crate::shop_actor::{Exec, Op, Restart, ShopEnv, Tick};
 
 /// How a node runs.
 #[derive(Clone, Debug)]
 pub struct NodeConfig {
     /// This node's id.
     pub node_id: String,
+    /// How other nodes reach this one (`http://host:port`).
+    pub advertise_url: String,
     /// Threads running shop actors.
     pub shop_threads: usize,
     /// Idle time after which a shop actor is passivated.
     pub passivate_after: Duration,
+    /// Shop lease time to live.
+    pub lease_ttl: Duration,
 }
 
 impl Default for NodeConfig {
     fn default() -> Self {
         Self {
             node_id: "node-1".into(),
+            advertise_url: "http://127.0.0.1:8080".into(),
             shop_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             passivate_after: Duration::from_secs(600),
+            lease_ttl: Duration::from_millis(10_000),
         }
     }
+}
+
+/// Who serves a shop.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// This node, under this fence.
+    Local(Fence),
+    /// Another live node.
+    Remote {
+        /// Its lease.
+        fence: Fence,
+        /// Its advertised URL.
+        url: String,
+    },
 }
 
 /// A running node. Cheap to clone.
@@ -46,6 +72,7 @@ pub struct Node {
     metrics: Metrics,
     store: Arc<dyn ShopStore>,
     clock: SharedClock,
+    leases: Leases,
     config: Arc<NodeConfig>,
     draining: Arc<AtomicBool>,
     arbiters: Arc<Vec<Arbiter>>,
@@ -55,44 +82,46 @@ pub struct Node {
 const ATTEMPTS: usize = 5;
 
 impl Node {
-    /// Starts the gateway and the shop arbiters. Must run inside an actix system.
+    /// Starts the gateway, the shop arbiters and the background tasks. Must
+    /// run inside an actix system.
     pub fn start(config: NodeConfig, store: Arc<dyn ShopStore>, clock: SharedClock) -> Node {
         let metrics = Metrics::new();
         let hub = EventHub::default();
+        let leases = Leases::new(config.lease_ttl);
         let env = ShopEnv {
             store: store.clone(),
             hub: hub.clone(),
             metrics: metrics.clone(),
             clock: clock.clone(),
-            fence: Fence {
-                node_id: config.node_id.clone(),
-                epoch: 1,
-            },
+            leases: leases.clone(),
+            shared: store.is_shared(),
             passivate_after: config.passivate_after,
         };
-        let arbiters: Vec<Arbiter> = (0..config.shop_threads.max(1)).map(|_| Arbiter::new()).collect();
+        let arbiters: Vec<Arbiter> = (0..config.shop_threads.max(1))
+            .map(|_| Arbiter::new())
+            .collect();
         let handles = arbiters.iter().map(Arbiter::handle).collect();
-        let gateway = Gateway::start_in_arbiter(&arbiters[0].handle(), move |_| Gateway::new(env, handles));
-        Node {
+        let gateway =
+            Gateway::start_in_arbiter(&arbiters[0].handle(), move |_| Gateway::new(env, handles));
+        let node = Node {
             gateway,
             hub,
             metrics,
             store,
             clock,
+            leases,
             config: Arc::new(config),
             draining: Arc::new(AtomicBool::new(false)),
             arbiters: Arc::new(arbiters),
-        }
+        };
+        actix::spawn(node.clone().maintain_leases());
+        actix::spawn(node.clone().wake_due_shops());
+        node
     }
 
     /// This node's id.
     pub fn node_id(&self) -> &str {
         &self.config.node_id
-    }
-
-    /// The fencing epoch under which this node writes the shop.
-    pub fn epoch(&self, _shop: &ShopId) -> u64 {
-        1
     }
 
     /// The metrics.
@@ -105,7 +134,31 @@ impl Node {
         self.clock.now()
     }
 
-    /// Runs an operation on a shop, retrying while its actor is moving.
+    /// Who serves `shop`: this node if it holds the lease or can take it.
+    pub async fn route(&self, shop: &ShopId) -> Result<Route, NodeError> {
+        if let Some(fence) = self.leases.valid(shop) {
+            return Ok(Route::Local(fence));
+        }
+        if self.is_draining() {
+            return Err(NodeError::Draining);
+        }
+        let sent = Instant::now();
+        let ttl = self.leases.ttl().as_millis() as u64;
+        match self.store.acquire(shop, self.node_id(), ttl).await? {
+            Acquired::Mine(fence) => {
+                info!(shop_id = %shop, epoch = fence.epoch, "took the shop's lease");
+                self.leases.record(shop.clone(), fence.clone(), sent);
+                Ok(Route::Local(fence))
+            }
+            Acquired::HeldBy(fence) => match self.store.node_url(&fence.node_id).await? {
+                Some(url) => Ok(Route::Remote { fence, url }),
+                // The owner stopped heartbeating; its lease runs out soon.
+                None => Err(NodeError::Unavailable),
+            },
+        }
+    }
+
+    /// Runs an operation on a shop served here, retrying while its actor moves.
     pub async fn exec<T: Send + 'static>(
         &self,
         shop: &ShopId,
@@ -113,9 +166,13 @@ impl Node {
     ) -> Result<T, NodeError> {
         let mut last = NodeError::Unavailable;
         for attempt in 0..ATTEMPTS {
+            let fence = match self.route(shop).await? {
+                Route::Local(fence) => fence,
+                Route::Remote { fence, .. } => return Err(NodeError::Elsewhere(fence.node_id)),
+            };
             let addr = self
                 .gateway
-                .send(Lookup(shop.clone()))
+                .send(Lookup(shop.clone(), fence))
                 .await
                 .map_err(|_| NodeError::Unavailable)??;
             match addr.send(Exec(make_op())).await {
@@ -158,40 +215,41 @@ impl Node {
             .exec(shop, || {
                 let (cmd, view, metrics) = (cmd.clone(), view.clone(), metrics.clone());
                 let guard = guard.clone();
-                Box::new(move |shop: &mut Shop, now: Millis, rng: &mut rand::rngs::SmallRng| {
-                    let fx = shop.tick(now, rng);
-                    if let Err(e) = guard(shop) {
-                        return (Err(e), fx);
-                    }
-                    let inquiry = matches!(cmd, Command::Inquire(_));
-                    let t = Instant::now();
-                    let mut fx = fx;
-                    let handled = shop.handle(cmd, now, rng).map(|(reply, more)| {
-                        fx.events.extend(more.events);
-                        fx.changed.extend(more.changed);
-                        reply
-                    });
-                    if inquiry {
-                        metrics.routing_seconds.observe(t.elapsed().as_secs_f64());
-                    }
-                    match handled {
-                        Ok(reply) => {
-                            if inquiry {
-                                count_inquiry(&metrics, shop, &reply);
+                Box::new(
+                    move |shop: &mut Shop, now: Millis, rng: &mut rand::rngs::SmallRng| {
+                        let mut fx = shop.tick(now, rng);
+                        if let Err(e) = guard(shop) {
+                            return (Err(e), fx);
+                        }
+                        let inquiry = matches!(cmd, Command::Inquire(_));
+                        let t = Instant::now();
+                        let handled = shop.handle(cmd, now, rng).map(|(reply, more)| {
+                            fx.events.extend(more.events);
+                            fx.changed.extend(more.changed);
+                            reply
+                        });
+                        if inquiry {
+                            metrics.routing_seconds.observe(t.elapsed().as_secs_f64());
+                        }
+                        match handled {
+                            Ok(reply) => {
+                                if inquiry {
+                                    count_inquiry(&metrics, shop, &reply);
+                                }
+                                (Ok(view(shop, &reply, now)), fx)
                             }
-                            (Ok(view(shop, &reply, now)), fx)
+                            Err(e) => {
+                                let kind = match e {
+                                    fenliu_core::CoreError::Invalid(_) => "invalid",
+                                    fenliu_core::CoreError::NotFound(_) => "not_found",
+                                    fenliu_core::CoreError::Conflict(_) => "conflict",
+                                };
+                                metrics.refused.with_label_values(&[name, kind]).inc();
+                                (Err(e.into()), fx)
+                            }
                         }
-                        Err(e) => {
-                            let kind = match e {
-                                fenliu_core::CoreError::Invalid(_) => "invalid",
-                                fenliu_core::CoreError::NotFound(_) => "not_found",
-                                fenliu_core::CoreError::Conflict(_) => "conflict",
-                            };
-                            metrics.refused.with_label_values(&[name, kind]).inc();
-                            (Err(e.into()), fx)
-                        }
-                    }
-                }) as Op<T>
+                    },
+                ) as Op<T>
             })
             .in_current_span()
             .await;
@@ -211,27 +269,53 @@ impl Node {
         let f = Arc::new(f);
         self.exec(shop, || {
             let f = f.clone();
-            Box::new(move |shop: &mut Shop, now: Millis, rng: &mut rand::rngs::SmallRng| {
-                let fx = shop.tick(now, rng);
-                (Ok(f(shop, now)), fx)
-            }) as Op<T>
+            Box::new(
+                move |shop: &mut Shop, now: Millis, rng: &mut rand::rngs::SmallRng| {
+                    let fx = shop.tick(now, rng);
+                    (Ok(f(shop, now)), fx)
+                },
+            ) as Op<T>
         })
         .await
     }
 
-    /// Subscribes to a shop's events.
+    /// Subscribes to a shop's events, wherever the shop is served.
     pub fn subscribe(&self, shop: &ShopId) -> broadcast::Receiver<Arc<Published>> {
-        self.hub.subscribe(shop)
+        let (rx, fresh) = self.hub.subscribe(shop);
+        if let (Some(generation), true) = (fresh, self.store.is_shared()) {
+            actix::spawn(self.clone().read_stream(shop.clone(), generation));
+        }
+        rx
+    }
+
+    /// Copies a shop's event stream into this node's hub while anybody here listens.
+    async fn read_stream(self, shop: ShopId, generation: u64) {
+        let mut last = "$".to_string();
+        while self.hub.retain(&shop, generation) {
+            match self.store.read_events(&shop, &last, 1_000).await {
+                Ok(read) => {
+                    let mut out = Vec::with_capacity(read.len());
+                    for (id, bytes) in read {
+                        last = id.clone();
+                        out.extend(events::decode(id, &bytes));
+                    }
+                    self.hub.publish_read(&shop, out);
+                }
+                Err(e) => {
+                    warn!(shop_id = %shop, error = %e, "cannot read the event stream");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        }
     }
 
     /// Whether the node should receive traffic: the store answers and the
     /// node is not draining.
     pub async fn ready(&self) -> bool {
-        if self.draining.load(Ordering::Relaxed) {
+        if self.is_draining() {
             return false;
         }
-        let ping = tokio::time::timeout(Duration::from_secs(2), self.store.ping()).await;
-        let ok = matches!(ping, Ok(Ok(())));
+        let ok = self.store.ping().await.is_ok();
         if !ok {
             self.metrics.store_errors.with_label_values(&["ping"]).inc();
         }
@@ -243,11 +327,21 @@ impl Node {
         self.draining.load(Ordering::Relaxed)
     }
 
-    /// Stops taking new shops (SIGTERM). Every change was already written
-    /// before it was acknowledged, so nothing else needs flushing.
+    /// Stops taking shops, retires every shop actor and gives the leases
+    /// back so other nodes take the shops at once. Every change was written
+    /// before it was acknowledged, so nothing needs flushing.
     pub async fn drain(&self) {
         self.draining.store(true, Ordering::Relaxed);
-        let _ = self.gateway.send(Drain).await;
+        let retired = self.gateway.send(Drain).await.unwrap_or_default();
+        // Let in-flight operations of the retired actors finish first.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        for (shop, fence) in self.leases.all() {
+            self.leases.forget(&shop, &fence);
+            if let Err(e) = self.store.release(&shop, &fence).await {
+                warn!(shop_id = %shop, error = %e, "cannot release lease; it will expire");
+            }
+        }
+        info!(shops = retired.len(), "drained");
     }
 
     /// Number of live shop actors.
@@ -257,9 +351,12 @@ impl Node {
 
     /// Stops a shop's actor; its supervisor restarts it from the store.
     pub async fn restart_shop(&self, shop: &ShopId) -> Result<(), NodeError> {
+        let Route::Local(fence) = self.route(shop).await? else {
+            return Err(NodeError::Unavailable);
+        };
         let addr = self
             .gateway
-            .send(Lookup(shop.clone()))
+            .send(Lookup(shop.clone(), fence))
             .await
             .map_err(|_| NodeError::Unavailable)??;
         addr.send(Restart).await.map_err(|_| NodeError::Unavailable)
@@ -269,6 +366,62 @@ impl Node {
     pub fn shutdown(&self) {
         for a in self.arbiters.iter() {
             a.stop();
+        }
+    }
+
+    /// Renews the held leases and the node's heartbeat every third of the TTL.
+    async fn maintain_leases(self) {
+        let ttl = self.leases.ttl();
+        let ttl_ms = ttl.as_millis() as u64;
+        let mut every = tokio::time::interval(ttl / 3);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            if !self.is_draining() {
+                let url = self.config.advertise_url.clone();
+                let _ = self.store.register_node(self.node_id(), &url, ttl_ms).await;
+            }
+            for (shop, fence) in self.leases.all() {
+                let sent = Instant::now();
+                match self.store.renew(&shop, &fence, ttl_ms).await {
+                    Ok(true) => self.leases.record(shop, fence, sent),
+                    Ok(false) => {
+                        warn!(shop_id = %shop, epoch = fence.epoch, "lease lost");
+                        self.leases.forget(&shop, &fence);
+                        self.gateway.do_send(Evict(shop));
+                    }
+                    // The store is unreachable: the lease lapses on its own
+                    // (locally first) unless a later renewal succeeds.
+                    Err(_) => self
+                        .metrics
+                        .store_errors
+                        .with_label_values(&["renew"])
+                        .inc(),
+                }
+            }
+        }
+    }
+
+    /// Wakes shops whose timers are due and that nobody serves (after a
+    /// takeover or a passivation).
+    async fn wake_due_shops(self) {
+        let mut every = tokio::time::interval(Duration::from_millis(500));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            if self.is_draining() {
+                continue;
+            }
+            let Ok(due) = self.store.due_wakeups(self.now(), 100).await else {
+                continue;
+            };
+            for shop in due {
+                if let Ok(Route::Local(fence)) = self.route(&shop).await {
+                    if let Ok(Ok(addr)) = self.gateway.send(Lookup(shop, fence)).await {
+                        addr.do_send(Tick);
+                    }
+                }
+            }
         }
     }
 }

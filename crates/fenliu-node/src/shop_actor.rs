@@ -20,9 +20,10 @@ use tracing::{error, info, warn};
 
 use crate::clock::SharedClock;
 use crate::error::NodeError;
-use crate::events::EventHub;
+use crate::events::{self, EventHub};
 use crate::gateway::{Gateway, Passivated};
 use crate::metrics::Metrics;
+use crate::ownership::Leases;
 
 /// What a shop actor needs from its node.
 #[derive(Clone)]
@@ -35,8 +36,11 @@ pub struct ShopEnv {
     pub metrics: Metrics,
     /// Time.
     pub clock: SharedClock,
-    /// The write fence of this node.
-    pub fence: Fence,
+    /// The leases this node holds.
+    pub leases: Leases,
+    /// Whether the store is shared by several nodes (events then go
+    /// through it, and wake-up times are published for takeover).
+    pub shared: bool,
     /// How long a shop may be idle before its actor is passivated.
     pub passivate_after: Duration,
 }
@@ -60,10 +64,17 @@ pub struct Tick;
 #[rtype(result = "()")]
 pub struct Restart;
 
+/// Stops serving the shop for good (lease lost, moved, or node draining).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Retire;
+
 /// The actor of one shop.
 pub struct ShopActor {
     id: ShopId,
     generation: u64,
+    fence: Fence,
+    wakeup: Option<Option<Millis>>,
     env: ShopEnv,
     gateway: Addr<Gateway>,
     shop: Option<Shop>,
@@ -75,11 +86,19 @@ pub struct ShopActor {
 
 impl ShopActor {
     /// An actor for `id`; the shop is loaded on first use.
-    pub fn new(id: ShopId, generation: u64, env: ShopEnv, gateway: Addr<Gateway>) -> Self {
+    pub fn new(
+        id: ShopId,
+        generation: u64,
+        fence: Fence,
+        env: ShopEnv,
+        gateway: Addr<Gateway>,
+    ) -> Self {
         let last_used = env.clock.now();
         Self {
             id,
             generation,
+            fence,
+            wakeup: None,
             env,
             gateway,
             shop: None,
@@ -91,12 +110,23 @@ impl ShopActor {
     }
 
     fn run<T: Send + 'static>(&mut self, op: Op<T>) -> AtomicResponse<Self, Result<T, NodeError>> {
+        if !self.passivated && !self.env.leases.holds(&self.id, &self.fence) {
+            // The lease lapsed (or moved): stop serving before anyone else
+            // may take the shop; the caller retries through a fresh lease.
+            warn!(shop_id = %self.id, epoch = self.fence.epoch, "lease no longer valid; retiring");
+            self.passivated = true;
+            self.shop = None;
+        }
         if self.passivated {
             return AtomicResponse::new(Box::pin(ready(Err(NodeError::Unavailable))));
         }
         self.last_used = self.env.clock.now();
         let load = self.shop.is_none().then(|| {
-            let (store, id, now) = (self.env.store.clone(), self.id.clone(), self.env.clock.now());
+            let (store, id, now) = (
+                self.env.store.clone(),
+                self.id.clone(),
+                self.env.clock.now(),
+            );
             async move { store.load(&id, now).await }
         });
         let fut = wrap_future::<_, Self>(async move {
@@ -110,7 +140,7 @@ impl ShopActor {
             act.apply(op)
         })
         .then(|applied, act, _ctx| {
-            let (store, id, fence) = (act.env.store.clone(), act.id.clone(), act.env.fence.clone());
+            let (store, id, fence) = (act.env.store.clone(), act.id.clone(), act.fence.clone());
             let now = act.env.clock.now();
             wrap_future(async move {
                 let (answer, batch, events) = applied?;
@@ -143,7 +173,10 @@ impl ShopActor {
         AtomicResponse::new(Box::pin(fut))
     }
 
-    fn install(&mut self, loaded: Option<Result<Vec<(String, Vec<u8>)>, StoreError>>) -> Result<(), NodeError> {
+    fn install(
+        &mut self,
+        loaded: Option<Result<Vec<(String, Vec<u8>)>, StoreError>>,
+    ) -> Result<(), NodeError> {
         if let Some(loaded) = loaded {
             let records = loaded?;
             let shop = codec::restore(self.id.clone(), records, self.env.clock.now())?;
@@ -156,13 +189,26 @@ impl ShopActor {
     /// Runs the operation; a panic in the core drops the in-memory state so
     /// that the shop is rebuilt from the store, and answers an internal error.
     #[allow(clippy::type_complexity)]
-    fn apply<T>(&mut self, op: Op<T>) -> Result<(Result<T, NodeError>, Batch, Vec<Event>), NodeError> {
+    fn apply<T>(
+        &mut self,
+        op: Op<T>,
+    ) -> Result<(Result<T, NodeError>, Batch, Vec<Event>), NodeError> {
         let now = self.env.clock.now();
         let shop = self.shop.as_mut().expect("installed");
         let rng = &mut self.rng;
         match catch_unwind(AssertUnwindSafe(|| op(shop, now, rng))) {
             Ok((answer, effects)) => {
-                let batch = codec::batch_for(shop, &effects);
+                let mut batch = codec::batch_for(shop, &effects);
+                if self.env.shared {
+                    // Shared store: the events travel in the same write as
+                    // the state, and every node reads them from the stream.
+                    batch.events = effects
+                        .events
+                        .iter()
+                        .map(|e| events::encode(e, now))
+                        .collect();
+                    return Ok((answer, batch, Vec::new()));
+                }
                 Ok((answer, batch, effects.events))
             }
             Err(panic) => {
@@ -184,7 +230,9 @@ impl ShopActor {
         let Some(shop) = &self.shop else { return };
         let m = &self.env.metrics;
         let label = [self.id.as_str()];
-        m.queue_length.with_label_values(&label).set(shop.queue_len() as i64);
+        m.queue_length
+            .with_label_values(&label)
+            .set(shop.queue_len() as i64);
         m.active_conversations
             .with_label_values(&label)
             .set(shop.active_count() as i64);
@@ -193,6 +241,16 @@ impl ShopActor {
             m.agents
                 .with_label_values(&[self.id.as_str(), status])
                 .set(i64::from(n));
+        }
+        let next = shop.next_deadline();
+        if self.wakeup != Some(next) {
+            // When this shop next needs its timers fired: lets this node wake
+            // it after passivation, and another node after a takeover.
+            self.wakeup = Some(next);
+            let (store, id) = (self.env.store.clone(), self.id.clone());
+            actix::spawn(async move {
+                let _ = store.set_wakeup(&id, next).await;
+            });
         }
         self.schedule(ctx);
     }
@@ -227,6 +285,17 @@ impl ShopActor {
             wake_at,
         });
         self.shop = None;
+        // Give the lease back so that any node may take the shop at once.
+        let (store, leases, id, fence) = (
+            self.env.store.clone(),
+            self.env.leases.clone(),
+            self.id.clone(),
+            self.fence.clone(),
+        );
+        leases.forget(&id, &fence);
+        actix::spawn(async move {
+            let _ = store.release(&id, &fence).await;
+        });
         ctx.stop();
     }
 }
@@ -284,6 +353,16 @@ impl Handler<Tick> for ShopActor {
         // A timer is not a use: it must not keep an idle shop awake.
         self.last_used = last_used;
         resp
+    }
+}
+
+impl Handler<Retire> for ShopActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Retire, ctx: &mut Self::Context) {
+        self.passivated = true;
+        self.shop = None;
+        ctx.stop();
     }
 }
 

@@ -11,7 +11,7 @@ use clap::Parser;
 use fenliu_api::auth::{Claims, JwtKeys, Role};
 use fenliu_api::{AppConfig, Application};
 use fenliu_node::NodeConfig;
-use fenliu_store::{MemoryStore, ShopStore};
+use fenliu_store::{MemoryStore, RedisStore, ShopStore};
 
 use crate::cli::{Cli, Cmd, ServeArgs, TokenArgs};
 
@@ -33,24 +33,36 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
              or run with --dev to generate one for a local trial"
         ),
     };
-    if args.redis_url.is_some() {
-        anyhow::bail!("FENLIU_REDIS_URL is set, but Redis mode is not available in this build yet");
-    }
     let config = AppConfig {
         listen: args.listen.clone(),
         jwt_secret: secret.clone(),
         node: NodeConfig {
             node_id: args.node_id.clone().unwrap_or_else(cli::default_node_id),
+            advertise_url: args.advertise_url.clone().unwrap_or_default(),
+            lease_ttl: std::time::Duration::from_millis(args.lease_ttl_ms.max(300)),
             ..NodeConfig::default()
         },
         workers: args.workers,
     };
     actix_web::rt::System::new().block_on(async move {
-        let store: Arc<dyn ShopStore> = Arc::new(MemoryStore::new());
+        let store: Arc<dyn ShopStore> = match &args.redis_url {
+            Some(url) if !url.is_empty() => Arc::new(
+                RedisStore::connect(url)
+                    .await
+                    .with_context(|| format!("cannot reach Redis at {url}"))?,
+            ),
+            _ => Arc::new(MemoryStore::new()),
+        };
+        let kind = store.kind();
         let app = Application::build(config, store)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
-        tracing::info!(port = app.port(), node_id = app.node().node_id(), store = "memory", "fenliu listening");
+        tracing::info!(
+            port = app.port(),
+            node_id = app.node().node_id(),
+            store = kind,
+            "fenliu listening"
+        );
         if dev_tokens {
             print_dev_tokens(&secret, app.port());
         }

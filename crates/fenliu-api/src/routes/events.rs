@@ -3,8 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::{web, HttpResponse};
 use actix_web::web::Bytes;
+use actix_web::{web, HttpResponse};
 use fenliu_node::events::Published;
 use fenliu_node::Node;
 use futures::stream;
@@ -19,25 +19,31 @@ use crate::views::rfc3339;
 /// Silence longer than this gets a comment line, so proxies keep the stream open.
 const KEEPALIVE: Duration = Duration::from_secs(15);
 
-
 fn frame(p: &Published) -> Bytes {
-    let mut data = serde_json::to_value(&p.event).expect("events serialize");
+    let mut data = p.data.clone();
     data["at"] = json!(rfc3339(p.at));
     Bytes::from(format!(
         "id: {}\nevent: {}\ndata: {}\n\n",
-        p.seq,
-        p.event.name(),
-        data
+        p.id, p.name, data
     ))
 }
 
 /// The event stream of a shop; an agent sees only its own events.
-pub async fn stream(node: web::Data<Node>, caller: Caller, path: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn stream(
+    node: web::Data<Node>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let shop = shop_id(&path)?;
-    caller.require(&shop, &[Role::Service, Role::Admin, Role::Supervisor, Role::Agent])?;
+    caller.require(
+        &shop,
+        &[Role::Service, Role::Admin, Role::Supervisor, Role::Agent],
+    )?;
     let only = caller.agent_id();
     if caller.role() == Role::Agent && only.is_none() {
-        return Err(crate::error::ApiError::forbidden("agent token has an invalid subject"));
+        return Err(crate::error::ApiError::forbidden(
+            "agent token has an invalid subject",
+        ));
     }
     let rx = node.subscribe(&shop);
     let body = stream::unfold((rx, only), |(mut rx, only)| async move {
@@ -47,7 +53,7 @@ pub async fn stream(node: web::Data<Node>, caller: Caller, path: web::Path<Strin
                 Err(_) => Bytes::from_static(b": keepalive\n\n"),
                 Ok(Ok(p)) => {
                     let p: Arc<Published> = p;
-                    if only.as_ref().is_some_and(|a| !p.event.concerns(a)) {
+                    if only.as_ref().is_some_and(|a| !p.concerns(a.as_str())) {
                         continue;
                     }
                     frame(&p)

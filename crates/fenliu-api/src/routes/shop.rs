@@ -4,8 +4,10 @@
 use actix_web::{web, HttpResponse};
 use fenliu_core::settings::QueueOrder;
 use fenliu_core::time::date_string;
-use fenliu_core::{AgentId, BuyerId, Command, Metric, Reply, RoutingSettings, SortOrder, Tag, Viewer};
-use fenliu_node::Node;
+use fenliu_core::{
+    AgentId, BuyerId, Command, Metric, Reply, RoutingSettings, SortOrder, Tag, Viewer,
+};
+use fenliu_node::{Node, Route};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -23,7 +25,11 @@ pub struct GroupBody {
 }
 
 /// `GET /groups`.
-pub async fn list_groups(node: web::Data<Node>, caller: Caller, path: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn list_groups(
+    node: web::Data<Node>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let shop = shop_id(&path)?;
     caller.require(&shop, READERS)?;
     let groups = node
@@ -48,15 +54,21 @@ pub async fn put_group(
     caller.require(&shop, &[Role::Admin, Role::Supervisor])?;
     let g = group.clone();
     let view = node
-        .command(&shop, Command::PutGroup(group, body.into_inner().agents), move |shop, _, _| {
-            json!({"group_id": g, "agents": shop.group(&g)})
-        })
+        .command(
+            &shop,
+            Command::PutGroup(group, body.into_inner().agents),
+            move |shop, _, _| json!({"group_id": g, "agents": shop.group(&g)}),
+        )
         .await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
 /// `GET /routing`.
-pub async fn get_routing(node: web::Data<Node>, caller: Caller, path: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn get_routing(
+    node: web::Data<Node>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let shop = shop_id(&path)?;
     caller.require(&shop, READERS)?;
     let settings = node.read(&shop, |shop, _| shop.settings().clone()).await?;
@@ -75,15 +87,21 @@ pub async fn put_routing(
     let settings = body.into_inner();
     settings.validate()?;
     let view = node
-        .command(&shop, Command::SetRouting(Box::new(settings)), |shop, _, _| {
-            shop.settings().clone()
-        })
+        .command(
+            &shop,
+            Command::SetRouting(Box::new(settings)),
+            |shop, _, _| shop.settings().clone(),
+        )
         .await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
 /// `GET /queue`.
-pub async fn queue(node: web::Data<Node>, caller: Caller, path: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn queue(
+    node: web::Data<Node>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let shop = shop_id(&path)?;
     caller.require(&shop, READERS)?;
     let body = node
@@ -129,10 +147,16 @@ pub async fn order(
     caller.require(&shop, &[Role::Service])?;
     let body = body.into_inner();
     let view = node
-        .command(&shop, Command::Order(body.order_id, body.buyer_id), |_, reply, _| match reply {
-            Reply::Order(o) => json!({"order_id": o.order_id, "credited_agent": o.credited_agent}),
-            _ => json!({}),
-        })
+        .command(
+            &shop,
+            Command::Order(body.order_id, body.buyer_id),
+            |_, reply, _| match reply {
+                Reply::Order(o) => {
+                    json!({"order_id": o.order_id, "credited_agent": o.credited_agent})
+                }
+                _ => json!({}),
+            },
+        )
         .await?;
     Ok(HttpResponse::Ok().json(view))
 }
@@ -156,7 +180,10 @@ pub async fn ranking(
     query: web::Query<RankingQuery>,
 ) -> ApiResult<HttpResponse> {
     let shop = shop_id(&path)?;
-    caller.require(&shop, &[Role::Admin, Role::Supervisor, Role::Service, Role::Agent])?;
+    caller.require(
+        &shop,
+        &[Role::Admin, Role::Supervisor, Role::Service, Role::Agent],
+    )?;
     let q = query.into_inner();
     let group = q.group.as_deref().map(group_id).transpose()?;
     let viewer = match caller.agent_id() {
@@ -180,12 +207,20 @@ pub async fn ranking(
     })))
 }
 
-/// `GET /owner`: the node serving the shop now.
-pub async fn owner(node: web::Data<Node>, caller: Caller, path: web::Path<String>) -> ApiResult<HttpResponse> {
+/// `GET /owner`: the node serving the shop now (taking the shop when
+/// nobody serves it).
+pub async fn owner(
+    node: web::Data<Node>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let shop = shop_id(&path)?;
     caller.in_shop(&shop)?;
+    let fence = match node.route(&shop).await? {
+        Route::Local(fence) | Route::Remote { fence, .. } => fence,
+    };
     Ok(HttpResponse::Ok().json(json!({
-        "node_id": node.node_id(),
-        "epoch": node.epoch(&shop),
+        "node_id": fence.node_id,
+        "epoch": fence.epoch,
     })))
 }
