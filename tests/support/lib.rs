@@ -1,5 +1,8 @@
 //! Support for the black-box suites in `tests/`: start a real server on a
-//! free port and talk to it over HTTP, like a client would.
+//! free port and talk to it over HTTP, like a client would; [`cluster`]
+//! starts several node processes on a private Redis.
+
+pub mod cluster;
 
 use std::sync::Arc;
 use std::thread;

@@ -1,0 +1,53 @@
+//! The `fenliu` command line, run as a user would. (This test also makes
+//! `cargo test` build the binary that the cluster suites in `tests/` start.)
+
+use std::process::Command;
+
+fn fenliu() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_fenliu"))
+}
+
+#[test]
+fn token_prints_a_three_part_jwt() {
+    let out = fenliu()
+        .args(["token", "--role", "admin", "--shop", "s1", "--sub", "boss"])
+        .env("FENLIU_JWT_SECRET", "secret")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let token = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(token.trim().split('.').count(), 3, "{token}");
+}
+
+#[test]
+fn token_without_a_secret_is_a_clear_error() {
+    let out = fenliu()
+        .args(["token", "--role", "admin", "--shop", "s1", "--sub", "boss"])
+        .env_remove("FENLIU_JWT_SECRET")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("FENLIU_JWT_SECRET"));
+}
+
+#[test]
+fn a_wildcard_shop_is_only_for_services() {
+    let out = fenliu()
+        .args(["token", "--role", "admin", "--shop", "*", "--sub", "boss"])
+        .env("FENLIU_JWT_SECRET", "secret")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
+
+#[test]
+fn serve_without_a_secret_refuses_to_start() {
+    let out = fenliu()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env_remove("FENLIU_JWT_SECRET")
+        .env_remove("FENLIU_REDIS_URL")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--dev"));
+}

@@ -1,0 +1,482 @@
+//! Cluster mode, black box: a private `redis-server` and three `fenliu serve`
+//! processes on free ports; nodes are killed, paused and drained for real.
+
+use std::time::{Duration, Instant};
+
+use fenliu_suite::cluster::Cluster;
+use fenliu_suite::{Answer, ShopFixture};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+const TTL_MS: u64 = 1_500;
+
+async fn put(c: &Cluster, i: usize, path: &str, token: &str, body: Value) -> Answer {
+    c.call_until_served(
+        i,
+        Method::PUT,
+        path,
+        token,
+        Some(body),
+        Duration::from_secs(10),
+    )
+    .await
+}
+
+async fn post(c: &Cluster, i: usize, path: &str, token: &str, body: Value) -> Answer {
+    c.call_until_served(
+        i,
+        Method::POST,
+        path,
+        token,
+        Some(body),
+        Duration::from_secs(10),
+    )
+    .await
+}
+
+async fn get(c: &Cluster, i: usize, path: &str, token: &str) -> Answer {
+    c.call_until_served(i, Method::GET, path, token, None, Duration::from_secs(10))
+        .await
+}
+
+/// Agents `a1..=n` online with `max_load`, created through node `i`.
+async fn staff(c: &Cluster, i: usize, s: &ShopFixture, n: usize, max_load: u32) {
+    for k in 1..=n {
+        let id = format!("a{k}");
+        let a = put(c, i, &s.path(&format!("/agents/{id}")), &s.admin, json!({})).await;
+        assert_eq!(a.status, 200, "{:?}", a.body);
+        let me = s.agent(&id);
+        let a = put(
+            c,
+            i,
+            &s.path(&format!("/agents/{id}/max_load")),
+            &me,
+            json!({"max_load": max_load}),
+        )
+        .await;
+        assert_eq!(a.status, 200, "{:?}", a.body);
+        let a = put(
+            c,
+            i,
+            &s.path(&format!("/agents/{id}/status")),
+            &me,
+            json!({"status": "online"}),
+        )
+        .await;
+        assert_eq!(a.status, 200, "{:?}", a.body);
+    }
+}
+
+async fn owner(c: &Cluster, i: usize, s: &ShopFixture) -> (String, u64) {
+    let a = get(c, i, &s.path("/owner"), &s.service).await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    (
+        a.body["node_id"].as_str().unwrap().to_owned(),
+        a.body["epoch"].as_u64().unwrap(),
+    )
+}
+
+fn loads(agents: &Answer) -> Vec<(String, u64, u64)> {
+    let mut out: Vec<(String, u64, u64)> = agents.body["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["agent_id"].as_str().unwrap().to_owned(),
+                a["load"].as_u64().unwrap(),
+                a["max_load"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_node_answers_and_all_nodes_agree_on_the_owner() {
+    let c = Cluster::start(3, TTL_MS).await;
+    let s = ShopFixture::new("agree");
+    staff(&c, 1, &s, 1, 5).await;
+
+    let answers: Vec<(String, u64)> =
+        futures::future::join_all((0..3).map(|i| owner(&c, i, &s))).await;
+
+    assert!(answers.windows(2).all(|w| w[0] == w[1]), "{answers:?}");
+    for i in 0..3 {
+        let a = get(&c, i, &s.path("/agents/a1"), &s.admin).await;
+        assert_eq!(a.status, 200);
+        assert_eq!(a.body["status"], "online");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_inquiries_over_three_nodes_never_exceed_max_load() {
+    let c = Cluster::start(3, TTL_MS).await;
+    let s = ShopFixture::new("rush");
+    staff(&c, 0, &s, 10, 5).await;
+
+    let answers = futures::future::join_all((0..200).map(|k| {
+        let (c, s) = (&c, &s);
+        async move {
+            post(
+                c,
+                k % 3,
+                &s.path("/inquiries"),
+                &s.service,
+                json!({"buyer_id": format!("b{k}"), "entry": "live"}),
+            )
+            .await
+        }
+    }))
+    .await;
+
+    assert!(
+        answers.iter().all(|a| a.status == 201),
+        "{:?}",
+        answers.iter().find(|a| a.status != 201)
+    );
+    let active = answers
+        .iter()
+        .filter(|a| a.body["status"] == "active")
+        .count();
+    assert_eq!(active, 50);
+    let agents = get(&c, 2, &s.path("/agents"), &s.service).await;
+    for (id, load, max) in loads(&agents) {
+        assert_eq!(load, max, "agent {id}");
+    }
+    let queue = get(&c, 1, &s.path("/queue"), &s.service).await;
+    assert_eq!(queue.body["length"], 150);
+    // Each active conversation has exactly one agent, and the loads add up.
+    let mut ids = std::collections::HashSet::new();
+    for a in &answers {
+        assert!(ids.insert(a.body["conversation_id"].as_str().unwrap().to_owned()));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_owner_loses_nothing_acknowledged() {
+    let c = Cluster::start(3, TTL_MS).await;
+    let s = ShopFixture::new("rehome");
+    staff(&c, 0, &s, 3, 2).await;
+    let timers = json!({"timers": {"auto_end_secs": 3}});
+    assert_eq!(
+        put(&c, 0, &s.path("/routing"), &s.admin, timers)
+            .await
+            .status,
+        200
+    );
+    let mut conv = Vec::new();
+    for k in 1..=8 {
+        let a = post(
+            &c,
+            0,
+            &s.path("/inquiries"),
+            &s.service,
+            json!({"buyer_id": format!("b{k}"), "entry": "live"}),
+        )
+        .await;
+        assert_eq!(a.status, 201);
+        conv.push(a.body.clone());
+    }
+    // b2's agent replies: its auto end is a pending timer at the crash.
+    let b2 = conv[1]["conversation_id"].as_str().unwrap().to_owned();
+    let r = post(
+        &c,
+        0,
+        &s.path(&format!("/conversations/{b2}/messages")),
+        &s.service,
+        json!({"from": "agent"}),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let before_agents = loads(&get(&c, 0, &s.path("/agents"), &s.service).await);
+    let before_queue = get(&c, 0, &s.path("/queue"), &s.service).await.body["items"].clone();
+    let (old_owner, old_epoch) = owner(&c, 0, &s).await;
+
+    // Act: kill -9 the owner.
+    let victim = c.index_of(&old_owner);
+    c.nodes[victim].kill9();
+    let survivor = (victim + 1) % 3;
+
+    // Assert: a survivor takes over with a higher epoch and the same state.
+    let after_agents = loads(&get(&c, survivor, &s.path("/agents"), &s.service).await);
+    let (new_owner, new_epoch) = owner(&c, survivor, &s).await;
+    assert_ne!(new_owner, old_owner);
+    assert!(new_epoch > old_epoch);
+    let after_queue = get(&c, survivor, &s.path("/queue"), &s.service).await.body["items"].clone();
+    let ids = |items: &Value| -> Vec<Value> {
+        items
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| json!([i["conversation_id"], i["position"]]))
+            .collect()
+    };
+    assert_eq!(ids(&before_queue), ids(&after_queue));
+    // b2 may have auto-ended already: compare loads of the others.
+    let total = |l: &Vec<(String, u64, u64)>| l.iter().map(|x| x.1).sum::<u64>();
+    assert!(
+        total(&after_agents) >= total(&before_agents) - 1,
+        "{before_agents:?} {after_agents:?}"
+    );
+    for k in [0usize, 2, 3, 4, 5] {
+        let id = conv[k]["conversation_id"].as_str().unwrap();
+        let a = get(
+            &c,
+            survivor,
+            &s.path(&format!("/conversations/{id}")),
+            &s.service,
+        )
+        .await;
+        assert_eq!(a.status, 200);
+        assert_eq!(a.body["agent_id"], conv[k]["agent_id"], "{id}");
+    }
+    // The pending auto end fires on the new owner.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let a = get(
+            &c,
+            survivor,
+            &s.path(&format!("/conversations/{b2}")),
+            &s.service,
+        )
+        .await;
+        if a.body["status"] == "ended" {
+            assert_eq!(a.body["end_reason"], "auto_end");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "auto end never fired: {:?}",
+            a.body
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Recent contact survived: b1's agent gets b1 back.
+    let b1 = conv[0]["conversation_id"].as_str().unwrap();
+    let b1_agent = conv[0]["agent_id"].as_str().unwrap();
+    let raise = put(
+        &c,
+        survivor,
+        &s.path(&format!("/agents/{b1_agent}/max_load")),
+        &s.agent(b1_agent),
+        json!({"max_load": 20}),
+    )
+    .await;
+    assert_eq!(raise.status, 200);
+    assert_eq!(
+        post(
+            &c,
+            survivor,
+            &s.path(&format!("/conversations/{b1}/end")),
+            &s.service,
+            json!({})
+        )
+        .await
+        .status,
+        200
+    );
+    let again = post(
+        &c,
+        survivor,
+        &s.path("/inquiries"),
+        &s.service,
+        json!({"buyer_id": "b1", "entry": "live"}),
+    )
+    .await;
+    assert_eq!(again.body["reason"], "recent_contact", "{:?}", again.body);
+    assert_eq!(again.body["agent_id"], b1_agent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_owner_that_lost_its_lease_writes_nothing() {
+    let c = Cluster::start(3, TTL_MS).await;
+    let s = ShopFixture::new("paused");
+    staff(&c, 0, &s, 1, 50).await;
+    let first = post(
+        &c,
+        0,
+        &s.path("/inquiries"),
+        &s.service,
+        json!({"buyer_id": "b1", "entry": "live"}),
+    )
+    .await;
+    assert_eq!(first.status, 201);
+    let (old_owner, old_epoch) = owner(&c, 0, &s).await;
+    let paused = c.index_of(&old_owner);
+    let other = (paused + 1) % 3;
+
+    // Act: freeze the owner past its lease; another node takes the shop.
+    c.nodes[paused].pause();
+    tokio::time::sleep(Duration::from_millis(TTL_MS + 500)).await;
+    let second = post(
+        &c,
+        other,
+        &s.path("/inquiries"),
+        &s.service,
+        json!({"buyer_id": "b2", "entry": "live"}),
+    )
+    .await;
+    assert_eq!(second.status, 201, "{:?}", second.body);
+    let (new_owner, new_epoch) = owner(&c, other, &s).await;
+    assert_ne!(new_owner, old_owner);
+    c.nodes[paused].resume();
+    // The woken node is asked to write at once: it must not, itself.
+    let third = post(
+        &c,
+        paused,
+        &s.path("/inquiries"),
+        &s.service,
+        json!({"buyer_id": "b3", "entry": "live"}),
+    )
+    .await;
+
+    // Assert: the write went through the new owner, under its epoch.
+    assert_eq!(third.status, 201, "{:?}", third.body);
+    assert_eq!(owner(&c, other, &s).await, (new_owner, new_epoch));
+    assert!(new_epoch > old_epoch);
+    let agent = get(&c, other, &s.path("/agents/a1"), &s.service).await;
+    assert_eq!(agent.body["load"], 3);
+    let ids: Vec<&str> = [&first, &second, &third]
+        .iter()
+        .map(|a| a.body["conversation_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec!["c-1", "c-2", "c-3"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_restart_answers_503_then_recovers_everything() {
+    let mut c = Cluster::start(2, TTL_MS).await;
+    let s = ShopFixture::new("outage");
+    staff(&c, 0, &s, 1, 10).await;
+    let acked = post(
+        &c,
+        0,
+        &s.path("/inquiries"),
+        &s.service,
+        json!({"buyer_id": "b1", "entry": "live"}),
+    )
+    .await;
+    assert_eq!(acked.status, 201);
+    let id = acked.body["conversation_id"].as_str().unwrap().to_owned();
+
+    // Act: Redis dies.
+    c.redis.kill();
+    let started = Instant::now();
+    let during = c
+        .call(
+            0,
+            Method::POST,
+            &s.path("/inquiries"),
+            &s.service,
+            Some(json!({"buyer_id": "b2", "entry": "live"})),
+        )
+        .await;
+    let took = started.elapsed();
+    let ready = c
+        .client
+        .get(format!("{}/readyz", c.nodes[0].url()))
+        .send()
+        .await
+        .unwrap();
+
+    // Assert: a prompt 503 with Retry-After, and not ready.
+    assert_eq!(
+        during.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{:?}",
+        during.body
+    );
+    assert!(during.headers.contains_key("retry-after"));
+    assert!(took < Duration::from_secs(8), "{took:?}");
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+    // Redis comes back from its append-only file.
+    c.redis.restart();
+    assert!(c.wait_ready(0, Duration::from_secs(15)).await);
+    let back = c
+        .call_until_served(
+            0,
+            Method::GET,
+            &s.path(&format!("/conversations/{id}")),
+            &s.service,
+            None,
+            Duration::from_secs(15),
+        )
+        .await;
+    assert_eq!(back.status, 200, "{:?}", back.body);
+    assert_eq!(back.body["status"], "active");
+    let next = post(
+        &c,
+        1,
+        &s.path("/inquiries"),
+        &s.service,
+        json!({"buyer_id": "b3", "entry": "live"}),
+    )
+    .await;
+    assert_eq!(next.status, 201, "{:?}", next.body);
+    let agent = get(&c, 1, &s.path("/agents/a1"), &s.service).await;
+    // b2 was refused with 503, so only b1 and b3 count.
+    assert_eq!(agent.body["load"], 2, "{:?}", agent.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn draining_a_node_moves_its_shops_without_errors() {
+    let c = Cluster::start(3, TTL_MS).await;
+    let shops: Vec<ShopFixture> = (0..4)
+        .map(|k| ShopFixture::new(&format!("drain{k}")))
+        .collect();
+    for s in &shops {
+        staff(&c, 0, s, 1, 50).await;
+    }
+    let (draining_id, _) = owner(&c, 0, &shops[0]).await;
+    let d = c.index_of(&draining_id);
+    let others: Vec<usize> = (0..3).filter(|&i| i != d).collect();
+
+    // Act: SIGTERM the owner while traffic flows through the other nodes.
+    let traffic = async {
+        let mut answers = Vec::new();
+        for k in 0..60 {
+            let s = &shops[k % shops.len()];
+            let i = others[k % others.len()];
+            let a = c
+                .call(
+                    i,
+                    Method::POST,
+                    &s.path("/inquiries"),
+                    &s.service,
+                    Some(json!({"buyer_id": format!("b{k}"), "entry": "live"})),
+                )
+                .await;
+            answers.push(a);
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        answers
+    };
+    let term = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        tokio::task::block_in_place(|| c.nodes[d].terminate())
+    };
+    let (answers, status) = tokio::join!(traffic, term);
+
+    // Assert: clean exit; every answer is a success or a 503 with Retry-After.
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
+    for a in &answers {
+        let ok = a.status.is_success()
+            || (a.status == StatusCode::SERVICE_UNAVAILABLE
+                && a.headers.contains_key("retry-after"));
+        assert!(ok, "{} {:?}", a.status, a.body);
+    }
+    for s in &shops {
+        let (now_owner, _) = owner(&c, others[0], s).await;
+        assert_ne!(now_owner, draining_id);
+        let agent = get(&c, others[1], &s.path("/agents/a1"), &s.service).await;
+        let acked = answers
+            .iter()
+            .zip(0..)
+            .filter(|(a, k)| a.status == 201 && shops[k % shops.len()].shop == s.shop)
+            .count();
+        assert_eq!(agent.body["load"], acked as u64, "shop {}", s.shop);
+    }
+}
