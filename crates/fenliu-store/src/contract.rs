@@ -189,10 +189,16 @@ pub async fn a_write_needs_a_lease(store: impl ShopStore) {
     assert!(store.load(&s, now()).await.unwrap().is_empty());
 }
 
-/// Many nodes racing for a free lease: exactly one wins, every time.
+/// Many nodes racing for an expired lease: exactly one wins, every time.
 pub async fn a_lease_race_has_exactly_one_winner(store: impl ShopStore + Clone) {
     for round in 0..1_000 {
         let s = shop(&format!("race-{round}"));
+        // A previous holder whose lease has just run out.
+        assert!(matches!(
+            store.acquire(&s, "gone", 1).await.unwrap(),
+            Acquired::Mine(_)
+        ));
+        tokio::time::sleep(Duration::from_millis(2)).await;
         let attempts = (0..8).map(|n| {
             let (store, s) = (store.clone(), s.clone());
             async move { store.acquire(&s, &format!("n{n}"), 30_000).await.unwrap() }
