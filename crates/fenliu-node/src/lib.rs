@@ -12,11 +12,13 @@
 //! - [`gateway`]: shop actor registry, start on demand, passivation.
 //! - [`ownership`]: the shop leases this node holds and trusts.
 //! - [`shop_actor`]: the shop actor and its messages.
+//! - [`agent_actor`]: per-agent actors mirroring status and load for reads.
 //! - [`events`]: per-shop broadcast of published events.
 //! - [`metrics`]: the Prometheus registry.
 //! - [`clock`]: where `now` comes from.
 //! - [`error`]: what can go wrong beyond the core's refusals.
 
+pub mod agent_actor;
 pub mod clock;
 pub mod error;
 pub mod events;

@@ -15,6 +15,7 @@ use fenliu_store::{Acquired, Fence, ShopStore};
 use tokio::sync::broadcast;
 use tracing::{info, instrument, warn, Instrument};
 
+use crate::agent_actor::{AgentDirectory, AgentSnapshot, Get};
 use crate::clock::SharedClock;
 use crate::error::NodeError;
 use crate::events::{self, EventHub, Published};
@@ -73,6 +74,7 @@ pub struct Node {
     store: Arc<dyn ShopStore>,
     clock: SharedClock,
     leases: Leases,
+    agents: AgentDirectory,
     config: Arc<NodeConfig>,
     draining: Arc<AtomicBool>,
     arbiters: Arc<Vec<Arbiter>>,
@@ -88,7 +90,9 @@ impl Node {
         let metrics = Metrics::new();
         let hub = EventHub::default();
         let leases = Leases::new(config.lease_ttl);
+        let agents = AgentDirectory::default();
         let env = ShopEnv {
+            agents: agents.clone(),
             store: store.clone(),
             hub: hub.clone(),
             metrics: metrics.clone(),
@@ -110,6 +114,7 @@ impl Node {
             store,
             clock,
             leases,
+            agents,
             config: Arc::new(config),
             draining: Arc::new(AtomicBool::new(false)),
             arbiters: Arc::new(arbiters),
@@ -275,6 +280,30 @@ impl Node {
                     (Ok(f(shop, now)), fx)
                 },
             ) as Op<T>
+        })
+        .await
+    }
+
+    /// One agent: from its agent actor when the shop is served here and
+    /// loaded, else from the shop itself.
+    pub async fn agent(
+        &self,
+        shop: &ShopId,
+        agent: &fenliu_core::AgentId,
+    ) -> Result<Option<AgentSnapshot>, NodeError> {
+        if self.leases.valid(shop).is_some() {
+            if let Some(addr) = self.agents.get(shop, agent) {
+                if let Ok(Some(snapshot)) = addr.send(Get).await {
+                    return Ok(Some(snapshot));
+                }
+            }
+        }
+        let id = agent.clone();
+        self.read(shop, move |s, now| {
+            s.agent(&id).map(|a| AgentSnapshot {
+                agent: a.clone(),
+                today: s.today(now),
+            })
         })
         .await
     }

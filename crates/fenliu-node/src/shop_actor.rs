@@ -12,12 +12,13 @@ use std::time::Duration;
 
 use actix::fut::{ready, wrap_future};
 use actix::prelude::*;
-use fenliu_core::{Effects, Event, Millis, Shop, ShopId};
+use fenliu_core::{Effects, Event, Millis, RecordKey, Shop, ShopId};
 use fenliu_store::{codec, Batch, Fence, ShopStore, StoreError};
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
 use tracing::{error, info, warn};
 
+use crate::agent_actor::{AgentDirectory, AgentSnapshot};
 use crate::clock::SharedClock;
 use crate::error::NodeError;
 use crate::events::{self, EventHub};
@@ -38,11 +39,22 @@ pub struct ShopEnv {
     pub clock: SharedClock,
     /// The leases this node holds.
     pub leases: Leases,
+    /// The agent actors of the shops served here.
+    pub agents: AgentDirectory,
     /// Whether the store is shared by several nodes (events then go
     /// through it, and wake-up times are published for takeover).
     pub shared: bool,
     /// How long a shop may be idle before its actor is passivated.
     pub passivate_after: Duration,
+}
+
+/// What an operation produced, ready to be written.
+struct Applied<T> {
+    answer: Result<T, NodeError>,
+    batch: Batch,
+    events: Vec<Event>,
+    /// Agents changed (their newest state) and removed.
+    agents: (Vec<AgentSnapshot>, Vec<fenliu_core::AgentId>),
 }
 
 /// An operation on the shop: returns its answer and the effects to persist.
@@ -115,7 +127,7 @@ impl ShopActor {
             // may take the shop; the caller retries through a fresh lease.
             warn!(shop_id = %self.id, epoch = self.fence.epoch, "lease no longer valid; retiring");
             self.passivated = true;
-            self.shop = None;
+            self.drop_state();
         }
         if self.passivated {
             return AtomicResponse::new(Box::pin(ready(Err(NodeError::Unavailable))));
@@ -143,15 +155,16 @@ impl ShopActor {
             let (store, id, fence) = (act.env.store.clone(), act.id.clone(), act.fence.clone());
             let now = act.env.clock.now();
             wrap_future(async move {
-                let (answer, batch, events) = applied?;
-                if !batch.is_empty() {
-                    store.write(&id, &fence, batch, now).await?;
+                let applied = applied?;
+                if !applied.batch.is_empty() {
+                    store.write(&id, &fence, applied.batch, now).await?;
                 }
-                Ok::<_, NodeError>((answer, events))
+                Ok::<_, NodeError>((applied.answer, applied.events, applied.agents))
             })
         })
         .map(|written, act, ctx| match written {
-            Ok((answer, events)) => {
+            Ok((answer, events, (changed, removed))) => {
+                act.env.agents.publish(&act.id, changed, removed);
                 act.after_write(events, ctx);
                 answer
             }
@@ -161,7 +174,7 @@ impl ShopActor {
                     // The change was not acknowledged: forget it and reload
                     // what the store holds on the next operation.
                     warn!(shop_id = %act.id, error = %err, "store write failed; dropping in-memory state");
-                    act.shop = None;
+                    act.drop_state();
                     if matches!(err, StoreError::Fenced(_)) {
                         act.passivated = true;
                         ctx.stop();
@@ -181,6 +194,15 @@ impl ShopActor {
             let records = loaded?;
             let shop = codec::restore(self.id.clone(), records, self.env.clock.now())?;
             info!(shop_id = %self.id, agents = shop.agent_count(), queued = shop.queue_len(), "shop loaded");
+            let today = shop.today(self.env.clock.now());
+            let all = shop
+                .agents()
+                .map(|a| AgentSnapshot {
+                    agent: a.clone(),
+                    today,
+                })
+                .collect();
+            self.env.agents.publish(&self.id, all, Vec::new());
             self.shop = Some(shop);
         }
         Ok(())
@@ -189,27 +211,39 @@ impl ShopActor {
     /// Runs the operation; a panic in the core drops the in-memory state so
     /// that the shop is rebuilt from the store, and answers an internal error.
     #[allow(clippy::type_complexity)]
-    fn apply<T>(
-        &mut self,
-        op: Op<T>,
-    ) -> Result<(Result<T, NodeError>, Batch, Vec<Event>), NodeError> {
+    fn apply<T>(&mut self, op: Op<T>) -> Result<Applied<T>, NodeError> {
         let now = self.env.clock.now();
         let shop = self.shop.as_mut().expect("installed");
         let rng = &mut self.rng;
         match catch_unwind(AssertUnwindSafe(|| op(shop, now, rng))) {
             Ok((answer, effects)) => {
                 let mut batch = codec::batch_for(shop, &effects);
+                let today = shop.today(now);
+                let mut agents = (Vec::new(), Vec::new());
+                for key in &effects.changed {
+                    if let RecordKey::Agent(id) = key {
+                        match shop.agent(id) {
+                            Some(a) => agents.0.push(AgentSnapshot {
+                                agent: a.clone(),
+                                today,
+                            }),
+                            None => agents.1.push(id.clone()),
+                        }
+                    }
+                }
+                let mut events = effects.events;
                 if self.env.shared {
                     // Shared store: the events travel in the same write as
                     // the state, and every node reads them from the stream.
-                    batch.events = effects
-                        .events
-                        .iter()
-                        .map(|e| events::encode(e, now))
-                        .collect();
-                    return Ok((answer, batch, Vec::new()));
+                    batch.events = events.iter().map(|e| events::encode(e, now)).collect();
+                    events.clear();
                 }
-                Ok((answer, batch, effects.events))
+                Ok(Applied {
+                    answer,
+                    batch,
+                    events,
+                    agents,
+                })
             }
             Err(panic) => {
                 let msg = panic
@@ -218,10 +252,16 @@ impl ShopActor {
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "panic".into());
                 error!(shop_id = %self.id, panic = %msg, "core panicked; reloading shop from the store");
-                self.shop = None;
+                self.drop_state();
                 Err(NodeError::Internal(msg))
             }
         }
+    }
+
+    /// Forgets the in-memory state; the next operation reloads it.
+    fn drop_state(&mut self) {
+        self.shop = None;
+        self.env.agents.clear_shop(&self.id);
     }
 
     fn after_write(&mut self, events: Vec<Event>, ctx: &mut Context<Self>) {
@@ -324,7 +364,7 @@ impl Actor for ShopActor {
 impl Supervised for ShopActor {
     fn restarting(&mut self, _ctx: &mut Self::Context) {
         warn!(shop_id = %self.id, "shop actor restarting; reloading from the store");
-        self.shop = None;
+        self.drop_state();
         self.timer = None;
     }
 }
@@ -361,7 +401,7 @@ impl Handler<Retire> for ShopActor {
 
     fn handle(&mut self, _: Retire, ctx: &mut Self::Context) {
         self.passivated = true;
-        self.shop = None;
+        self.drop_state();
         ctx.stop();
     }
 }

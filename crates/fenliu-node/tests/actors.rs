@@ -132,3 +132,31 @@ async fn an_idle_shop_actor_is_passivated_and_comes_back_on_demand() {
     assert_eq!(node.live_shops().await, 1);
     node.shutdown();
 }
+
+#[actix_rt::test]
+async fn agent_reads_follow_every_write_of_the_shop() {
+    let node = node(Duration::from_secs(600));
+    staff_and_route(&node, 2).await;
+
+    let seen = node.agent(&shop(), &agent()).await.unwrap().unwrap();
+    assert_eq!(
+        (seen.agent.status, seen.agent.load),
+        (AgentStatus::Online, 2)
+    );
+
+    node.command(
+        &shop(),
+        Command::SetStatus(agent(), AgentStatus::Busy),
+        |_, _, _| (),
+    )
+    .await
+    .unwrap();
+    let seen = node.agent(&shop(), &agent()).await.unwrap().unwrap();
+    assert_eq!(seen.agent.status, AgentStatus::Busy);
+
+    node.command(&shop(), Command::DeleteAgent(agent()), |_, _, _| ())
+        .await
+        .unwrap();
+    assert!(node.agent(&shop(), &agent()).await.unwrap().is_none());
+    node.shutdown();
+}
