@@ -480,3 +480,38 @@ async fn draining_a_node_moves_its_shops_without_errors() {
         assert_eq!(agent.body["load"], acked as u64, "shop {}", s.shop);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_reach_subscribers_on_every_node() {
+    use futures::StreamExt;
+    let c = Cluster::start(3, TTL_MS).await;
+    let s = ShopFixture::new("events");
+    staff(&c, 0, &s, 1, 10).await;
+    let (owner_id, _) = owner(&c, 0, &s).await;
+    let listener = (c.index_of(&owner_id) + 1) % 3;
+    let writer = (c.index_of(&owner_id) + 2) % 3;
+    let resp = c
+        .client
+        .get(format!("{}{}", c.nodes[listener].url(), s.path("/events")))
+        .bearer_auth(&s.service)
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut body = resp.bytes_stream();
+    // Give the listener's stream reader a moment to start reading.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let routed = post(&c, writer, &s.path("/inquiries"), &s.service, json!({"buyer_id": "b1", "entry": "live"})).await;
+    let id = routed.body["conversation_id"].as_str().unwrap().to_owned();
+
+    let mut seen = String::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !(seen.contains("event: conversation.assigned") && seen.contains(&id)) {
+        assert!(Instant::now() < deadline, "no assigned event in {seen:?}");
+        if let Ok(Some(Ok(chunk))) = tokio::time::timeout(Duration::from_secs(1), body.next()).await {
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+}
