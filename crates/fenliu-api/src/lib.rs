@@ -9,10 +9,12 @@
 //! - [`error`]: the one place that maps every error to a status and body.
 //! - [`views`]: the JSON shapes of agents, conversations and the rest.
 //! - [`routes`]: one module per resource of the API table.
+//! - [`openapi`]: the OpenAPI document served at `/v1/openapi.json`.
 
 pub mod auth;
 pub mod error;
 pub mod forward;
+pub mod openapi;
 pub mod routes;
 pub mod startup;
 pub mod views;

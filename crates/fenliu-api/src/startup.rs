@@ -138,6 +138,7 @@ impl Application {
                 .route("/healthz", web::get().to(routes::ops::healthz))
                 .route("/readyz", web::get().to(routes::ops::readyz))
                 .route("/metrics", web::get().to(routes::ops::metrics))
+                .route("/v1/openapi.json", web::get().to(routes::ops::openapi))
                 .configure(routes::v1)
                 .default_service(web::to(not_found))
         })

@@ -28,3 +28,8 @@ pub async fn metrics(node: web::Data<Node>) -> HttpResponse {
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(node.metrics().render())
 }
+
+/// `GET /v1/openapi.json`: the API description (no token needed).
+pub async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().json(crate::openapi::document())
+}
