@@ -198,8 +198,6 @@ impl Shop {
         for (b, r) in &shop.recent {
             shop.d.recent_expiry.insert((r.expires_at, b.clone()));
         }
-        let timers = shop.settings.timers.clone();
-        let ms = |secs: u64| secs as i64 * 1000;
         let mut last: std::collections::HashMap<BuyerId, (Millis, ConversationId)> =
             Default::default();
         for c in shop.conversations.values() {
@@ -213,23 +211,8 @@ impl Shop {
                 }
                 ConversationStatus::Active => {
                     shop.d.open_by_buyer.insert(buyer.clone(), c.id);
-                    if let Some(s) = c.clock.running_since {
-                        if !c.clock.late {
-                            shop.d.timers.insert((timers.late_at(s), Timer::Late(c.id)));
-                        }
-                    } else if let Some(t) = c.last_agent_reply_at {
-                        shop.d
-                            .timers
-                            .insert((t + ms(timers.auto_end_secs), Timer::AutoEnd(c.id)));
-                    }
                 }
-                ConversationStatus::Ended | ConversationStatus::Cancelled => {
-                    if let Some(t) = c.ended_at {
-                        shop.d
-                            .timers
-                            .insert((timers.purge_at(t), Timer::Purge(c.id)));
-                    }
-                }
+                ConversationStatus::Ended | ConversationStatus::Cancelled => {}
             }
             if let Some(at) = c.assigned_at {
                 let e = last.entry(buyer.clone()).or_insert((at, c.id));
@@ -238,9 +221,46 @@ impl Shop {
                 }
             }
         }
+        shop.rebuild_timers();
         shop.d.last_by_buyer = last.into_iter().map(|(b, (_, c))| (b, c)).collect();
         shop.reindex_all(shop.today(now));
         shop
+    }
+
+    /// Sets every conversation timer and order expiry from the records and
+    /// the current durations: after a restore, and when the durations change.
+    pub(crate) fn rebuild_timers(&mut self) {
+        let timers = &self.settings.timers;
+        let ms = |secs: u64| secs as i64 * 1000;
+        self.d.timers.clear();
+        for c in self.conversations.values() {
+            match c.status {
+                ConversationStatus::Queued => {}
+                ConversationStatus::Active => {
+                    if let Some(s) = c.clock.running_since {
+                        if !c.clock.late {
+                            self.d.timers.insert((timers.late_at(s), Timer::Late(c.id)));
+                        }
+                    } else if let Some(t) = c.last_agent_reply_at {
+                        self.d
+                            .timers
+                            .insert((t + ms(timers.auto_end_secs), Timer::AutoEnd(c.id)));
+                    }
+                }
+                ConversationStatus::Ended | ConversationStatus::Cancelled => {
+                    if let Some(t) = c.ended_at {
+                        self.d
+                            .timers
+                            .insert((timers.purge_at(t), Timer::Purge(c.id)));
+                    }
+                }
+            }
+        }
+        self.d.order_expiry = self
+            .orders
+            .values()
+            .map(|o| (o.at + ms(timers.proactive_window_secs), o.order_id.clone()))
+            .collect();
     }
 }
 

@@ -672,11 +672,19 @@ impl Shop {
     ) -> CoreResult<Reply> {
         settings.validate()?;
         let order_changed = settings.queue.order != self.settings.queue.order;
+        let timers_changed = settings.timers != self.settings.timers;
         self.settings = settings;
         self.fx.changed.insert(RecordKey::Settings);
         if order_changed {
             // Keys keep their arrival order; only the direction of service flips.
             self.fx.changed.insert(RecordKey::Meta);
+        }
+        if timers_changed {
+            // Pending timers and order expiries were set with the old
+            // durations: set them again with the new ones, as a restore
+            // would, and fire those that are now due.
+            self.rebuild_timers();
+            self.fire_timers(now, rng);
         }
         self.reindex_all(self.today(now));
         self.drain(now, rng);
@@ -887,12 +895,30 @@ impl Shop {
         c.assigned_day = None;
         c.clock = ReplyClock::default();
         c.offline_delivery = false;
+        let buyer = c.inquiry.buyer_id.clone();
         self.enqueue(
             id,
             true,
             Explanation::new(now, Reason::Queued, strategy),
             now,
         );
+        // It no longer counts as assigned, so an order credits the buyer's
+        // previous conversation, if any: the same answer a restore gives.
+        match self.latest_assigned(&buyer) {
+            Some(last) => self.d.last_by_buyer.insert(buyer, last),
+            None => self.d.last_by_buyer.remove(&buyer),
+        };
+    }
+
+    /// The buyer's conversation assigned last. A scan of the conversations:
+    /// only deleting an agent needs it.
+    fn latest_assigned(&self, buyer: &BuyerId) -> Option<ConversationId> {
+        self.conversations
+            .values()
+            .filter(|c| &c.inquiry.buyer_id == buyer)
+            .filter_map(|c| c.assigned_at.map(|at| (at, c.id)))
+            .max()
+            .map(|(_, id)| id)
     }
 
     /// The 1-based position of a queued conversation, counted from the next to be served.

@@ -766,3 +766,23 @@ fn ended_conversation_is_forgotten_a_day_after_its_reply_window() {
         Err(CoreError::NotFound(_))
     ));
 }
+
+#[test]
+fn order_while_the_latest_conversation_waits_again_credits_the_previous_agent() {
+    let mut w = World::new();
+    w.agent("x", Online, 5).agent("y", Busy, 5);
+    let c1 = w.inquire("b1");
+    w.end(c1.id);
+    w.set_status("x", Busy);
+    w.set_status("y", Online);
+    w.routing(|r| r.recent_contact.enabled = false);
+    w.now += MIN;
+    let c2 = w.inquire("b1");
+    assert_eq!(w.agent_of(c2.id).as_deref(), Some("y"));
+    w.ok(Command::DeleteAgent(aid("y")));
+    assert_eq!(w.status_of(c2.id), ConversationStatus::Queued);
+
+    // c2 is neither active nor ended: c1, ended within the window, is the
+    // most recent conversation that counts.
+    assert_eq!(order(&mut w, "o1", "b1").credited_agent, Some(aid("x")));
+}

@@ -1,0 +1,706 @@
+//! Properties that hold after every step of any command sequence: loads and
+//! unreplied counts match the conversations, one open conversation per
+//! buyer, the queue is exactly the queued conversations, nobody waits while
+//! an agent of their target set is free, max loads are exceeded only by the
+//! paths that may, the changed keys rebuild the stored shop, and a run is a
+//! pure function of its seed.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use common::*;
+use fenliu_core::settings::{
+    OfflineSettings, Overflow, QueueOrder, QueueSettings, RecentContactSettings, Rule, Target,
+    Timers, When,
+};
+use fenliu_core::Strategy as PickStrategy;
+use fenliu_core::{
+    AgentId, AgentStatus, Command, ConversationId, ConversationStatus, EndReason, Entry, Event,
+    Inquiry, MaxLoad, Millis, Party, Reason, Record, RecordKey, Reply, RoutingSettings, Shop,
+    TzOffset, Weight,
+};
+use proptest::prelude::*;
+use proptest::test_runner::Config;
+
+const AGENTS: u8 = 6;
+const GROUPS: u8 = 3;
+const BUYERS: u8 = 8;
+
+fn agent_name(i: u8) -> AgentId {
+    aid(&format!("a{}", i % AGENTS))
+}
+
+fn group_names(mask: u8) -> Vec<fenliu_core::GroupId> {
+    (0..GROUPS)
+        .filter(|g| mask & (1 << g) != 0)
+        .map(|g| gid(&format!("g{g}")))
+        .collect()
+}
+
+fn agent_names(mask: u8) -> Vec<AgentId> {
+    (0..AGENTS)
+        .filter(|a| mask & (1 << a) != 0)
+        .map(agent_name)
+        .collect()
+}
+
+fn status(i: u8) -> AgentStatus {
+    match i % 3 {
+        0 => AgentStatus::Online,
+        1 => AgentStatus::Busy,
+        _ => AgentStatus::Offline,
+    }
+}
+
+fn entry(i: u8) -> Entry {
+    [
+        Entry::ProductDetail,
+        Entry::OrderDetail,
+        Entry::DirectMessage,
+        Entry::Live,
+        Entry::Other,
+    ][usize::from(i % 5)]
+}
+
+fn opt_tag(prefix: &str, v: Option<u8>) -> Option<fenliu_core::Tag> {
+    v.map(|v| tag(&format!("{prefix}{}", v % 2)))
+}
+
+/// One step of a run.
+#[derive(Clone, Debug)]
+enum Op {
+    Agent {
+        agent: u8,
+        status: u8,
+        max: u32,
+        weight: u32,
+        groups: Option<u8>,
+    },
+    Delete(u8),
+    Status(u8, u8),
+    /// Every agent goes offline (the end of a shift), which is when offline
+    /// routing applies.
+    Closing,
+    MaxLoad(u8, u32),
+    Group(u8, u8),
+    Routing(Box<RoutingSettings>),
+    Inquire {
+        buyer: u8,
+        entry: u8,
+        question: Option<u8>,
+        order_state: Option<u8>,
+        product: Option<u8>,
+        intent: Option<u8>,
+    },
+    Message(u16, bool),
+    End(u16),
+    Transfer(u16, u8),
+    Cancel(u16),
+    Rate(u16, u8),
+    Invite(u16),
+    Proactive(u8, u8),
+    Order(u8, u8),
+    Tick(Millis),
+}
+
+fn when_strategy() -> impl Strategy<Value = When> {
+    (
+        proptest::option::weighted(0.5, 0u8..5),
+        proptest::option::weighted(0.3, 0u8..2),
+        proptest::option::weighted(0.2, 0u8..2),
+        proptest::option::weighted(0.2, 0u8..2),
+        proptest::option::weighted(0.2, 0u8..2),
+    )
+        .prop_map(|(e, q, s, p, i)| When {
+            entry: e.map(entry),
+            question: opt_tag("q", q),
+            order_state: opt_tag("s", s),
+            product_id: opt_tag("p", p),
+            intent: opt_tag("i", i),
+        })
+}
+
+fn rule_strategy() -> impl Strategy<Value = Rule> {
+    (when_strategy(), 0u8..64, 0u8..8)
+        .prop_filter("a rule names someone", |(_, a, g)| a | g != 0)
+        .prop_map(|(when, agents, groups)| Rule {
+            when,
+            to: Target {
+                agents: agent_names(agents),
+                groups: group_names(groups),
+            },
+        })
+}
+
+fn routing_strategy() -> impl Strategy<Value = RoutingSettings> {
+    (
+        (0u8..3, proptest::bool::weighted(0.75), any::<bool>()),
+        (proptest::bool::weighted(0.8), 60u64..7_200, any::<bool>()),
+        proptest::collection::vec(rule_strategy(), 0..4),
+        (any::<bool>(), proptest::bool::weighted(0.3), 0u8..64),
+        0u32..4,
+        (30u64..300, 60u64..1_800, 600u64..86_400, 3_600u64..172_800),
+        (any::<bool>(), 0u8..3),
+    )
+        .prop_map(
+            |(
+                (strategy, queue_on, lifo),
+                (recent_on, window, within),
+                rules,
+                (any_online, offline_on, offline_mask),
+                busy_threshold,
+                (target, auto_end, reply_window, proactive),
+                (visible, tz),
+            )| RoutingSettings {
+                strategy: [
+                    PickStrategy::LeastSaturation,
+                    PickStrategy::Even,
+                    PickStrategy::Weighted,
+                ][usize::from(strategy)],
+                queue: QueueSettings {
+                    enabled: queue_on,
+                    order: if lifo {
+                        QueueOrder::Lifo
+                    } else {
+                        QueueOrder::Fifo
+                    },
+                },
+                recent_contact: RecentContactSettings {
+                    enabled: recent_on,
+                    window_secs: window,
+                    within_max_load: within,
+                },
+                rules,
+                overflow: if any_online {
+                    Overflow::AnyOnline
+                } else {
+                    Overflow::None
+                },
+                offline: OfflineSettings {
+                    agents: if offline_on {
+                        agent_names(offline_mask)
+                    } else {
+                        Vec::new()
+                    },
+                },
+                busy_threshold,
+                timers: Timers {
+                    reply_target_secs: target,
+                    auto_end_secs: auto_end,
+                    reply_window_secs: reply_window,
+                    proactive_window_secs: proactive,
+                },
+                leaderboard_visible: visible,
+                timezone: TzOffset::parse(["+08:00", "Z", "-05:00"][usize::from(tz)]).unwrap(),
+            },
+        )
+}
+
+fn agent_op() -> impl Strategy<Value = Op> {
+    (
+        0..AGENTS,
+        0u8..3,
+        1u32..5,
+        1u32..10,
+        proptest::option::of(0u8..8),
+    )
+        .prop_map(|(agent, status, max, weight, groups)| Op::Agent {
+            agent,
+            status,
+            max,
+            weight,
+            groups,
+        })
+}
+
+fn op_strategy() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => agent_op(),
+        1 => (0..AGENTS).prop_map(Op::Delete),
+        6 => (0..AGENTS, 0u8..3).prop_map(|(a, s)| Op::Status(a, s)),
+        3 => (0..AGENTS, 1u32..6).prop_map(|(a, m)| Op::MaxLoad(a, m)),
+        2 => (0..GROUPS, 0u8..64).prop_map(|(g, m)| Op::Group(g, m)),
+        3 => routing_strategy().prop_map(|r| Op::Routing(Box::new(r))),
+        14 => (
+            0..BUYERS,
+            0u8..5,
+            proptest::option::weighted(0.5, 0u8..2),
+            proptest::option::weighted(0.3, 0u8..2),
+            proptest::option::weighted(0.3, 0u8..2),
+            proptest::option::weighted(0.3, 0u8..2),
+        )
+            .prop_map(|(buyer, entry, question, order_state, product, intent)| Op::Inquire {
+                buyer,
+                entry,
+                question,
+                order_state,
+                product,
+                intent,
+            }),
+        8 => (any::<u16>(), any::<bool>()).prop_map(|(c, agent)| Op::Message(c, agent)),
+        5 => any::<u16>().prop_map(Op::End),
+        4 => (any::<u16>(), 0..AGENTS).prop_map(|(c, a)| Op::Transfer(c, a)),
+        2 => any::<u16>().prop_map(Op::Cancel),
+        1 => (any::<u16>(), 0u8..7).prop_map(|(c, s)| Op::Rate(c, s)),
+        1 => any::<u16>().prop_map(Op::Invite),
+        // Orders and proactive conversations share a few buyers so that
+        // some proactive attempts find an order.
+        3 => (0..AGENTS, 0u8..3).prop_map(|(a, b)| Op::Proactive(a, b)),
+        3 => (0u8..6, 0u8..3).prop_map(|(o, b)| Op::Order(o, b)),
+        1 => Just(Op::Closing),
+        5 => prop_oneof![
+            4 => (0i64..600).prop_map(|s| s * SEC),
+            1 => (0i64..72).prop_map(|h| h * HOUR),
+        ]
+        .prop_map(Op::Tick),
+    ]
+}
+
+/// A few agents first, so that most steps have somebody to act on.
+fn ops_strategy() -> impl Strategy<Value = Vec<Op>> {
+    (
+        proptest::collection::vec(agent_op(), 2..5),
+        proptest::collection::vec(op_strategy(), 1..80),
+    )
+        .prop_map(|(mut agents, ops)| {
+            agents.extend(ops);
+            agents
+        })
+}
+
+/// Turns a step into the commands it stands for, given how many
+/// conversations exist (`None` is a tick).
+fn commands(op: &Op, conversations: u64) -> Vec<Option<Command>> {
+    let conv = |k: u16| ConversationId(1 + u64::from(k) % conversations.max(1));
+    vec![Some(match op {
+        Op::Tick(_) => return vec![None],
+        Op::Closing => {
+            return (0..AGENTS)
+                .map(|a| Some(Command::SetStatus(agent_name(a), AgentStatus::Offline)))
+                .collect()
+        }
+        Op::Agent {
+            agent,
+            status: s,
+            max,
+            weight,
+            groups,
+        } => {
+            let id = agent_name(*agent);
+            return vec![
+                Some(Command::UpsertAgent {
+                    agent: id.clone(),
+                    display_name: Some(format!("客服 {agent}")),
+                    weight: Some(Weight::new(*weight).unwrap()),
+                    groups: groups.map(group_names),
+                }),
+                Some(Command::SetMaxLoad(id.clone(), MaxLoad::new(*max).unwrap())),
+                Some(Command::SetStatus(id, status(*s))),
+            ];
+        }
+        Op::Delete(a) => Command::DeleteAgent(agent_name(*a)),
+        Op::Status(a, s) => Command::SetStatus(agent_name(*a), status(*s)),
+        Op::MaxLoad(a, m) => Command::SetMaxLoad(agent_name(*a), MaxLoad::new(*m).unwrap()),
+        Op::Group(g, m) => Command::PutGroup(group_names(1 << g).remove(0), agent_names(*m)),
+        Op::Routing(r) => Command::SetRouting(r.clone()),
+        Op::Inquire {
+            buyer,
+            entry: e,
+            question,
+            order_state,
+            product,
+            intent,
+        } => Command::Inquire(Inquiry {
+            buyer_id: bid(&format!("b{buyer}")),
+            entry: entry(*e),
+            question: opt_tag("q", *question),
+            order_state: opt_tag("s", *order_state),
+            product_id: opt_tag("p", *product),
+            intent: opt_tag("i", *intent),
+        }),
+        Op::Message(c, agent) => {
+            Command::Message(conv(*c), if *agent { Party::Agent } else { Party::Buyer })
+        }
+        Op::End(c) => Command::End(conv(*c), EndReason::Service),
+        Op::Transfer(c, a) => Command::Transfer(conv(*c), agent_name(*a)),
+        Op::Cancel(c) => Command::Cancel(conv(*c)),
+        Op::Rate(c, s) => Command::Rate(conv(*c), *s),
+        Op::Invite(c) => Command::InviteRating(conv(*c)),
+        Op::Proactive(a, b) => Command::OpenProactive(agent_name(*a), bid(&format!("b{b}"))),
+        Op::Order(o, b) => Command::Order(tag(&format!("o{o}")), bid(&format!("b{b}"))),
+    })]
+}
+
+/// What one step did, for comparing two runs.
+#[derive(Debug, PartialEq)]
+struct Outcome {
+    replies: Vec<String>,
+    events: Vec<Event>,
+}
+
+/// A run under test: the world, a store fed by the changed keys, and what
+/// the checks must remember between steps.
+struct Run {
+    w: World,
+    store: BTreeMap<RecordKey, String>,
+    /// Active conversations that came in through a path allowed to exceed
+    /// max load (no-queue, recent contact without room, transfer,
+    /// proactive, offline routing).
+    exempt: HashSet<ConversationId>,
+    /// Per agent, load minus exempt load after the previous step.
+    base_load: HashMap<AgentId, i64>,
+    conversations: u64,
+}
+
+impl Run {
+    fn new(seed: u64) -> Self {
+        Self {
+            w: World::seeded(seed),
+            store: BTreeMap::new(),
+            exempt: HashSet::new(),
+            base_load: HashMap::new(),
+            conversations: 0,
+        }
+    }
+
+    /// Applies one step, checking every invariant after each of its
+    /// commands; returns what it did.
+    fn step(&mut self, op: &Op) -> Result<Outcome, TestCaseError> {
+        self.w.now += 1_500;
+        let mut out = Outcome {
+            replies: Vec::new(),
+            events: Vec::new(),
+        };
+        for cmd in commands(op, self.conversations) {
+            // The conversation this command created through the inquiry path.
+            let mut inquired = None;
+            match cmd {
+                None => {
+                    let Op::Tick(by) = op else {
+                        unreachable!("only a tick has no command")
+                    };
+                    self.w.advance(*by);
+                }
+                Some(cmd) => {
+                    let inquiry =
+                        matches!(cmd, Command::Inquire(_) | Command::Message(_, Party::Buyer));
+                    let result = self.w.run(cmd);
+                    if let Ok(Reply::Conversation {
+                        id, created: true, ..
+                    }) = &result
+                    {
+                        self.conversations = self.conversations.max(id.0);
+                        if inquiry {
+                            inquired = Some(*id);
+                        }
+                    }
+                    out.replies.push(format!("{result:?}"));
+                }
+            }
+            let fx = self.w.take_unsaved();
+            self.track_exempt(&fx.events, inquired);
+            self.persist(&fx.changed)?;
+            self.check()?;
+            out.events.extend(fx.events);
+        }
+        Ok(out)
+    }
+
+    fn track_exempt(&mut self, events: &[Event], inquired: Option<ConversationId>) {
+        let settings = self.w.shop.settings().clone();
+        let without_room_ok = !settings.recent_contact.within_max_load || !settings.queue.enabled;
+        for e in events {
+            match e {
+                Event::Assigned {
+                    conversation_id,
+                    reason,
+                    ..
+                } => {
+                    let from_inquiry = inquired == Some(*conversation_id);
+                    let exempt = match reason {
+                        Reason::NoQueue | Reason::Offline | Reason::Proactive => true,
+                        Reason::RecentContact => from_inquiry && without_room_ok,
+                        _ => false,
+                    };
+                    if exempt {
+                        self.exempt.insert(*conversation_id);
+                    } else {
+                        self.exempt.remove(conversation_id);
+                    }
+                }
+                Event::Transferred {
+                    conversation_id, ..
+                } => {
+                    self.exempt.insert(*conversation_id);
+                }
+                Event::Queued {
+                    conversation_id, ..
+                } => {
+                    self.exempt.remove(conversation_id);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Writes the changed records into the store, which must then hold
+    /// exactly the shop's records.
+    fn persist(&mut self, changed: &BTreeSet<RecordKey>) -> Result<(), TestCaseError> {
+        for key in changed {
+            match self.w.shop.record(key) {
+                Some(r) => {
+                    prop_assert_eq!(&key_of(&r), key);
+                    self.store.insert(key.clone(), format!("{r:?}"));
+                }
+                None => {
+                    self.store.remove(key);
+                }
+            }
+        }
+        let records = self.w.records();
+        // Meta and settings of a shop that never changed them are defaults
+        // that a store need not hold.
+        for (k, v) in &records {
+            if matches!(k, RecordKey::Meta | RecordKey::Settings) && !self.store.contains_key(k) {
+                self.store.insert(k.clone(), v.clone());
+            }
+        }
+        prop_assert_eq!(&self.store, &records, "the store drifted from the shop");
+        Ok(())
+    }
+
+    fn check(&mut self) -> Result<(), TestCaseError> {
+        let shop = &self.w.shop;
+        check_shop(shop, self.w.now)?;
+        // Max loads: only the exempt paths exceed them, or a max load
+        // lowered below the load already there.
+        let mut base = HashMap::new();
+        for a in shop.agents() {
+            let exempt = shop
+                .active_conversations_of(&a.id)
+                .into_iter()
+                .filter(|c| self.exempt.contains(c))
+                .count() as i64;
+            let own = i64::from(a.load) - exempt;
+            let before = self.base_load.get(&a.id).copied().unwrap_or(0);
+            prop_assert!(
+                own <= i64::from(a.max_load.get()).max(before),
+                "{} has load {} (max {}, {} exempt) after {} before",
+                a.id,
+                a.load,
+                a.max_load.get(),
+                exempt,
+                before
+            );
+            base.insert(a.id.clone(), own);
+        }
+        self.base_load = base;
+        Ok(())
+    }
+}
+
+/// The invariants that depend on the shop alone.
+fn check_shop(shop: &Shop, now: Millis) -> Result<(), TestCaseError> {
+    let mut load: HashMap<AgentId, u32> = HashMap::new();
+    let mut unreplied: HashMap<AgentId, u32> = HashMap::new();
+    let mut open: HashMap<String, Vec<ConversationId>> = HashMap::new();
+    let mut queued = BTreeSet::new();
+    let conversations = shop.snapshot().into_iter().filter_map(|r| match r {
+        Record::Conversation(c) => Some(c),
+        _ => None,
+    });
+    for c in conversations {
+        match c.status {
+            ConversationStatus::Active => {
+                let agent = c
+                    .agent
+                    .as_ref()
+                    .expect("an active conversation has an agent");
+                prop_assert!(
+                    shop.agent(agent).is_some(),
+                    "{} is with a deleted agent",
+                    c.id
+                );
+                *load.entry(agent.clone()).or_default() += 1;
+                if c.clock.is_running() {
+                    *unreplied.entry(agent.clone()).or_default() += 1;
+                }
+                prop_assert!(c.queue_key.is_none());
+                prop_assert!(!c.offline_delivery || c.reason == Reason::Offline);
+            }
+            ConversationStatus::Queued => {
+                prop_assert!(c.queue_key.is_some());
+                prop_assert!(!c.clock.is_running());
+                queued.insert(c.id);
+            }
+            ConversationStatus::Ended | ConversationStatus::Cancelled => {
+                prop_assert!(c.queue_key.is_none());
+                prop_assert!(c.ended_at.is_some());
+            }
+        }
+        if c.status.is_open() {
+            open.entry(c.inquiry.buyer_id.to_string())
+                .or_default()
+                .push(c.id);
+        }
+    }
+    for a in shop.agents() {
+        prop_assert_eq!(
+            a.load,
+            load.get(&a.id).copied().unwrap_or(0),
+            "load of {}",
+            a.id
+        );
+        prop_assert_eq!(
+            a.unreplied,
+            unreplied.get(&a.id).copied().unwrap_or(0),
+            "unreplied of {}",
+            a.id
+        );
+    }
+    for (buyer, ids) in &open {
+        prop_assert_eq!(ids.len(), 1, "{} has {:?} open", buyer, ids);
+        prop_assert_eq!(shop.open_conversation_of(&bid(buyer)), Some(ids[0]));
+    }
+    // The queue is exactly the queued conversations, positions 1..=n in order.
+    let queue: Vec<ConversationId> = shop.queue().map(|c| c.id).collect();
+    prop_assert_eq!(queue.iter().copied().collect::<BTreeSet<_>>(), queued);
+    prop_assert_eq!(queue.len(), shop.queue_len());
+    for (i, &q) in queue.iter().enumerate() {
+        prop_assert_eq!(shop.position(q), Some(i as u32 + 1));
+    }
+    // Nobody waits while an agent of their target set is available.
+    for &q in &queue {
+        let c = shop.conversation(q).unwrap();
+        if let Some(free) = available_target(shop, &c.inquiry, now) {
+            return Err(TestCaseError::fail(format!(
+                "{q} waits while {free} is available to it"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// An available agent a queued conversation could be given to, as the spec
+/// describes the decision (recent contact, rules, overflow), if any.
+fn available_target(shop: &Shop, q: &Inquiry, now: Millis) -> Option<AgentId> {
+    let s = shop.settings();
+    let available = |id: &AgentId| shop.agent(id).is_some_and(|a| a.is_available());
+    if s.recent_contact.enabled {
+        if let Some(r) = shop.recent_agent(&q.buyer_id, now) {
+            if available(r) {
+                return Some(r.clone());
+            }
+        }
+    }
+    let matches = |w: &When| {
+        w.entry.is_none_or(|e| e == q.entry)
+            && w.question
+                .as_ref()
+                .is_none_or(|v| q.question.as_ref() == Some(v))
+            && w.order_state
+                .as_ref()
+                .is_none_or(|v| q.order_state.as_ref() == Some(v))
+            && w.product_id
+                .as_ref()
+                .is_none_or(|v| q.product_id.as_ref() == Some(v))
+            && w.intent
+                .as_ref()
+                .is_none_or(|v| q.intent.as_ref() == Some(v))
+    };
+    let everyone: Vec<AgentId> = shop.agents().map(|a| a.id.clone()).collect();
+    let mut target: Vec<AgentId> = match s.rules.iter().find(|r| matches(&r.when)) {
+        None => everyone.clone(),
+        Some(r) => {
+            let mut t = r.to.agents.clone();
+            for g in &r.to.groups {
+                t.extend(shop.group(g).into_iter().flatten().cloned());
+            }
+            t.retain(|a| shop.agent(a).is_some());
+            t
+        }
+    };
+    let online = |id: &AgentId| {
+        shop.agent(id)
+            .is_some_and(|a| a.status == AgentStatus::Online)
+    };
+    if !target.iter().any(online) && s.overflow == Overflow::AnyOnline {
+        target = everyone;
+    }
+    target.into_iter().find(available)
+}
+
+fn run(seed: u64, ops: &[Op]) -> Result<(Vec<Outcome>, Run), TestCaseError> {
+    let mut r = Run::new(seed);
+    let mut outcomes = Vec::with_capacity(ops.len());
+    for op in ops {
+        outcomes.push(r.step(op)?);
+    }
+    Ok((outcomes, r))
+}
+
+proptest! {
+    #![proptest_config(Config {
+        cases: 96,
+        max_shrink_iters: 2_000,
+        ..Config::default()
+    })]
+
+    #[test]
+    fn invariants_hold_after_every_step(seed in any::<u64>(), ops in ops_strategy()) {
+        run(seed, &ops)?;
+    }
+
+    #[test]
+    fn same_seed_gives_identical_decisions(seed in any::<u64>(), ops in ops_strategy()) {
+        let (first, a) = run(seed, &ops)?;
+        let (second, b) = run(seed, &ops)?;
+
+        prop_assert_eq!(first, second);
+        prop_assert_eq!(a.w.records(), b.w.records());
+    }
+
+    #[test]
+    fn restored_shop_has_the_same_records_and_invariants(
+        seed in any::<u64>(),
+        ops in ops_strategy(),
+    ) {
+        let (_, r) = run(seed, &ops)?;
+        let bytes = bincode::serde::encode_to_vec(&r.w.shop, bincode::config::standard())
+            .expect("a shop encodes");
+        let (mut back, _): (Shop, usize) =
+            bincode::serde::decode_from_slice(&bytes, bincode::config::standard())
+                .expect("a shop decodes");
+        back.tick(r.w.now, &mut r.w.rng.clone());
+
+        prop_assert_eq!(records_of(&back), r.w.records());
+        check_shop(&back, r.w.now)?;
+        prop_assert_eq!(
+            back.queue().map(|c| c.id).collect::<Vec<_>>(),
+            r.w.queue()
+        );
+        // What is derived rather than stored answers the same.
+        for b in 0..BUYERS {
+            let buyer = bid(&format!("b{b}"));
+            prop_assert_eq!(back.recent_agent(&buyer, r.w.now), r.w.shop.recent_agent(&buyer, r.w.now));
+            prop_assert_eq!(back.open_conversation_of(&buyer), r.w.shop.open_conversation_of(&buyer));
+            let order = Command::Order(tag("fresh-order"), buyer.clone());
+            let credit = |shop: &Shop| {
+                let mut shop = shop.clone();
+                let mut rng = r.w.rng.clone();
+                format!("{:?}", shop.handle(order.clone(), r.w.now, &mut rng).map(|(reply, _)| reply))
+            };
+            prop_assert_eq!(credit(&back), credit(&r.w.shop));
+            for a in 0..AGENTS {
+                let open = Command::OpenProactive(agent_name(a), buyer.clone());
+                let opened = |shop: &Shop| {
+                    let mut shop = shop.clone();
+                    let mut rng = r.w.rng.clone();
+                    format!("{:?}", shop.handle(open.clone(), r.w.now, &mut rng).map(|(reply, _)| reply))
+                };
+                prop_assert_eq!(opened(&back), opened(&r.w.shop));
+            }
+        }
+    }
+}
