@@ -679,6 +679,7 @@ impl Shop {
             // Keys keep their arrival order; only the direction of service flips.
             self.fx.changed.insert(RecordKey::Meta);
         }
+        self.reindex_all(self.today(now));
         if timers_changed {
             // Pending timers and order expiries were set with the old
             // durations: set them again with the new ones, as a restore
@@ -686,7 +687,6 @@ impl Shop {
             self.rebuild_timers();
             self.fire_timers(now, rng);
         }
-        self.reindex_all(self.today(now));
         self.drain(now, rng);
         Ok(Reply::Done)
     }

@@ -786,3 +786,35 @@ fn order_while_the_latest_conversation_waits_again_credits_the_previous_agent() 
     // most recent conversation that counts.
     assert_eq!(order(&mut w, "o1", "b1").credited_agent, Some(aid("x")));
 }
+
+#[test]
+fn shorter_auto_end_applies_to_conversations_already_waiting() {
+    let mut w = World::new();
+    w.agent("a", Online, 1);
+    let c = w.inquire("b1");
+    w.agent_says(c.id);
+    let q = w.inquire("b2");
+    w.now += 5 * MIN;
+
+    w.routing(|r| r.timers.auto_end_secs = 120);
+
+    assert_eq!(
+        w.shop.conversation(c.id).unwrap().end_reason,
+        Some(EndReason::AutoEnd)
+    );
+    assert_eq!(w.agent_of(q.id).as_deref(), Some("a"));
+}
+
+#[test]
+fn shorter_proactive_window_applies_to_orders_already_recorded() {
+    let mut w = one_agent();
+    order(&mut w, "o1", "b1");
+    w.now += 2 * HOUR;
+
+    w.routing(|r| r.timers.proactive_window_secs = 3_600);
+
+    assert!(is_conflict(
+        w.run(Command::OpenProactive(aid("a"), bid("b1")))
+    ));
+    assert!(w.shop.order_record(&tag("o1")).is_none());
+}

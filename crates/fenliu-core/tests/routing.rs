@@ -928,16 +928,28 @@ fn even_works_with_a_mixed_rule_target() {
 
 // ---- 6. pick: weighted -----------------------------------------------------
 
-fn weighted_counts(weights: &[(&str, u32)], draws: u32, group: bool) -> BTreeMap<String, u32> {
+/// Where the weighted pick draws from: the whole shop, one group, or a rule
+/// naming both agents and groups (each has its own code path).
+#[derive(Clone, Copy, Debug)]
+enum Pool {
+    Shop,
+    Group,
+    Mixed,
+}
+
+fn weighted_counts(weights: &[(&str, u32)], draws: u32, pool: Pool) -> BTreeMap<String, u32> {
     let mut w = World::seeded(7);
     w.routing(|r| {
         r.strategy = Strategy::Weighted;
-        if group {
-            r.rules = vec![rule(When::default(), &[], &["g"])];
+        match pool {
+            Pool::Shop => {}
+            Pool::Group => r.rules = vec![rule(When::default(), &[], &["g"])],
+            Pool::Mixed => r.rules = vec![rule(When::default(), &["a"], &["g"])],
         }
     });
-    for (a, weight) in weights {
-        w.agent_in(a, Online, 50, &["g"]);
+    for (i, (a, weight)) in weights.iter().enumerate() {
+        let groups: &[&str] = if i == 0 { &[] } else { &["g"] };
+        w.agent_in(a, Online, 50, groups);
         w.set_weight(a, *weight);
     }
     let mut got = BTreeMap::new();
@@ -953,16 +965,19 @@ fn weighted_counts(weights: &[(&str, u32)], draws: u32, group: bool) -> BTreeMap
 
 #[test]
 fn weighted_proportions_follow_weights() {
-    for group in [false, true] {
-        let got = weighted_counts(&[("a", 1), ("b", 3)], 2_000, group);
+    for pool in [Pool::Shop, Pool::Mixed] {
+        let got = weighted_counts(&[("a", 1), ("b", 3)], 2_000, pool);
         let b = got["b"];
-        assert!((1_400..1_600).contains(&b), "group {group}: {got:?}");
+        assert!((1_400..1_600).contains(&b), "{pool:?}: {got:?}");
     }
+    let got = weighted_counts(&[("x", 1), ("b", 1), ("c", 3)], 2_000, Pool::Group);
+    assert!(!got.contains_key("x"), "x is not in the group: {got:?}");
+    assert!((1_400..1_600).contains(&got["c"]), "{got:?}");
 }
 
 #[test]
 fn weighted_equal_weights_split_evenly() {
-    let got = weighted_counts(&[("a", 5), ("b", 5), ("c", 5)], 3_000, false);
+    let got = weighted_counts(&[("a", 5), ("b", 5), ("c", 5)], 3_000, Pool::Shop);
     for n in got.values() {
         assert!((880..1_120).contains(n), "{got:?}");
     }
