@@ -48,6 +48,9 @@ pub struct ShopEnv {
     pub passivate_after: Duration,
 }
 
+/// A shop's records as the store returns them.
+type StoredRecords = Vec<(String, Vec<u8>)>;
+
 /// What an operation produced, ready to be written.
 struct Applied<T> {
     answer: Result<T, NodeError>,
@@ -188,7 +191,7 @@ impl ShopActor {
 
     fn install(
         &mut self,
-        loaded: Option<Result<Vec<(String, Vec<u8>)>, StoreError>>,
+        loaded: Option<Result<StoredRecords, StoreError>>,
     ) -> Result<(), NodeError> {
         if let Some(loaded) = loaded {
             let records = loaded?;

@@ -14,6 +14,9 @@ use crate::{Acquired, Batch, Fence, ShopStore, StoreError};
 
 type Records = BTreeMap<String, (Vec<u8>, Option<Millis>)>;
 
+/// A shop's event stream: the last id handed out and the kept entries.
+type Stream = (u64, VecDeque<(u64, Vec<u8>)>);
+
 /// Events kept per shop.
 const STREAM_LEN: usize = 10_000;
 
@@ -24,7 +27,7 @@ struct Inner {
     epochs: HashMap<ShopId, u64>,
     nodes: HashMap<String, (String, Millis)>,
     wakeups: HashMap<ShopId, Millis>,
-    streams: HashMap<ShopId, (u64, VecDeque<(u64, Vec<u8>)>)>,
+    streams: HashMap<ShopId, Stream>,
 }
 
 /// Shops kept in this process's memory. Cheap to clone: clones share the data.
