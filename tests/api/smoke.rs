@@ -9,13 +9,21 @@ async fn an_online_agent_receives_an_inquiry() {
     let put = app.put(&s.path("/agents/a1"), &s.admin, json!({})).await;
     assert_eq!(put.status, 200, "{:?}", put.body);
     let online = app
-        .put(&s.path("/agents/a1/status"), &s.agent("a1"), json!({"status": "online"}))
+        .put(
+            &s.path("/agents/a1/status"),
+            &s.agent("a1"),
+            json!({"status": "online"}),
+        )
         .await;
     assert_eq!(online.status, 200);
 
     // Act
     let routed = app
-        .post(&s.path("/inquiries"), &s.service, json!({"buyer_id": "b1", "entry": "product_detail"}))
+        .post(
+            &s.path("/inquiries"),
+            &s.service,
+            json!({"buyer_id": "b1", "entry": "product_detail"}),
+        )
         .await;
 
     // Assert

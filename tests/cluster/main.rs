@@ -503,15 +503,65 @@ async fn events_reach_subscribers_on_every_node() {
     // Give the listener's stream reader a moment to start reading.
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    let routed = post(&c, writer, &s.path("/inquiries"), &s.service, json!({"buyer_id": "b1", "entry": "live"})).await;
+    let routed = post(
+        &c,
+        writer,
+        &s.path("/inquiries"),
+        &s.service,
+        json!({"buyer_id": "b1", "entry": "live"}),
+    )
+    .await;
     let id = routed.body["conversation_id"].as_str().unwrap().to_owned();
 
     let mut seen = String::new();
     let deadline = Instant::now() + Duration::from_secs(10);
     while !(seen.contains("event: conversation.assigned") && seen.contains(&id)) {
         assert!(Instant::now() < deadline, "no assigned event in {seen:?}");
-        if let Ok(Some(Ok(chunk))) = tokio::time::timeout(Duration::from_secs(1), body.next()).await {
+        if let Ok(Some(Ok(chunk))) = tokio::time::timeout(Duration::from_secs(1), body.next()).await
+        {
             seen.push_str(&String::from_utf8_lossy(&chunk));
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_moves_a_shop_to_a_named_node() {
+    let c = Cluster::start(3, TTL_MS).await;
+    let s = ShopFixture::new("moving");
+    staff(&c, 0, &s, 1, 10).await;
+    let before = post(
+        &c,
+        0,
+        &s.path("/inquiries"),
+        &s.service,
+        json!({"buyer_id": "b1", "entry": "live"}),
+    )
+    .await;
+    let (from, epoch) = owner(&c, 0, &s).await;
+    let to = c
+        .nodes
+        .iter()
+        .map(|n| n.id.clone())
+        .find(|id| *id != from)
+        .unwrap();
+
+    let moved = post(&c, 2, &s.path("/move"), &s.admin, json!({"node_id": to})).await;
+
+    assert_eq!(moved.status, 200, "{:?}", moved.body);
+    assert_eq!(moved.body["node_id"], to.as_str());
+    assert!(moved.body["epoch"].as_u64().unwrap() > epoch);
+    assert_eq!(owner(&c, 1, &s).await.0, to);
+    let id = before.body["conversation_id"].as_str().unwrap();
+    let conv = get(&c, 0, &s.path(&format!("/conversations/{id}")), &s.service).await;
+    assert_eq!(conv.body["status"], "active");
+    let unknown = c
+        .call(
+            0,
+            Method::POST,
+            &s.path("/move"),
+            &s.admin,
+            Some(json!({"node_id": "nope"})),
+        )
+        .await;
+    assert_eq!(unknown.status, 404);
 }

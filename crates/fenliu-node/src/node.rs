@@ -373,6 +373,24 @@ impl Node {
         info!(shops = retired.len(), "drained");
     }
 
+    /// Gives a shop served here up so that `target` can take it: retires
+    /// the shop actor and releases the lease. Answers the target's URL; the
+    /// caller then asks the target to take the shop.
+    pub async fn hand_over(&self, shop: &ShopId, target: &str) -> Result<String, NodeError> {
+        let url = self.store.node_url(target).await?.ok_or_else(|| {
+            NodeError::Core(fenliu_core::CoreError::NotFound(format!(
+                "no live node {target}"
+            )))
+        })?;
+        if let Some(fence) = self.leases.valid(shop) {
+            let _ = self.gateway.send(Evict(shop.clone())).await;
+            self.leases.forget(shop, &fence);
+            self.store.release(shop, &fence).await?;
+            info!(shop_id = %shop, to = target, "handed the shop over");
+        }
+        Ok(url)
+    }
+
     /// Number of live shop actors.
     pub async fn live_shops(&self) -> usize {
         self.gateway.send(LiveShops).await.unwrap_or(0)

@@ -20,29 +20,54 @@ pub fn v1(cfg: &mut web::ServiceConfig) {
             .route("/agents/{agent}", web::get().to(agents::get))
             .route("/agents/{agent}", web::delete().to(agents::delete))
             .route("/agents/{agent}/status", web::put().to(agents::set_status))
-            .route("/agents/{agent}/max_load", web::put().to(agents::set_max_load))
+            .route(
+                "/agents/{agent}/max_load",
+                web::put().to(agents::set_max_load),
+            )
             .route("/groups", web::get().to(shop::list_groups))
             .route("/groups/{group}", web::put().to(shop::put_group))
             .route("/routing", web::get().to(shop::get_routing))
             .route("/routing", web::put().to(shop::put_routing))
             .route("/inquiries", web::post().to(conversations::inquire))
-            .route("/conversations", web::post().to(conversations::open_proactive))
+            .route(
+                "/conversations",
+                web::post().to(conversations::open_proactive),
+            )
             .route("/conversations/{id}", web::get().to(conversations::get))
-            .route("/conversations/{id}/explain", web::get().to(conversations::explain))
-            .route("/conversations/{id}/messages", web::post().to(conversations::message))
-            .route("/conversations/{id}/transfer", web::post().to(conversations::transfer))
-            .route("/conversations/{id}/end", web::post().to(conversations::end))
-            .route("/conversations/{id}/cancel", web::post().to(conversations::cancel))
+            .route(
+                "/conversations/{id}/explain",
+                web::get().to(conversations::explain),
+            )
+            .route(
+                "/conversations/{id}/messages",
+                web::post().to(conversations::message),
+            )
+            .route(
+                "/conversations/{id}/transfer",
+                web::post().to(conversations::transfer),
+            )
+            .route(
+                "/conversations/{id}/end",
+                web::post().to(conversations::end),
+            )
+            .route(
+                "/conversations/{id}/cancel",
+                web::post().to(conversations::cancel),
+            )
             .route(
                 "/conversations/{id}/rating_invite",
                 web::post().to(conversations::rating_invite),
             )
-            .route("/conversations/{id}/rating", web::post().to(conversations::rate))
+            .route(
+                "/conversations/{id}/rating",
+                web::post().to(conversations::rate),
+            )
             .route("/queue", web::get().to(shop::queue))
             .route("/orders", web::post().to(shop::order))
             .route("/ranking", web::get().to(shop::ranking))
             .route("/events", web::get().to(events::stream))
-            .route("/owner", web::get().to(shop::owner)),
+            .route("/owner", web::get().to(shop::owner))
+            .route("/move", web::post().to(shop::move_shop)),
     );
 }
 

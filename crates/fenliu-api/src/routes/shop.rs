@@ -224,3 +224,54 @@ pub async fn owner(
         "epoch": fence.epoch,
     })))
 }
+
+/// Body of `POST /move`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MoveBody {
+    node_id: String,
+}
+
+/// `POST /move` (admin): hands the shop to the named node, which takes it at
+/// once; answers the new owner. Requests in flight meanwhile may get 503.
+pub async fn move_shop(
+    node: web::Data<Node>,
+    caller: Caller,
+    req: actix_web::HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<MoveBody>,
+) -> ApiResult<HttpResponse> {
+    let shop = shop_id(&path)?;
+    caller.require(&shop, &[Role::Admin])?;
+    let target = body.into_inner().node_id;
+    if target == node.node_id() {
+        return owner(node, caller, path).await;
+    }
+    let url = node.hand_over(&shop, &target).await?;
+    let token = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let answer = reqwest::Client::new()
+        .get(format!(
+            "{}/v1/shops/{shop}/owner",
+            url.trim_end_matches('/')
+        ))
+        .header("authorization", token)
+        .header(crate::forward::FORWARDED, node.node_id())
+        .timeout(std::time::Duration::from_secs(5))
+        .send()
+        .await
+        .map_err(|e| ApiError::unavailable(format!("node {target} unreachable: {e}")))?;
+    let status = answer.status().as_u16();
+    let body: serde_json::Value = answer
+        .json()
+        .await
+        .map_err(|e| ApiError::unavailable(format!("node {target} answered badly: {e}")))?;
+    Ok(HttpResponse::build(
+        actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::OK),
+    )
+    .json(body))
+}
