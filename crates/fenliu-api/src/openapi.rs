@@ -356,6 +356,17 @@ pub fn document() -> Value {
             ("200", Some("Owner")),
         ),
     );
+    add(
+        format!("{shop}/move"),
+        "post",
+        &["shop"],
+        op(
+            "Move the shop to a named node (extension)",
+            "admin",
+            Some("MoveBody"),
+            ("200", Some("Owner")),
+        ),
+    );
     for (path, summary) in [
         ("/healthz", "200 while the process runs"),
         (
@@ -445,6 +456,7 @@ pub fn document() -> Value {
         "OrderBody": obj(&[("order_id", tag), ("buyer_id", s())], &["order_id", "buyer_id"]),
         "OrderAnswer": obj(&[("order_id", s()), ("credited_agent", json!({"type": "string", "nullable": true}))], &["order_id", "credited_agent"]),
         "Ranking": obj(&[("date", s()), ("metric", s()), ("average", json!({"type": "number", "nullable": true})), ("agents", json!({"type": "array", "items": {"type": "object"}}))], &["date", "metric", "agents"]),
+        "MoveBody": obj(&[("node_id", s())], &["node_id"]),
         "Owner": obj(&[("node_id", s()), ("epoch", int())], &["node_id", "epoch"]),
     });
     json!({
@@ -476,8 +488,8 @@ mod tests {
                     .count()
             })
             .sum();
-        // 25 rows of the spec's table, plus healthz, readyz and metrics.
-        assert_eq!(ops, 28);
+        // 25 rows of the spec's table, `move`, and healthz, readyz, metrics.
+        assert_eq!(ops, 29);
         for (path, item) in paths {
             for m in ["get", "put", "post", "delete"] {
                 if let Some(o) = item.get(m) {
