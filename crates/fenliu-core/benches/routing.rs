@@ -1,1 +1,391 @@
-fn main() {}
+//! Cost of one routing decision and of one queue drain, by shop size.
+//!
+//! Run with `cargo bench -p fenliu-core --bench routing`; `docs/benchmarks.md`
+//! has the figures and how to read them.
+//!
+//! Every iteration measures exactly one [`Shop::handle`] call on a shop of the
+//! same size: the shop is built once (untimed), each timed command is undone
+//! untimed right after (the new conversation is ended again, or the queue is
+//! topped up again), and every [`PURGE_EVERY`] iterations the clock jumps past
+//! the reply window so that the ended conversations are forgotten (untimed
+//! too). Cloning a shop per iteration is not an option at this size: a
+//! 10,000-agent shop holds 70,000 conversations and cloning it takes
+//! milliseconds. `iter_custom` times each call on its own, so the figures
+//! include one `Instant::now` pair (see the `timer_overhead` bench).
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use fenliu_core::settings::{Rule, Target, When};
+use fenliu_core::{
+    AgentId, AgentStatus, BuyerId, Command, ConversationId, EndReason, Entry, Event, GroupId,
+    Inquiry, MaxLoad, Millis, Party, Reply, RoutingSettings, Shop, ShopId, Strategy, Tag, Weight,
+};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+/// Shop sizes, in online agents.
+const SIZES: [usize; 3] = [10, 1_000, 10_000];
+/// Conversations waiting in the queue in the drain benchmark.
+const QUEUED: usize = 10_000;
+/// Timed iterations between two purges of ended conversations.
+const PURGE_EVERY: u64 = 4_096;
+/// How far past the reply window the clock jumps to forget ended conversations.
+const PURGE_SLACK: Millis = 7 * 86_400_000;
+/// 2026-11-23T10:00:00+08:00.
+const START: Millis = 1_795_399_200_000;
+/// Max loads handed out in turn, so that saturations differ.
+const MAX_LOADS: [u32; 6] = [5, 8, 10, 15, 20, 30];
+/// The group a rule targets: every fourth agent.
+const GROUP: &str = "after_sale";
+
+fn agent_id(i: usize) -> AgentId {
+    AgentId::parse(&format!("agent-{i:05}")).expect("valid agent id")
+}
+
+fn buyer_id(prefix: &str, n: u64) -> BuyerId {
+    BuyerId::parse(&format!("{prefix}-{n}")).expect("valid buyer id")
+}
+
+fn inquiry(buyer: BuyerId, entry: Entry) -> Inquiry {
+    Inquiry {
+        buyer_id: buyer,
+        entry,
+        question: None,
+        order_state: None,
+        product_id: None,
+        intent: None,
+    }
+}
+
+fn run(shop: &mut Shop, cmd: Command, now: Millis, rng: &mut SmallRng) -> Reply {
+    shop.handle(cmd, now, rng).expect("command accepted").0
+}
+
+fn conversation_of(reply: &Reply) -> ConversationId {
+    match reply {
+        Reply::Conversation { id, .. } => *id,
+        other => panic!("expected a conversation, got {other:?}"),
+    }
+}
+
+/// A shop of `n` online agents with max loads from [`MAX_LOADS`], weights 1..=5
+/// and every fourth agent in [`GROUP`]. Each agent gets `load(i, max)`
+/// conversations, opened proactively so that the load is exactly that; a
+/// third of them have a buyer message waiting, so unreplied counts differ too.
+/// Returns the shop and the first conversation of each agent.
+fn build_shop(
+    n: usize,
+    rng: &mut SmallRng,
+    load: impl Fn(usize, u32) -> u32,
+) -> (Shop, Vec<Option<ConversationId>>) {
+    let mut shop = Shop::new(ShopId::parse("bench").expect("valid shop id"));
+    let group = GroupId::parse(GROUP).expect("valid group id");
+    let mut orders = 0u64;
+    let mut first = vec![None; n];
+    for i in 0..n {
+        let agent = agent_id(i);
+        let groups = if i.is_multiple_of(4) {
+            vec![group.clone()]
+        } else {
+            vec![]
+        };
+        let upsert = Command::UpsertAgent {
+            agent: agent.clone(),
+            display_name: None,
+            weight: Some(Weight::new(1 + (i % 5) as u32).expect("valid weight")),
+            groups: Some(groups),
+        };
+        run(&mut shop, upsert, START, rng);
+        let max = MAX_LOADS[i % MAX_LOADS.len()];
+        let max_load = MaxLoad::new(max).expect("valid max load");
+        run(
+            &mut shop,
+            Command::SetMaxLoad(agent.clone(), max_load),
+            START,
+            rng,
+        );
+        run(
+            &mut shop,
+            Command::SetStatus(agent.clone(), AgentStatus::Online),
+            START,
+            rng,
+        );
+        for _ in 0..load(i, max) {
+            orders += 1;
+            let buyer = buyer_id("regular", orders);
+            let order = Tag::parse(&format!("order-{orders}")).expect("valid order id");
+            run(&mut shop, Command::Order(order, buyer.clone()), START, rng);
+            let opened = run(
+                &mut shop,
+                Command::OpenProactive(agent.clone(), buyer),
+                START,
+                rng,
+            );
+            let id = conversation_of(&opened);
+            first[i].get_or_insert(id);
+            if orders.is_multiple_of(3) {
+                run(&mut shop, Command::Message(id, Party::Buyer), START, rng);
+            }
+        }
+    }
+    (shop, first)
+}
+
+/// A shop under test, with what it takes to undo each timed command.
+struct Fixture {
+    shop: Shop,
+    rng: SmallRng,
+    now: Millis,
+    buyers: u64,
+    since_purge: u64,
+}
+
+impl Fixture {
+    fn new(shop: Shop) -> Self {
+        Self {
+            shop,
+            rng: SmallRng::seed_from_u64(7),
+            now: START,
+            buyers: 0,
+            since_purge: 0,
+        }
+    }
+
+    fn run(&mut self, cmd: Command) -> (Reply, Vec<Event>) {
+        let (reply, fx) = self
+            .shop
+            .handle(cmd, self.now, &mut self.rng)
+            .expect("command accepted");
+        (reply, fx.events)
+    }
+
+    fn new_buyer(&mut self, entry: Entry) -> Inquiry {
+        self.buyers += 1;
+        inquiry(buyer_id("new", self.buyers), entry)
+    }
+
+    /// Moves on to the next iteration. Commands arrive a millisecond apart,
+    /// as in a busy shop. Every [`PURGE_EVERY`] iterations the ended
+    /// conversations are forgotten: the clock jumps well past the reply window
+    /// (and the grace the shop keeps after it), the due timers fire, and the
+    /// indexes are brought to the new day, all untimed, so that no timed
+    /// command pays for them and the shop does not grow with the number of
+    /// iterations. `ended` is one of them, checked to be gone.
+    fn next_iteration(&mut self, ended: ConversationId) {
+        self.now += 1;
+        self.since_purge += 1;
+        if self.since_purge < PURGE_EVERY {
+            return;
+        }
+        self.since_purge = 0;
+        let window = self.shop.settings().timers.reply_window_secs as i64 * 1000;
+        self.now += window + PURGE_SLACK;
+        black_box(self.shop.tick(self.now, &mut self.rng));
+        assert!(
+            self.shop.conversation(ended).is_none(),
+            "ended conversations are forgotten after the jump"
+        );
+        // A no-op upsert brings the per-day indexes up to date.
+        self.run(Command::UpsertAgent {
+            agent: agent_id(0),
+            display_name: None,
+            weight: None,
+            groups: None,
+        });
+    }
+
+    /// Times `iters` inquiries of new buyers, each assigned at once and ended
+    /// again (untimed) so that every decision sees the same loads.
+    fn time_inquiries(&mut self, iters: u64, entry: Entry) -> Duration {
+        let mut total = Duration::ZERO;
+        for _ in 0..iters {
+            let cmd = Command::Inquire(self.new_buyer(entry));
+            let start = Instant::now();
+            let out = self.shop.handle(cmd, self.now, &mut self.rng);
+            total += start.elapsed();
+            let (reply, _) = out.expect("inquiry accepted");
+            let Reply::Conversation { id, reason, .. } = reply else {
+                panic!("an inquiry answers with a conversation");
+            };
+            assert!(
+                matches!(
+                    reason,
+                    fenliu_core::Reason::Default | fenliu_core::Reason::Rule
+                ),
+                "the benchmark measures assignments, got {reason}"
+            );
+            self.run(Command::End(id, EndReason::Service));
+            self.next_iteration(id);
+        }
+        total
+    }
+}
+
+fn rule_settings() -> RoutingSettings {
+    let product = |p: &str| When {
+        product_id: Some(Tag::parse(p).expect("valid tag")),
+        ..When::default()
+    };
+    let to_group = Target {
+        agents: vec![],
+        groups: vec![GroupId::parse(GROUP).expect("valid group id")],
+    };
+    let to_agent = Target {
+        agents: vec![agent_id(1)],
+        groups: vec![],
+    };
+    RoutingSettings {
+        rules: vec![
+            // Two rules that do not match, then the one that does.
+            Rule {
+                when: product("sku-1"),
+                to: to_agent.clone(),
+            },
+            Rule {
+                when: When {
+                    entry: Some(Entry::Live),
+                    ..When::default()
+                },
+                to: to_agent,
+            },
+            Rule {
+                when: When {
+                    entry: Some(Entry::OrderDetail),
+                    ..When::default()
+                },
+                to: to_group,
+            },
+        ],
+        ..RoutingSettings::default()
+    }
+}
+
+fn decision(c: &mut Criterion) {
+    let mut group = c.benchmark_group("decision");
+    group
+        .sample_size(30)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    let variants: [(&str, RoutingSettings, Entry); 4] = [
+        (
+            "least_saturation",
+            RoutingSettings::default(),
+            Entry::DirectMessage,
+        ),
+        (
+            "even",
+            RoutingSettings {
+                strategy: Strategy::Even,
+                ..RoutingSettings::default()
+            },
+            Entry::DirectMessage,
+        ),
+        (
+            "weighted",
+            RoutingSettings {
+                strategy: Strategy::Weighted,
+                ..RoutingSettings::default()
+            },
+            Entry::DirectMessage,
+        ),
+        ("rule_group", rule_settings(), Entry::OrderDetail),
+    ];
+    for n in SIZES {
+        let mut rng = SmallRng::seed_from_u64(n as u64);
+        // Mixed loads: anything from idle to one below max, and every
+        // seventh agent saturated. Agent 0 (in the group) is never saturated.
+        let loads: Vec<u32> = (0..n)
+            .map(|i| {
+                let max = MAX_LOADS[i % MAX_LOADS.len()];
+                if i % 7 == 3 {
+                    max
+                } else {
+                    rng.random_range(0..max)
+                }
+            })
+            .collect();
+        let (base, _) = build_shop(n, &mut rng, |i, _| loads[i]);
+        for (name, settings, entry) in &variants {
+            let mut fx = Fixture::new(base.clone());
+            fx.run(Command::SetRouting(Box::new(settings.clone())));
+            group.bench_with_input(BenchmarkId::new(*name, n), &n, |b, _| {
+                b.iter_custom(|iters| fx.time_inquiries(iters, *entry))
+            });
+        }
+    }
+    group.finish();
+}
+
+fn drain(c: &mut Criterion) {
+    let mut group = c.benchmark_group("drain");
+    group
+        .sample_size(30)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    for n in SIZES {
+        let mut rng = SmallRng::seed_from_u64(n as u64);
+        let (shop, first) = build_shop(n, &mut rng, |_, max| max);
+        let mut fx = Fixture::new(shop);
+        for _ in 0..QUEUED {
+            let q = fx.new_buyer(Entry::DirectMessage);
+            fx.run(Command::Inquire(q));
+        }
+        assert_eq!(fx.shop.queue_len(), QUEUED);
+        // One active conversation per agent, ended in turn: ending it frees
+        // one slot, the queue head takes it, and the head's conversation is
+        // the one this agent ends next time round.
+        let mut victims: Vec<ConversationId> = first
+            .into_iter()
+            .map(|c| c.expect("a saturated agent has a conversation"))
+            .collect();
+        let mut turn = 0usize;
+        group.bench_with_input(BenchmarkId::new("end_places_head", n), &n, |b, _| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let ended = victims[turn];
+                    let cmd = Command::End(ended, EndReason::Agent);
+                    let start = Instant::now();
+                    let out = fx.shop.handle(cmd, fx.now, &mut fx.rng);
+                    total += start.elapsed();
+                    let events = out.expect("end accepted").1.events;
+                    let placed = events.iter().find_map(|e| match e {
+                        Event::Assigned {
+                            conversation_id, ..
+                        } => Some(*conversation_id),
+                        _ => None,
+                    });
+                    victims[turn] = placed.expect("the freed slot takes the queue head");
+                    turn = (turn + 1) % victims.len();
+                    // Top the queue up again at the back.
+                    let q = fx.new_buyer(Entry::DirectMessage);
+                    fx.run(Command::Inquire(q));
+                    fx.next_iteration(ended);
+                }
+                total
+            })
+        });
+        assert_eq!(fx.shop.queue_len(), QUEUED);
+    }
+    group.finish();
+}
+
+/// What one `Instant::now` pair costs, to read the other figures against.
+fn timer_overhead(c: &mut Criterion) {
+    c.bench_function("timer_overhead", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for i in 0..iters {
+                let start = Instant::now();
+                black_box(i);
+                total += start.elapsed();
+            }
+            total
+        })
+    });
+}
+
+criterion_group!(benches, decision, drain, timer_overhead);
+criterion_main!(benches);

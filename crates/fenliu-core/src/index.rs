@@ -7,7 +7,9 @@
 //! shop-wide pool also keeps a Fenwick tree of effective weights for the
 //! `weighted` strategy. None of this is stored: it is rebuilt from the agents.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use rand::Rng;
 
@@ -16,18 +18,58 @@ use crate::agent::{AgentStatus, Saturation};
 /// An agent's slot in the indexes.
 pub type Slot = u32;
 
+/// Hashes a slot by one multiplication.
+///
+/// Slots are small dense integers chosen by the shop, not by a client, so
+/// SipHash's protection against chosen keys buys nothing here, and it was a
+/// visible share of every index update (a decision touches the shop pool and
+/// each group pool of the picked agent, several lookups each).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SlotHasher(u64);
+
+impl Hasher for SlotHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u32` is used for slots; this keeps the hasher total.
+        for &b in bytes {
+            self.write_u32(u32::from(b));
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        // Fibonacci hashing: spreads dense integers over the high bits, which
+        // the hash table uses as tags, while the low bits stay distinct.
+        self.0 = (self.0 ^ u64::from(n)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// A map keyed by slot.
+pub type SlotMap<V> = HashMap<Slot, V, BuildHasherDefault<SlotHasher>>;
+
+/// Emptied buckets kept for reuse by one [`TieIndex`].
+///
+/// An agent taking or ending one conversation moves between two saturation
+/// keys, and often one bucket empties while another is created; reusing the
+/// emptied vector saves an allocation and a free on most load changes.
+const SPARE_BUCKETS: usize = 4;
+
 /// Keys kept in buckets of equal keys, with the position of every slot.
 #[derive(Clone, Debug)]
 pub struct TieIndex<K: Ord + Copy> {
     buckets: BTreeMap<K, Vec<Slot>>,
-    pos: HashMap<Slot, (K, usize)>,
+    pos: SlotMap<(K, usize)>,
+    spare: Vec<Vec<Slot>>,
 }
 
 impl<K: Ord + Copy> Default for TieIndex<K> {
     fn default() -> Self {
         Self {
             buckets: BTreeMap::new(),
-            pos: HashMap::new(),
+            pos: SlotMap::default(),
+            spare: Vec::new(),
         }
     }
 }
@@ -45,33 +87,48 @@ impl<K: Ord + Copy> TieIndex<K> {
 
     /// Puts `slot` under `key`, or removes it with `None`.
     pub fn set(&mut self, slot: Slot, key: Option<K>) {
-        if let Some((old, _)) = self.pos.get(&slot) {
-            if Some(*old) == key {
+        let old = self.pos.get(&slot).copied();
+        if let Some((old_key, at)) = old {
+            if Some(old_key) == key {
                 return;
             }
-            self.remove(slot);
+            self.detach(old_key, at);
         }
-        if let Some(key) = key {
-            let bucket = self.buckets.entry(key).or_default();
-            bucket.push(slot);
-            self.pos.insert(slot, (key, bucket.len() - 1));
+        match key {
+            Some(key) => {
+                let spare = &mut self.spare;
+                let bucket = self
+                    .buckets
+                    .entry(key)
+                    .or_insert_with(|| spare.pop().unwrap_or_default());
+                bucket.push(slot);
+                // Overwrites the old position, if any.
+                self.pos.insert(slot, (key, bucket.len() - 1));
+            }
+            None if old.is_some() => {
+                self.pos.remove(&slot);
+            }
+            None => {}
         }
     }
 
-    fn remove(&mut self, slot: Slot) {
-        let Some((key, at)) = self.pos.remove(&slot) else {
-            return;
+    /// Takes the slot at `at` out of the bucket of `key` (by swap-remove, so
+    /// the last slot of the bucket moves to `at`); leaves `pos` of the
+    /// removed slot to the caller.
+    fn detach(&mut self, key: K, at: usize) {
+        let Entry::Occupied(mut entry) = self.buckets.entry(key) else {
+            unreachable!("indexed key has a bucket");
         };
-        let bucket = self
-            .buckets
-            .get_mut(&key)
-            .expect("indexed key has a bucket");
+        let bucket = entry.get_mut();
         bucket.swap_remove(at);
         if let Some(&moved) = bucket.get(at) {
             self.pos.insert(moved, (key, at));
         }
         if bucket.is_empty() {
-            self.buckets.remove(&key);
+            let empty = entry.remove();
+            if self.spare.len() < SPARE_BUCKETS {
+                self.spare.push(empty);
+            }
         }
     }
 
@@ -188,7 +245,7 @@ impl MemberState {
 /// A set of agents (the shop, or a group) with its routing indexes.
 #[derive(Clone, Debug, Default)]
 pub struct Pool {
-    members: HashMap<Slot, AgentStatus>,
+    members: SlotMap<AgentStatus>,
     /// Online agents by saturation.
     pub online: TieIndex<Saturation>,
     /// Available agents by (assigned today, saturation).

@@ -347,14 +347,22 @@ impl Shop {
         e.overflowed = routed.overflowed;
         let picked = routed.pick.map(|p| p.slot);
         e.picked = picked.and_then(|s| self.agent_at(s)).map(|a| a.id.clone());
+        // The group is looked up once, not once per listed agent.
+        let group = match &routed.source {
+            Source::Group(g) => self.group_pool(g),
+            _ => None,
+        };
+        let in_target = |slot: Slot| match &routed.source {
+            Source::Shop => true,
+            Source::Group(_) => group.is_some_and(|p| p.contains(slot)),
+            other => self.in_source(other, slot),
+        };
         let verdict_of = |slot: Slot, a: &Agent| -> Verdict {
             if Some(slot) == picked {
                 Verdict::Picked
-            } else if matches!(routed.source, Source::Offline(_))
-                && self.in_source(&routed.source, slot)
-            {
+            } else if matches!(routed.source, Source::Offline(_)) && in_target(slot) {
                 Verdict::MoreLoaded
-            } else if !self.in_source(&routed.source, slot) {
+            } else if !in_target(slot) {
                 Verdict::NotInTarget
             } else {
                 Shop::plain_verdict(a)
@@ -376,6 +384,7 @@ impl Shop {
         };
 
         if self.agent_count() <= EXPLAIN_LIST_LIMIT {
+            e.agents.reserve_exact(self.agent_count());
             for &slot in self.d.by_id.values() {
                 let a = self.agent_at(slot).expect("live");
                 e.agents
@@ -385,7 +394,8 @@ impl Shop {
         }
 
         // A large shop: list the picked agent and its ties, count the rest.
-        let mut listed: Vec<Slot> = picked.into_iter().collect();
+        let mut listed: Vec<Slot> = Vec::with_capacity(EXPLAIN_LIST_LIMIT);
+        listed.extend(picked);
         let tie_bucket =
             self.pool_of(&routed.source)
                 .flatten()
@@ -424,6 +434,7 @@ impl Shop {
                 }
             }
         }
+        e.agents.reserve_exact(listed.len());
         for &slot in &listed {
             let a = self.agent_at(slot).expect("live");
             let v = verdict_of(slot, a);

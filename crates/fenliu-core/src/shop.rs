@@ -438,14 +438,20 @@ impl Shop {
 
     /// Brings every index entry of the agent in `slot` up to date.
     pub(crate) fn reindex(&mut self, slot: Slot) {
-        let Some(agent) = self.agent_at(slot) else {
+        // The agent is borrowed through the `agents` field, not `agent_at`, so
+        // that its groups can be read while the indexes in `d` are updated,
+        // without copying the group list on every load change.
+        let Some(agent) = self.agents.get(slot as usize).and_then(Option::as_ref) else {
             return;
         };
         let m = self.member_state(agent, self.d.pools_day);
-        let groups: Vec<GroupId> = agent.groups.iter().cloned().collect();
         self.d.pool.upsert(slot, m);
-        for g in groups {
-            self.d.group_pools.entry(g).or_default().upsert(slot, m);
+        for g in &agent.groups {
+            self.d
+                .group_pools
+                .entry(g.clone())
+                .or_default()
+                .upsert(slot, m);
         }
     }
 
@@ -863,7 +869,8 @@ impl Shop {
         explanation: Explanation,
         now: Millis,
     ) {
-        let key = if at_front && self.settings.queue.order == QueueOrder::Fifo {
+        let fifo = self.settings.queue.order == QueueOrder::Fifo;
+        let key = if at_front && fifo {
             self.meta.queue_front -= 1;
             self.meta.queue_front
         } else {
@@ -872,13 +879,22 @@ impl Shop {
         };
         self.fx.changed.insert(RecordKey::Meta);
         self.d.queue.insert(key, id);
+        // The new key is the highest of the queue (taken at the back) or the
+        // lowest (at the front), so its position needs no count, which would
+        // be linear in the length of the queue: FIFO serves the lowest key
+        // first, LIFO the highest.
+        let position = if fifo && key == self.meta.queue_back {
+            self.d.queue.len() as u32
+        } else {
+            1
+        };
         let c = self.conv_mut(id);
         c.status = ConversationStatus::Queued;
         c.reason = Reason::Queued;
         c.queue_key = Some(key);
         c.explanation = explanation;
         let buyer = c.inquiry.buyer_id.clone();
-        let position = self.position(id).unwrap_or(1);
+        debug_assert_eq!(self.position(id), Some(position));
         self.fx.events.push(Event::Queued {
             conversation_id: id,
             buyer_id: buyer,
@@ -1404,18 +1420,16 @@ impl Shop {
 
     fn refresh_recent(&mut self, buyer: &BuyerId, agent: &AgentId, now: Millis) {
         let expires_at = now + self.settings.recent_contact.window_secs as i64 * 1000;
-        if let Some(old) = self.recent.get(buyer) {
+        let fresh = RecentContact {
+            agent: agent.clone(),
+            expires_at,
+        };
+        // One hash of the buyer id: `insert` hands back the mapping it replaces.
+        if let Some(old) = self.recent.insert(buyer.clone(), fresh) {
             self.d
                 .recent_expiry
                 .remove(&(old.expires_at, buyer.clone()));
         }
-        self.recent.insert(
-            buyer.clone(),
-            RecentContact {
-                agent: agent.clone(),
-                expires_at,
-            },
-        );
         self.d.recent_expiry.insert((expires_at, buyer.clone()));
         self.fx.changed.insert(RecordKey::Recent(buyer.clone()));
     }
@@ -1464,21 +1478,23 @@ impl Shop {
             self.d.timers.pop_first();
             capacity_freed |= self.fire(at, timer);
         }
-        while let Some((at, buyer)) = self.d.recent_expiry.first().cloned() {
+        // Entries are looked at before they are taken, so that no buyer id is
+        // copied on the common path where nothing is due.
+        while let Some(&(at, _)) = self.d.recent_expiry.first() {
             if at > now {
                 break;
             }
-            self.d.recent_expiry.pop_first();
+            let (_, buyer) = self.d.recent_expiry.pop_first().expect("first entry");
             if self.recent.get(&buyer).is_some_and(|r| r.expires_at == at) {
                 self.recent.remove(&buyer);
                 self.fx.changed.insert(RecordKey::Recent(buyer));
             }
         }
-        while let Some((at, order)) = self.d.order_expiry.first().cloned() {
+        while let Some(&(at, _)) = self.d.order_expiry.first() {
             if at > now {
                 break;
             }
-            self.d.order_expiry.pop_first();
+            let (_, order) = self.d.order_expiry.pop_first().expect("first entry");
             if let Some(rec) = self.orders.remove(&order) {
                 if self.d.last_order_at.get(&rec.buyer_id) == Some(&rec.at) {
                     self.d.last_order_at.remove(&rec.buyer_id);
