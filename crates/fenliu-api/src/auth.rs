@@ -28,6 +28,18 @@ pub enum Role {
     Service,
 }
 
+impl Role {
+    /// The role as written in tokens.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Supervisor => "supervisor",
+            Self::Agent => "agent",
+            Self::Service => "service",
+        }
+    }
+}
+
 /// The claims of a fenliu token.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Claims {
@@ -103,8 +115,8 @@ impl Caller {
             Ok(())
         } else {
             Err(ApiError::forbidden(format!(
-                "role {:?} may not do this",
-                self.claims.role
+                "role {} may not do this",
+                self.claims.role.as_str()
             )))
         }
     }
@@ -122,6 +134,13 @@ impl Caller {
     }
 }
 
+/// The token of an `Authorization: Bearer <token>` value. The scheme is
+/// case-insensitive (RFC 7235), so `bearer` works too.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = Ready<Result<Self, Self::Error>>;
@@ -134,8 +153,7 @@ impl FromRequest for Caller {
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
+            .and_then(bearer_token);
         ready(match token {
             None => Err(ApiError::unauthorized(
                 "missing Authorization: Bearer <token> header",

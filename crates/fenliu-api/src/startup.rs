@@ -5,10 +5,10 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
 use actix_web::error::{InternalError, JsonPayloadError, PayloadError};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer, ResponseError};
 use fenliu_node::clock::SystemClock;
@@ -56,6 +56,25 @@ fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
 
 async fn not_found() -> HttpResponse {
     ApiError::not_found("no such route").error_response()
+}
+
+/// Refuses a request whose declared body is over [`BODY_LIMIT`] before it is
+/// routed. The JSON extractor enforces the limit on the routes that read a
+/// body; this also covers those that take none (`/end`, `/cancel`, …), which
+/// would otherwise act and ignore the body.
+async fn limit_body(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > BODY_LIMIT as u64) {
+        return Ok(req.into_response(ApiError::too_large().error_response()));
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
 }
 
 /// Gives every request a span with a request id, logs it and counts it.
@@ -117,6 +136,7 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(crate::forward::forward))
+                .wrap(from_fn(limit_body))
                 .wrap(from_fn(observe))
                 .app_data(keys.clone())
                 .app_data(data.clone())
