@@ -1,4 +1,17 @@
 //! Black-box tests of the HTTP API v1: each starts a real server on a free
 //! port and talks to it over HTTP.
 
+mod helpers;
+
+mod agents;
+mod bad_inputs;
+mod concurrency;
+mod events;
+mod explain;
+mod lifecycle;
+mod ops;
+mod permissions;
+mod queue;
+mod ranking;
+mod routing;
 mod smoke;
