@@ -940,9 +940,18 @@ impl Shop {
     /// The 1-based position of a queued conversation, counted from the next to be served.
     pub fn position(&self, id: ConversationId) -> Option<u32> {
         let key = self.conversations.get(&id)?.queue_key?;
+        let len = self.d.queue.len();
+        // Counting is linear in the distance from the end that is nearer:
+        // the newest entry, which every queued inquiry answers with, costs
+        // nothing in either order.
+        let after = || self.d.queue.range(key + 1..).count();
+        let before = || self.d.queue.range(..key).count();
         let ahead = match self.settings.queue.order {
-            QueueOrder::Fifo => self.d.queue.range(..key).count(),
-            QueueOrder::Lifo => self.d.queue.range(key + 1..).count(),
+            QueueOrder::Fifo if self.d.queue.last_key_value().map(|(k, _)| *k) == Some(key) => {
+                len - 1
+            }
+            QueueOrder::Fifo => before(),
+            QueueOrder::Lifo => after(),
         };
         Some(ahead as u32 + 1)
     }

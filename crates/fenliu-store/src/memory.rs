@@ -3,7 +3,7 @@
 //! It implements the whole trait, leases included, so that the contract
 //! suite holds it to the same rules as Redis.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -12,7 +12,39 @@ use fenliu_core::{Millis, ShopId};
 
 use crate::{Acquired, Batch, Fence, ShopStore, StoreError};
 
-type Records = BTreeMap<String, (Vec<u8>, Option<Millis>)>;
+/// A shop's records, with the expiring ones also indexed by expiry so that
+/// forgetting them costs nothing per write.
+#[derive(Debug, Default)]
+struct Records {
+    map: BTreeMap<String, (Vec<u8>, Option<Millis>)>,
+    expiries: BTreeSet<(Millis, String)>,
+}
+
+impl Records {
+    fn remove(&mut self, key: &str) {
+        if let Some((_, Some(t))) = self.map.remove(key) {
+            self.expiries.remove(&(t, key.to_owned()));
+        }
+    }
+
+    fn insert(&mut self, key: String, value: Vec<u8>, expires_at: Option<Millis>) {
+        self.remove(&key);
+        if let Some(t) = expires_at {
+            self.expiries.insert((t, key.clone()));
+        }
+        self.map.insert(key, (value, expires_at));
+    }
+
+    fn purge(&mut self, now: Millis) {
+        while let Some((t, key)) = self.expiries.first().cloned() {
+            if t > now {
+                break;
+            }
+            self.expiries.pop_first();
+            self.map.remove(&key);
+        }
+    }
+}
 
 /// A shop's event stream: the last id handed out and the kept entries.
 type Stream = (u64, VecDeque<(u64, Vec<u8>)>);
@@ -74,6 +106,7 @@ impl ShopStore for MemoryStore {
             .get(shop)
             .map(|records| {
                 records
+                    .map
                     .iter()
                     .filter(|(_, (_, exp))| exp.is_none_or(|t| t > now))
                     .map(|(k, (v, _))| (k.clone(), v.clone()))
@@ -103,9 +136,9 @@ impl ShopStore for MemoryStore {
             records.remove(&key);
         }
         for put in batch.puts {
-            records.insert(put.key, (put.value, put.expires_at));
+            records.insert(put.key, put.value, put.expires_at);
         }
-        records.retain(|_, (_, exp)| exp.is_none_or(|t| t > now));
+        records.purge(now);
         if !batch.events.is_empty() {
             let (seq, stream) = inner.streams.entry(shop.clone()).or_default();
             for e in batch.events {
