@@ -293,3 +293,37 @@ async fn a_shop_never_written_reads_as_an_empty_shop() {
     assert_eq!(routing.status, 200);
     assert_eq!(routing.body["strategy"], "least_saturation");
 }
+
+#[tokio::test]
+async fn a_deleted_agents_conversations_go_to_the_head_of_the_queue_in_their_order() {
+    // Arrange: a2 serves b1 then b2; a1 is full with b3; b4 waits.
+    let t = TestShop::start("shop");
+    t.online_agents(&["a2"]).await;
+    let c1 = cid(&t.inquire("b1").await);
+    let c2 = cid(&t.inquire("b2").await);
+    t.online_agents(&["a1"]).await;
+    t.max_load("a1", 1).await;
+    t.max_load("a2", 2).await;
+    t.inquire("b3").await;
+    let c4 = cid(&t.inquire("b4").await);
+
+    // Act
+    t.app
+        .call(
+            reqwest::Method::DELETE,
+            &t.path("/agents/a2"),
+            Some(&t.s.admin),
+            None,
+        )
+        .await;
+
+    // Assert
+    let queue = t.queue().await;
+    let order: Vec<&str> = queue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["conversation_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(order, [c1.as_str(), c2.as_str(), c4.as_str()]);
+}

@@ -145,3 +145,60 @@ async fn a_wrong_method_on_a_known_path_is_a_client_error_with_the_error_body() 
     assert!(a.status.is_client_error(), "{:?}", a.status);
     assert!(a.body["error"]["code"].is_string(), "{:?}", a.body);
 }
+
+#[tokio::test]
+async fn the_openapi_document_is_served_without_a_token() {
+    // Arrange
+    let t = TestShop::start("shop");
+
+    // Act
+    let doc = t
+        .app
+        .call(Method::GET, "/v1/openapi.json", None, None)
+        .await;
+
+    // Assert
+    assert_eq!(doc.status, 200);
+    assert!(doc.body["openapi"].as_str().unwrap().starts_with("3."));
+    assert!(doc.body["paths"]["/v1/shops/{shop}/inquiries"]["post"].is_object());
+}
+
+#[tokio::test]
+async fn moving_a_shop_to_this_node_answers_the_owner_and_to_an_unknown_node_404() {
+    // Arrange
+    let t = TestShop::start("shop");
+    t.online_agents(&["a1"]).await;
+
+    // Act
+    let here = t
+        .app
+        .post(
+            &t.path("/move"),
+            &t.s.admin,
+            serde_json::json!({"node_id": "test-node"}),
+        )
+        .await;
+    let nowhere = t
+        .app
+        .post(
+            &t.path("/move"),
+            &t.s.admin,
+            serde_json::json!({"node_id": "ghost"}),
+        )
+        .await;
+    let by_supervisor = t
+        .app
+        .post(
+            &t.path("/move"),
+            &t.s.supervisor,
+            serde_json::json!({"node_id": "test-node"}),
+        )
+        .await;
+
+    // Assert
+    assert_eq!(here.status, 200, "{:?}", here.body);
+    assert_eq!(here.body["node_id"], "test-node");
+    assert_error(&nowhere, 404, "not_found");
+    assert_error(&by_supervisor, 403, "forbidden");
+    assert_eq!(t.agent("a1").await["status"], "online");
+}
