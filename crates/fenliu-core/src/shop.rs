@@ -577,7 +577,9 @@ impl Shop {
             .filter(|c| c.status == ConversationStatus::Active && c.agent.as_ref() == Some(id))
             .map(|c| c.id)
             .collect();
-        for cid in active {
+        // Each goes to the head of the queue, so the newest goes first and
+        // the oldest ends up served first.
+        for cid in active.into_iter().rev() {
             self.release(cid);
             self.requeue_at_front(cid, now);
         }
