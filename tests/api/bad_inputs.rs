@@ -593,9 +593,12 @@ async fn every_bad_input_gets_its_4xx_with_the_error_body_and_changes_nothing() 
                 case.what, case.status, case.code, a.status, a.body
             ));
         }
+        if snapshot(&t, &c1).await != before {
+            failures.push(format!("{}: the shop changed", case.what));
+            break;
+        }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert_eq!(snapshot(&t, &c1).await, before);
 }
 
 #[tokio::test]

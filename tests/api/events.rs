@@ -216,3 +216,21 @@ async fn a_stream_carries_only_its_own_shops_events() {
     assert_eq!(e.event, "conversation.assigned");
     assert_eq!(e.data["conversation_id"], mine["conversation_id"]);
 }
+
+#[tokio::test]
+async fn an_auto_end_is_published_as_conversation_ended() {
+    // Arrange
+    let t = TestShop::start("shop");
+    t.routing(json!({"timers": {"auto_end_secs": 1}})).await;
+    t.online_agents(&["a1"]).await;
+    let c1 = cid(&t.inquire("b1").await);
+    let mut events = Stream::open(&t, &t.s.agent("a1")).await;
+
+    // Act
+    t.message(&c1, "agent").await;
+
+    // Assert
+    let e = events.next_named("conversation.ended").await;
+    assert_eq!(e.data["conversation_id"], c1.as_str());
+    assert_eq!(e.data["end_reason"], "auto_end");
+}

@@ -743,3 +743,50 @@ async fn a_transfer_to_the_current_agent_is_a_conflict() {
     assert_error(&moved, 409, "conflict");
     assert_eq!(t.agent("a1").await["load"], 1);
 }
+
+#[tokio::test]
+async fn a_late_second_run_of_the_clock_makes_the_conversation_late() {
+    // Arrange: answered at once, then the buyer writes and waits.
+    let t = TestShop::start("shop");
+    t.routing(short_timers()).await;
+    t.online_agents(&["a1"]).await;
+    let c1 = cid(&t.inquire("b1").await);
+    t.message(&c1, "agent").await;
+
+    // Act
+    t.message(&c1, "buyer").await;
+
+    // Assert
+    let path = t.path("/ranking?metric=reply_rate_3m");
+    let late = t
+        .app
+        .eventually(PATIENCE, || async {
+            let r = t.app.get(&path, &t.s.admin).await;
+            r.body["agents"][0]["reply_rate_3m"] == json!(0.0)
+        })
+        .await;
+    assert!(late, "the second run past the target did not count");
+}
+
+#[tokio::test]
+async fn every_message_refreshes_the_recent_contact() {
+    // Arrange: a two-second window; a message at 1.2 s keeps it alive
+    // past 2 s from the assignment.
+    let t = TestShop::start("shop");
+    t.routing(json!({"recent_contact": {"window_secs": 2}}))
+        .await;
+    t.online_agents(&["a1"]).await;
+    let c1 = cid(&t.inquire("b1").await);
+    t.online_agents(&["a2"]).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    t.message(&c1, "buyer").await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    t.end(&c1).await;
+
+    // Act
+    let again = t.inquire("b1").await;
+
+    // Assert
+    assert_eq!(again["agent_id"], "a1");
+    assert_eq!(again["reason"], "recent_contact");
+}
