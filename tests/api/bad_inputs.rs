@@ -512,6 +512,20 @@ fn table(t: &TestShop, c1: &str) -> Vec<Bad> {
             Body::None,
         ),
         invalid(
+            "conversation id with a leading zero",
+            Method::POST,
+            p("/conversations/c-01/end"),
+            &svc,
+            Body::None,
+        ),
+        invalid(
+            "conversation id with a sign",
+            Method::POST,
+            p("/conversations/c-+1/end"),
+            &svc,
+            Body::None,
+        ),
+        invalid(
             "shop id of 65 characters",
             Method::GET,
             format!("/v1/shops/{long_id}/agents"),

@@ -183,9 +183,12 @@ impl<'de> Deserialize<'de> for Tag {
 pub struct ConversationId(pub u64);
 
 impl ConversationId {
-    /// Parses `c-<n>`.
+    /// Parses `c-<n>`, written as [`Display`](fmt::Display) writes it: only
+    /// the canonical form, so `c-01` and `c-+1` are not other names of `c-1`.
     pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
         raw.strip_prefix("c-")
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+            .filter(|n| *n == "0" || !n.starts_with('0'))
             .and_then(|n| n.parse::<u64>().ok())
             .map(Self)
             .ok_or_else(|| InvalidInput::new("conversation id must look like c-<number>"))
@@ -245,5 +248,11 @@ mod tests {
         assert_eq!(id.to_string(), "c-42");
         assert_eq!(ConversationId::parse("c-42").unwrap(), id);
         assert!(ConversationId::parse("42").is_err());
+        for other_spelling in ["c-042", "c-+42", "c-", "c-4 2", "c-٤٢"] {
+            assert!(
+                ConversationId::parse(other_spelling).is_err(),
+                "{other_spelling}"
+            );
+        }
     }
 }
