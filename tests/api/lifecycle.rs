@@ -770,17 +770,17 @@ async fn a_late_second_run_of_the_clock_makes_the_conversation_late() {
 
 #[tokio::test]
 async fn every_message_refreshes_the_recent_contact() {
-    // Arrange: a two-second window; a message at 1.2 s keeps it alive
-    // past 2 s from the assignment.
+    // Arrange: a three-second window; a message at 1.8 s keeps it alive
+    // past 3 s from the assignment.
     let t = TestShop::start("shop");
-    t.routing(json!({"recent_contact": {"window_secs": 2}}))
+    t.routing(json!({"recent_contact": {"window_secs": 3}}))
         .await;
     t.online_agents(&["a1"]).await;
     let c1 = cid(&t.inquire("b1").await);
     t.online_agents(&["a2"]).await;
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    tokio::time::sleep(Duration::from_millis(1800)).await;
     t.message(&c1, "buyer").await;
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    tokio::time::sleep(Duration::from_millis(1800)).await;
     t.end(&c1).await;
 
     // Act
