@@ -32,6 +32,11 @@ pub struct AgentView {
 impl AgentView {
     /// The view of `a` at `now`.
     pub fn new(shop: &Shop, a: &Agent, now: Millis) -> Self {
+        Self::of(a, shop.today(now))
+    }
+
+    /// The view of `a` on shop day `today`.
+    pub fn of(a: &Agent, today: fenliu_core::time::Day) -> Self {
         Self {
             agent_id: a.id.clone(),
             display_name: a.display_name.clone(),
@@ -41,7 +46,7 @@ impl AgentView {
             saturation: a.saturation().ratio(),
             weight: a.weight.get(),
             groups: a.groups.iter().cloned().collect(),
-            assigned_today: a.assigned_on(shop.today(now)),
+            assigned_today: a.assigned_on(today),
             unreplied: a.unreplied,
         }
     }
@@ -67,7 +72,10 @@ impl InquiryView {
         Some(Self {
             conversation_id: id,
             status: c.status,
-            agent_id: c.agent.clone().filter(|_| c.status == ConversationStatus::Active),
+            agent_id: c
+                .agent
+                .clone()
+                .filter(|_| c.status == ConversationStatus::Active),
             position: shop.position(id),
             reason,
             offline_delivery: c.offline_delivery,

@@ -10,16 +10,15 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use actix::prelude::*;
-use fenliu_core::time::Day;
-use fenliu_core::{Agent, AgentId, ShopId};
+use fenliu_core::{Agent, AgentId, ShopId, TzOffset};
 
 /// One agent as of its shop's last write.
 #[derive(Clone, Debug)]
 pub struct AgentSnapshot {
     /// The agent.
     pub agent: Agent,
-    /// The shop day when it was taken (for `assigned_today`).
-    pub today: Day,
+    /// The shop's time zone (for `assigned_today`, counted per shop day).
+    pub timezone: TzOffset,
 }
 
 /// The newest state of the agent.

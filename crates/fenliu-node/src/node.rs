@@ -299,10 +299,10 @@ impl Node {
             }
         }
         let id = agent.clone();
-        self.read(shop, move |s, now| {
+        self.read(shop, move |s, _| {
             s.agent(&id).map(|a| AgentSnapshot {
                 agent: a.clone(),
-                today: s.today(now),
+                timezone: s.settings().timezone,
             })
         })
         .await

@@ -197,12 +197,12 @@ impl ShopActor {
             let records = loaded?;
             let shop = codec::restore(self.id.clone(), records, self.env.clock.now())?;
             info!(shop_id = %self.id, agents = shop.agent_count(), queued = shop.queue_len(), "shop loaded");
-            let today = shop.today(self.env.clock.now());
+            let timezone = shop.settings().timezone;
             let all = shop
                 .agents()
                 .map(|a| AgentSnapshot {
                     agent: a.clone(),
-                    today,
+                    timezone,
                 })
                 .collect();
             self.env.agents.publish(&self.id, all, Vec::new());
@@ -221,14 +221,14 @@ impl ShopActor {
         match catch_unwind(AssertUnwindSafe(|| op(shop, now, rng))) {
             Ok((answer, effects)) => {
                 let mut batch = codec::batch_for(shop, &effects);
-                let today = shop.today(now);
+                let timezone = shop.settings().timezone;
                 let mut agents = (Vec::new(), Vec::new());
                 for key in &effects.changed {
                     if let RecordKey::Agent(id) = key {
                         match shop.agent(id) {
                             Some(a) => agents.0.push(AgentSnapshot {
                                 agent: a.clone(),
-                                today,
+                                timezone,
                             }),
                             None => agents.1.push(id.clone()),
                         }

@@ -46,7 +46,11 @@ fn found(view: Option<AgentView>) -> ApiResult<HttpResponse> {
 }
 
 /// `GET /agents`.
-pub async fn list(node: web::Data<Node>, caller: Caller, path: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn list(
+    node: web::Data<Node>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let shop = shop_id(&path)?;
     caller.require(&shop, &[Role::Admin, Role::Supervisor, Role::Service])?;
     let agents = node
@@ -60,18 +64,20 @@ pub async fn list(node: web::Data<Node>, caller: Caller, path: web::Path<String>
 }
 
 /// `GET /agents/{agent}`.
-pub async fn get(node: web::Data<Node>, caller: Caller, path: web::Path<(String, String)>) -> ApiResult<HttpResponse> {
+pub async fn get(
+    node: web::Data<Node>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
     let (shop, agent) = (shop_id(&path.0)?, agent_id(&path.1)?);
     if !caller.is_agent(&agent) {
         caller.require(&shop, &[Role::Admin, Role::Supervisor, Role::Service])?;
     }
     caller.in_shop(&shop)?;
-    let view = node
-        .read(&shop, move |shop, now| {
-            shop.agent(&agent).map(|a| AgentView::new(shop, a, now))
-        })
-        .await?;
-    found(view)
+    // Served by the agent's actor, so polling agents never wait behind routing.
+    let snapshot = node.agent(&shop, &agent).await?;
+    let now = node.now();
+    found(snapshot.map(|s| AgentView::of(&s.agent, s.timezone.day_of(now))))
 }
 
 /// `PUT /agents/{agent}`: creates or updates.
@@ -94,7 +100,11 @@ pub async fn upsert(
 }
 
 /// `DELETE /agents/{agent}`: its active conversations are re-routed.
-pub async fn delete(node: web::Data<Node>, caller: Caller, path: web::Path<(String, String)>) -> ApiResult<HttpResponse> {
+pub async fn delete(
+    node: web::Data<Node>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
     let (shop, agent) = (shop_id(&path.0)?, agent_id(&path.1)?);
     caller.require(&shop, &[Role::Admin])?;
     node.command(&shop, Command::DeleteAgent(agent), |_, _, _| ())
@@ -128,7 +138,9 @@ pub async fn set_max_load(
     let (shop, agent) = (shop_id(&path.0)?, agent_id(&path.1)?);
     caller.in_shop(&shop)?;
     if !caller.is_agent(&agent) {
-        return Err(ApiError::forbidden("only the agent itself sets its max load"));
+        return Err(ApiError::forbidden(
+            "only the agent itself sets its max load",
+        ));
     }
     let cmd = Command::SetMaxLoad(agent.clone(), body.max_load);
     let view = node.command(&shop, cmd, agent_view(agent)).await;

@@ -1,7 +1,9 @@
 //! Inquiries and conversations.
 
 use actix_web::{web, HttpResponse};
-use fenliu_core::{AgentId, BuyerId, Command, ConversationId, EndReason, Inquiry, Party, Reply, Shop};
+use fenliu_core::{
+    AgentId, BuyerId, Command, ConversationId, EndReason, Inquiry, Party, Reply, Shop,
+};
 use fenliu_node::{Node, NodeError};
 use serde::Deserialize;
 
@@ -21,6 +23,9 @@ fn owned_by(id: ConversationId, agent: AgentId) -> impl Fn(&Shop) -> Result<(), 
     }
 }
 
+/// A check run atomically with a command.
+type Guard = Box<dyn Fn(&Shop) -> Result<(), NodeError> + Send + Sync>;
+
 /// Who may act on a conversation: `roles`, or its owning agent when `owner` is true.
 fn conversation_guard(
     caller: &Caller,
@@ -28,18 +33,24 @@ fn conversation_guard(
     id: ConversationId,
     roles: &[Role],
     owner: bool,
-) -> ApiResult<Box<dyn Fn(&Shop) -> Result<(), NodeError> + Send + Sync>> {
+) -> ApiResult<Guard> {
     caller.in_shop(shop)?;
     if roles.contains(&caller.role()) {
         return Ok(Box::new(|_| Ok(())));
     }
     match caller.agent_id() {
         Some(agent) if owner => Ok(Box::new(owned_by(id, agent))),
-        _ => Err(ApiError::forbidden("this role may not act on conversations this way")),
+        _ => Err(ApiError::forbidden(
+            "this role may not act on conversations this way",
+        )),
     }
 }
 
-fn conversation_view(shop: &Shop, reply: &Reply, _now: fenliu_core::Millis) -> Option<(ConversationView, bool)> {
+fn conversation_view(
+    shop: &Shop,
+    reply: &Reply,
+    _now: fenliu_core::Millis,
+) -> Option<(ConversationView, bool)> {
     match reply {
         Reply::Conversation { id, created, .. } => shop
             .conversation(*id)
@@ -66,12 +77,18 @@ pub async fn inquire(
     let shop = shop_id(&path)?;
     caller.require(&shop, &[Role::Service])?;
     let view = node
-        .command(&shop, Command::Inquire(body.into_inner()), |shop, reply, _| match reply {
-            Reply::Conversation { id, created, reason } => {
-                InquiryView::new(shop, *id, *reason).map(|v| (v, *created))
-            }
-            _ => None,
-        })
+        .command(
+            &shop,
+            Command::Inquire(body.into_inner()),
+            |shop, reply, _| match reply {
+                Reply::Conversation {
+                    id,
+                    created,
+                    reason,
+                } => InquiryView::new(shop, *id, *reason).map(|v| (v, *created)),
+                _ => None,
+            },
+        )
         .await?;
     match view {
         Some((v, true)) => Ok(HttpResponse::Created().json(v)),
@@ -104,9 +121,19 @@ pub async fn open_proactive(
 }
 
 /// `GET /conversations/{id}`.
-pub async fn get(node: web::Data<Node>, caller: Caller, path: web::Path<(String, String)>) -> ApiResult<HttpResponse> {
+pub async fn get(
+    node: web::Data<Node>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
     let (shop, id) = (shop_id(&path.0)?, conversation_id(&path.1)?);
-    let guard = conversation_guard(&caller, &shop, id, &[Role::Service, Role::Admin, Role::Supervisor], true)?;
+    let guard = conversation_guard(
+        &caller,
+        &shop,
+        id,
+        &[Role::Service, Role::Admin, Role::Supervisor],
+        true,
+    )?;
     let view = node
         .read(&shop, move |shop, _| -> ApiResult<ConversationView> {
             guard(shop)?;
@@ -119,7 +146,11 @@ pub async fn get(node: web::Data<Node>, caller: Caller, path: web::Path<(String,
 }
 
 /// `GET /conversations/{id}/explain`.
-pub async fn explain(node: web::Data<Node>, caller: Caller, path: web::Path<(String, String)>) -> ApiResult<HttpResponse> {
+pub async fn explain(
+    node: web::Data<Node>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
     let (shop, id) = (shop_id(&path.0)?, conversation_id(&path.1)?);
     caller.require(&shop, &[Role::Service, Role::Admin, Role::Supervisor])?;
     let view = node
@@ -148,7 +179,9 @@ pub async fn message(
 ) -> ApiResult<HttpResponse> {
     let (shop, id) = (shop_id(&path.0)?, conversation_id(&path.1)?);
     if caller.role() == Role::Agent && body.from != Party::Agent {
-        return Err(ApiError::forbidden("an agent can only post messages from the agent"));
+        return Err(ApiError::forbidden(
+            "an agent can only post messages from the agent",
+        ));
     }
     let guard = conversation_guard(&caller, &shop, id, &[Role::Service], true)?;
     let cmd = Command::Message(id, body.from);
@@ -176,7 +209,11 @@ pub async fn transfer(
 }
 
 /// `POST /conversations/{id}/end`.
-pub async fn end(node: web::Data<Node>, caller: Caller, path: web::Path<(String, String)>) -> ApiResult<HttpResponse> {
+pub async fn end(
+    node: web::Data<Node>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
     let (shop, id) = (shop_id(&path.0)?, conversation_id(&path.1)?);
     let guard = conversation_guard(&caller, &shop, id, &[Role::Service], true)?;
     let why = if caller.role() == Role::Agent {
@@ -184,14 +221,24 @@ pub async fn end(node: web::Data<Node>, caller: Caller, path: web::Path<(String,
     } else {
         EndReason::Service
     };
-    answer(node.guarded(&shop, guard, Command::End(id, why), conversation_view).await?)
+    answer(
+        node.guarded(&shop, guard, Command::End(id, why), conversation_view)
+            .await?,
+    )
 }
 
 /// `POST /conversations/{id}/cancel`: a queued conversation leaves the queue.
-pub async fn cancel(node: web::Data<Node>, caller: Caller, path: web::Path<(String, String)>) -> ApiResult<HttpResponse> {
+pub async fn cancel(
+    node: web::Data<Node>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
     let (shop, id) = (shop_id(&path.0)?, conversation_id(&path.1)?);
     caller.require(&shop, &[Role::Service])?;
-    answer(node.command(&shop, Command::Cancel(id), conversation_view).await?)
+    answer(
+        node.command(&shop, Command::Cancel(id), conversation_view)
+            .await?,
+    )
 }
 
 /// `POST /conversations/{id}/rating_invite`: the owning agent, once.
@@ -202,7 +249,10 @@ pub async fn rating_invite(
 ) -> ApiResult<HttpResponse> {
     let (shop, id) = (shop_id(&path.0)?, conversation_id(&path.1)?);
     let guard = conversation_guard(&caller, &shop, id, &[], true)?;
-    answer(node.guarded(&shop, guard, Command::InviteRating(id), conversation_view).await?)
+    answer(
+        node.guarded(&shop, guard, Command::InviteRating(id), conversation_view)
+            .await?,
+    )
 }
 
 /// Body of `POST /rating`.
@@ -224,5 +274,8 @@ pub async fn rate(
     if !(1..=5).contains(&body.stars) {
         return Err(ApiError::invalid("stars must be between 1 and 5"));
     }
-    answer(node.command(&shop, Command::Rate(id, body.stars), conversation_view).await?)
+    answer(
+        node.command(&shop, Command::Rate(id, body.stars), conversation_view)
+            .await?,
+    )
 }
