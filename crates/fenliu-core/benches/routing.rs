@@ -4,14 +4,15 @@
 //! has the figures and how to read them.
 //!
 //! Every iteration measures exactly one [`Shop::handle`] call on a shop of the
-//! same size: the shop is built once (untimed), each timed command is undone
-//! untimed right after (the new conversation is ended again, or the queue is
-//! topped up again), and every [`PURGE_EVERY`] iterations the clock jumps past
-//! the reply window so that the ended conversations are forgotten (untimed
-//! too). Cloning a shop per iteration is not an option at this size: a
-//! 10,000-agent shop holds 70,000 conversations and cloning it takes
-//! milliseconds. `iter_custom` times each call on its own, so the figures
-//! include one `Instant::now` pair (see the `timer_overhead` bench).
+//! same size. The shop is built once (untimed); each timed command is undone,
+//! untimed, right after (the new conversation is ended again, or the queue is
+//! topped up again); commands arrive a millisecond apart; and every
+//! [`PURGE_EVERY`] iterations the clock jumps past the reply window so that
+//! the ended conversations are forgotten (untimed too). Cloning a shop per
+//! iteration is not an option at this size: the 10,000-agent shop holds about
+//! 80,000 conversations and cloning it takes milliseconds. `iter_custom` times
+//! each call on its own, so every figure includes one `Instant::now` pair
+//! (see the `timer_overhead` bench).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -31,6 +32,11 @@ const SIZES: [usize; 3] = [10, 1_000, 10_000];
 const QUEUED: usize = 10_000;
 /// Timed iterations between two purges of ended conversations.
 const PURGE_EVERY: u64 = 4_096;
+/// Samples per benchmark, and time spent: the whole run takes about two
+/// minutes on two cores, shop building included.
+const SAMPLES: usize = 40;
+const WARM_UP: Duration = Duration::from_secs(1);
+const MEASUREMENT: Duration = Duration::from_secs(3);
 /// How far past the reply window the clock jumps to forget ended conversations.
 const PURGE_SLACK: Millis = 7 * 86_400_000;
 /// 2026-11-23T10:00:00+08:00.
@@ -265,9 +271,9 @@ fn rule_settings() -> RoutingSettings {
 fn decision(c: &mut Criterion) {
     let mut group = c.benchmark_group("decision");
     group
-        .sample_size(30)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2));
+        .sample_size(SAMPLES)
+        .warm_up_time(WARM_UP)
+        .measurement_time(MEASUREMENT);
     let variants: [(&str, RoutingSettings, Entry); 4] = [
         (
             "least_saturation",
@@ -321,9 +327,9 @@ fn decision(c: &mut Criterion) {
 fn drain(c: &mut Criterion) {
     let mut group = c.benchmark_group("drain");
     group
-        .sample_size(30)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2));
+        .sample_size(SAMPLES)
+        .warm_up_time(WARM_UP)
+        .measurement_time(MEASUREMENT);
     for n in SIZES {
         let mut rng = SmallRng::seed_from_u64(n as u64);
         let (shop, first) = build_shop(n, &mut rng, |_, max| max);

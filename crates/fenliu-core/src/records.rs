@@ -113,7 +113,7 @@ impl Shop {
             RecordKey::Recent(b) => Record::Recent(b.clone(), self.recent.get(b)?.clone()),
             RecordKey::Order(o) => Record::Order(self.orders.get(o)?.clone()),
             RecordKey::Stats(d, a) => {
-                Record::Stats(*d, a.clone(), self.stats.get(&(*d, a.clone()))?.clone())
+                Record::Stats(*d, a.clone(), self.stats.get(d)?.get(a)?.clone())
             }
         })
     }
@@ -141,11 +141,11 @@ impl Shop {
                 .map(|(b, r)| Record::Recent(b.clone(), r.clone())),
         );
         out.extend(self.orders.values().cloned().map(Record::Order));
-        out.extend(
-            self.stats
+        out.extend(self.stats.iter().flat_map(|(d, figures)| {
+            figures
                 .iter()
-                .map(|((d, a), s)| Record::Stats(*d, a.clone(), s.clone())),
-        );
+                .map(|(a, s)| Record::Stats(*d, a.clone(), s.clone()))
+        }));
         out
     }
 
@@ -173,7 +173,7 @@ impl Shop {
                 }
                 Record::Order(o) => orders.push(o),
                 Record::Stats(d, a, s) => {
-                    shop.stats.insert((d, a), s);
+                    shop.stats.entry(d).or_default().insert(a, s);
                 }
             }
         }

@@ -287,7 +287,11 @@ pub struct Shop {
     pub(crate) conversations: BTreeMap<ConversationId, Conversation>,
     pub(crate) recent: HashMap<BuyerId, RecentContact>,
     pub(crate) orders: HashMap<Tag, OrderRecord>,
-    pub(crate) stats: BTreeMap<(Day, AgentId), AgentDay>,
+    /// Figures by day, then by agent. Only today and yesterday are kept, so
+    /// the outer map is tiny; the inner one is hashed because every reception
+    /// updates it, and an ordered map keyed by (day, agent id) cost a dozen
+    /// string comparisons per update in a shop of thousands of agents.
+    pub(crate) stats: BTreeMap<Day, HashMap<AgentId, AgentDay>>,
     pub(crate) d: Derived,
     pub(crate) fx: Effects,
 }
@@ -1457,7 +1461,11 @@ impl Shop {
 
     pub(crate) fn day_stats(&mut self, day: Day, agent: &AgentId) -> &mut AgentDay {
         self.fx.changed.insert(RecordKey::Stats(day, agent.clone()));
-        self.stats.entry((day, agent.clone())).or_default()
+        self.stats
+            .entry(day)
+            .or_default()
+            .entry(agent.clone())
+            .or_default()
     }
 
     /// The day whose figures a conversation's clock counts in: the day it was
@@ -1515,15 +1523,14 @@ impl Shop {
         }
         let today = self.today(now);
         // Today's and yesterday's figures are kept: the ranking compares them.
-        let stale: Vec<(Day, AgentId)> = self
-            .stats
-            .keys()
-            .take_while(|(day, _)| *day < today - 1)
-            .cloned()
-            .collect();
-        for key in stale {
-            self.stats.remove(&key);
-            self.fx.changed.insert(RecordKey::Stats(key.0, key.1));
+        while let Some((&day, _)) = self.stats.first_key_value() {
+            if day >= today - 1 {
+                break;
+            }
+            let (_, figures) = self.stats.pop_first().expect("first day");
+            for agent in figures.into_keys() {
+                self.fx.changed.insert(RecordKey::Stats(day, agent));
+            }
         }
         if capacity_freed {
             self.drain(now, rng);

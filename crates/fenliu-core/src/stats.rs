@@ -154,7 +154,7 @@ fn ranked_values(figs: &[&AgentDay], metric: Metric) -> Vec<Option<f64>> {
 impl Shop {
     /// Figures of an agent on a day.
     pub fn agent_day(&self, day: Day, agent: &AgentId) -> Option<&AgentDay> {
-        self.stats.get(&(day, agent.clone()))
+        self.stats.get(&day).and_then(|figures| figures.get(agent))
     }
 
     /// The ranking at `now`.
