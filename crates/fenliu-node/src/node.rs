@@ -77,6 +77,7 @@ pub struct Node {
     agents: AgentDirectory,
     config: Arc<NodeConfig>,
     draining: Arc<AtomicBool>,
+    drain_signal: tokio::sync::watch::Sender<bool>,
     arbiters: Arc<Vec<Arbiter>>,
 }
 
@@ -117,6 +118,7 @@ impl Node {
             agents,
             config: Arc::new(config),
             draining: Arc::new(AtomicBool::new(false)),
+            drain_signal: tokio::sync::watch::channel(false).0,
             arbiters: Arc::new(arbiters),
         };
         actix::spawn(node.clone().maintain_leases());
@@ -351,6 +353,15 @@ impl Node {
         ok
     }
 
+    /// Resolves when the node starts draining (long-lived streams end then,
+    /// so that shutdown does not wait for them).
+    pub fn drained(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.drain_signal.subscribe();
+        async move {
+            let _ = rx.wait_for(|draining| *draining).await;
+        }
+    }
+
     /// Whether the node is draining.
     pub fn is_draining(&self) -> bool {
         self.draining.load(Ordering::Relaxed)
@@ -361,6 +372,7 @@ impl Node {
     /// before it was acknowledged, so nothing needs flushing.
     pub async fn drain(&self) {
         self.draining.store(true, Ordering::Relaxed);
+        self.drain_signal.send_replace(true);
         let retired = self.gateway.send(Drain).await.unwrap_or_default();
         // Let in-flight operations of the retired actors finish first.
         tokio::time::sleep(Duration::from_millis(50)).await;

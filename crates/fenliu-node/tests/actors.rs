@@ -160,3 +160,17 @@ async fn agent_reads_follow_every_write_of_the_shop() {
     assert!(node.agent(&shop(), &agent()).await.unwrap().is_none());
     node.shutdown();
 }
+
+#[actix_rt::test]
+async fn a_draining_node_is_not_ready_and_takes_no_shops() {
+    let node = node(Duration::from_secs(600));
+    staff_and_route(&node, 1).await;
+    assert!(node.ready().await);
+
+    node.drain().await;
+
+    assert!(!node.ready().await);
+    let refused = node.read(&shop(), |s, _| s.agent_count()).await;
+    assert!(matches!(refused, Err(NodeError::Draining)), "{refused:?}");
+    node.shutdown();
+}

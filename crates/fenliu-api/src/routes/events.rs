@@ -46,24 +46,34 @@ pub async fn stream(
         ));
     }
     let rx = node.subscribe(&shop);
-    let body = stream::unfold((rx, only), |(mut rx, only)| async move {
-        loop {
-            let next = tokio::time::timeout(KEEPALIVE, rx.recv()).await;
-            let chunk = match next {
-                Err(_) => Bytes::from_static(b": keepalive\n\n"),
-                Ok(Ok(p)) => {
-                    let p: Arc<Published> = p;
-                    if only.as_ref().is_some_and(|a| !p.concerns(a.as_str())) {
-                        continue;
+    let drained = Box::pin(node.drained());
+    let body = stream::unfold(
+        (rx, only, drained),
+        |(mut rx, only, mut drained)| async move {
+            loop {
+                let next = tokio::select! {
+                    next = tokio::time::timeout(KEEPALIVE, rx.recv()) => next,
+                    // The node shuts down: end the stream; clients reconnect elsewhere.
+                    () = &mut drained => return None,
+                };
+                let chunk = match next {
+                    Err(_) => Bytes::from_static(b": keepalive\n\n"),
+                    Ok(Ok(p)) => {
+                        let p: Arc<Published> = p;
+                        if only.as_ref().is_some_and(|a| !p.concerns(a.as_str())) {
+                            continue;
+                        }
+                        frame(&p)
                     }
-                    frame(&p)
-                }
-                Ok(Err(RecvError::Lagged(n))) => Bytes::from(format!(": missed {n} events\n\n")),
-                Ok(Err(RecvError::Closed)) => return None,
-            };
-            return Some((Ok::<_, actix_web::Error>(chunk), (rx, only)));
-        }
-    });
+                    Ok(Err(RecvError::Lagged(n))) => {
+                        Bytes::from(format!(": missed {n} events\n\n"))
+                    }
+                    Ok(Err(RecvError::Closed)) => return None,
+                };
+                return Some((Ok::<_, actix_web::Error>(chunk), (rx, only, drained)));
+            }
+        },
+    );
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header(("Cache-Control", "no-cache"))
