@@ -131,7 +131,7 @@ async fn an_unknown_route_is_404_with_the_error_body() {
 }
 
 #[tokio::test]
-async fn a_wrong_method_on_a_known_path_is_a_client_error_with_the_error_body() {
+async fn a_wrong_method_on_a_known_path_is_405_with_the_error_body() {
     // Arrange
     let t = TestShop::start("shop");
 
@@ -140,10 +140,14 @@ async fn a_wrong_method_on_a_known_path_is_a_client_error_with_the_error_body() 
         .app
         .call(Method::PATCH, &t.path("/agents"), Some(&t.s.admin), None)
         .await;
+    let b = t
+        .app
+        .call(Method::DELETE, &t.path("/routing"), Some(&t.s.admin), None)
+        .await;
 
     // Assert
-    assert!(a.status.is_client_error(), "{:?}", a.status);
-    assert!(a.body["error"]["code"].is_string(), "{:?}", a.body);
+    assert_error(&a, 405, "method_not_allowed");
+    assert_error(&b, 405, "method_not_allowed");
 }
 
 #[tokio::test]

@@ -11,63 +11,50 @@ pub mod events;
 pub mod ops;
 pub mod shop;
 
+/// One path with its methods; any other method answers 405 with the error body.
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(|| async {
+        actix_web::ResponseError::error_response(&ApiError::method_not_allowed())
+    }))
+}
+
 /// Registers every `/v1` route.
 pub fn v1(cfg: &mut web::ServiceConfig) {
+    use conversations as c;
     cfg.service(
         web::scope("/v1/shops/{shop}")
-            .route("/agents", web::get().to(agents::list))
-            .route("/agents/{agent}", web::put().to(agents::upsert))
-            .route("/agents/{agent}", web::get().to(agents::get))
-            .route("/agents/{agent}", web::delete().to(agents::delete))
-            .route("/agents/{agent}/status", web::put().to(agents::set_status))
-            .route(
-                "/agents/{agent}/max_load",
-                web::put().to(agents::set_max_load),
+            .service(resource("/agents").get(agents::list))
+            .service(
+                resource("/agents/{agent}")
+                    .put(agents::upsert)
+                    .get(agents::get)
+                    .delete(agents::delete),
             )
-            .route("/groups", web::get().to(shop::list_groups))
-            .route("/groups/{group}", web::put().to(shop::put_group))
-            .route("/routing", web::get().to(shop::get_routing))
-            .route("/routing", web::put().to(shop::put_routing))
-            .route("/inquiries", web::post().to(conversations::inquire))
-            .route(
-                "/conversations",
-                web::post().to(conversations::open_proactive),
+            .service(resource("/agents/{agent}/status").put(agents::set_status))
+            .service(resource("/agents/{agent}/max_load").put(agents::set_max_load))
+            .service(resource("/groups").get(shop::list_groups))
+            .service(resource("/groups/{group}").put(shop::put_group))
+            .service(
+                resource("/routing")
+                    .get(shop::get_routing)
+                    .put(shop::put_routing),
             )
-            .route("/conversations/{id}", web::get().to(conversations::get))
-            .route(
-                "/conversations/{id}/explain",
-                web::get().to(conversations::explain),
-            )
-            .route(
-                "/conversations/{id}/messages",
-                web::post().to(conversations::message),
-            )
-            .route(
-                "/conversations/{id}/transfer",
-                web::post().to(conversations::transfer),
-            )
-            .route(
-                "/conversations/{id}/end",
-                web::post().to(conversations::end),
-            )
-            .route(
-                "/conversations/{id}/cancel",
-                web::post().to(conversations::cancel),
-            )
-            .route(
-                "/conversations/{id}/rating_invite",
-                web::post().to(conversations::rating_invite),
-            )
-            .route(
-                "/conversations/{id}/rating",
-                web::post().to(conversations::rate),
-            )
-            .route("/queue", web::get().to(shop::queue))
-            .route("/orders", web::post().to(shop::order))
-            .route("/ranking", web::get().to(shop::ranking))
-            .route("/events", web::get().to(events::stream))
-            .route("/owner", web::get().to(shop::owner))
-            .route("/move", web::post().to(shop::move_shop)),
+            .service(resource("/inquiries").post(c::inquire))
+            .service(resource("/conversations").post(c::open_proactive))
+            .service(resource("/conversations/{id}").get(c::get))
+            .service(resource("/conversations/{id}/explain").get(c::explain))
+            .service(resource("/conversations/{id}/messages").post(c::message))
+            .service(resource("/conversations/{id}/transfer").post(c::transfer))
+            .service(resource("/conversations/{id}/end").post(c::end))
+            .service(resource("/conversations/{id}/cancel").post(c::cancel))
+            .service(resource("/conversations/{id}/rating_invite").post(c::rating_invite))
+            .service(resource("/conversations/{id}/rating").post(c::rate))
+            .service(resource("/queue").get(shop::queue))
+            .service(resource("/orders").post(shop::order))
+            .service(resource("/ranking").get(shop::ranking))
+            .service(resource("/events").get(events::stream))
+            .service(resource("/owner").get(shop::owner))
+            .service(resource("/move").post(shop::move_shop)),
     );
 }
 
