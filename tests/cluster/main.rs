@@ -565,3 +565,80 @@ async fn an_admin_moves_a_shop_to_a_named_node() {
         .await;
     assert_eq!(unknown.status, 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unauthenticated_request_takes_no_lease() {
+    let c = Cluster::start(2, TTL_MS).await;
+
+    let refused = c
+        .call(
+            0,
+            Method::GET,
+            "/v1/shops/nobody/agents",
+            "not-a-token",
+            None,
+        )
+        .await;
+
+    assert_eq!(refused.status, 401);
+    let out = std::process::Command::new("redis-cli")
+        .args([
+            "-p",
+            &c.redis.port.to_string(),
+            "exists",
+            "fenliu:{nobody}:lease",
+            "fenliu:{nobody}:epoch",
+        ])
+        .output()
+        .expect("redis-cli");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_on_another_node_misses_no_event() {
+    use futures::StreamExt;
+    let c = Cluster::start(2, TTL_MS).await;
+    let s = ShopFixture::new("nolos");
+    staff(&c, 0, &s, 1, 50).await;
+    let (owner_id, _) = owner(&c, 0, &s).await;
+    let listener = (c.index_of(&owner_id) + 1) % 2;
+    let resp = c
+        .client
+        .get(format!("{}{}", c.nodes[listener].url(), s.path("/events")))
+        .bearer_auth(&s.service)
+        .timeout(Duration::from_secs(60))
+        .send()
+        .await
+        .unwrap();
+    let mut body = resp.bytes_stream();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Inquiries spread out over several idle read cycles of the stream reader.
+    for k in 0..10 {
+        post(
+            &c,
+            k % 2,
+            &s.path("/inquiries"),
+            &s.service,
+            json!({"buyer_id": format!("b{k}"), "entry": "live"}),
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
+    let mut seen = String::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while seen.matches("event: conversation.assigned").count() < 10 {
+        assert!(Instant::now() < deadline, "missed events: {seen}");
+        if let Ok(Some(Ok(chunk))) = tokio::time::timeout(Duration::from_secs(1), body.next()).await
+        {
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+    for k in 1..=10 {
+        assert!(
+            seen.contains(&format!("\"conversation_id\":\"c-{k}\"")),
+            "c-{k} missing"
+        );
+    }
+}

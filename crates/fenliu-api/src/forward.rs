@@ -48,7 +48,10 @@ pub async fn forward(
             .await
             .map(ServiceResponse::map_into_boxed_body);
     };
-    if req.headers().contains_key(FORWARDED) {
+    if req.headers().contains_key(FORWARDED) || !authorized_for(&req, &shop) {
+        // Forwarded already, or a caller the handler will refuse anyway:
+        // never take a lease (or forward) on behalf of an unauthenticated
+        // request.
         return next
             .call(req)
             .await
@@ -82,6 +85,21 @@ pub async fn forward(
         }
     };
     Ok(ServiceResponse::new(http, resp))
+}
+
+/// Whether the request carries a valid token for `shop`.
+fn authorized_for(req: &ServiceRequest, shop: &ShopId) -> bool {
+    let Some(keys) = req.app_data::<web::Data<crate::auth::JwtKeys>>() else {
+        return false;
+    };
+    let token = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(crate::auth::bearer_token);
+    token
+        .and_then(|t| keys.verify(t).ok())
+        .is_some_and(|claims| crate::auth::Caller { claims }.in_shop(shop).is_ok())
 }
 
 trait FromPayload {

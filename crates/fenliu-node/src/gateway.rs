@@ -45,6 +45,11 @@ pub struct Drain;
 #[rtype(result = "usize")]
 pub struct LiveShops;
 
+/// Which shops have a live actor.
+#[derive(Message)]
+#[rtype(result = "std::collections::HashSet<ShopId>")]
+pub struct LiveShopIds;
+
 struct Live {
     addr: Addr<ShopActor>,
     generation: u64,
@@ -163,5 +168,19 @@ impl Handler<LiveShops> for Gateway {
 
     fn handle(&mut self, _: LiveShops, _ctx: &mut Self::Context) -> usize {
         self.shops.values().filter(|l| l.addr.connected()).count()
+    }
+}
+
+impl Handler<LiveShopIds> for Gateway {
+    type Result = MessageResult<LiveShopIds>;
+
+    fn handle(&mut self, _: LiveShopIds, _ctx: &mut Self::Context) -> Self::Result {
+        MessageResult(
+            self.shops
+                .iter()
+                .filter(|(_, l)| l.addr.connected())
+                .map(|(s, _)| s.clone())
+                .collect(),
+        )
     }
 }

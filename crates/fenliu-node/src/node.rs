@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use fenliu_core::{Command, Millis, Reason, Reply, Shop, ShopId};
 use fenliu_store::{Acquired, Fence, ShopStore};
+use futures::StreamExt;
 use tokio::sync::broadcast;
 use tracing::{info, instrument, warn, Instrument};
 
@@ -19,7 +20,7 @@ use crate::agent_actor::{AgentDirectory, AgentSnapshot, Get};
 use crate::clock::SharedClock;
 use crate::error::NodeError;
 use crate::events::{self, EventHub, Published};
-use crate::gateway::{Drain, Evict, Gateway, LiveShops, Lookup};
+use crate::gateway::{Drain, Evict, Gateway, LiveShopIds, LiveShops, Lookup};
 use crate::metrics::Metrics;
 use crate::ownership::Leases;
 use crate::shop_actor::{Exec, Op, Restart, ShopEnv, Tick};
@@ -321,7 +322,17 @@ impl Node {
 
     /// Copies a shop's event stream into this node's hub while anybody here listens.
     async fn read_stream(self, shop: ShopId, generation: u64) {
-        let mut last = "$".to_string();
+        // Start from the newest id (not `$`), so nothing written between
+        // two reads is missed.
+        let mut last = loop {
+            match self.store.last_event_id(&shop).await {
+                Ok(id) => break id,
+                Err(_) if self.hub.retain(&shop, generation) => {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(_) => return,
+            }
+        };
         while self.hub.retain(&shop, generation) {
             match self.store.read_events(&shop, &last, 1_000).await {
                 Ok(read) => {
@@ -440,9 +451,21 @@ impl Node {
                 let url = self.config.advertise_url.clone();
                 let _ = self.store.register_node(self.node_id(), &url, ttl_ms).await;
             }
-            for (shop, fence) in self.leases.all() {
-                let sent = Instant::now();
-                match self.store.renew(&shop, &fence, ttl_ms).await {
+            // Renew concurrently: one round trip per lease, many in flight.
+            let renewals = futures::stream::iter(self.leases.all())
+                .map(|(shop, fence)| {
+                    let store = self.store.clone();
+                    async move {
+                        let sent = Instant::now();
+                        let renewed = store.renew(&shop, &fence, ttl_ms).await;
+                        (shop, fence, sent, renewed)
+                    }
+                })
+                .buffer_unordered(64)
+                .collect::<Vec<_>>()
+                .await;
+            for (shop, fence, sent, renewed) in renewals {
+                match renewed {
                     Ok(true) => self.leases.record(shop, fence, sent),
                     Ok(false) => {
                         warn!(shop_id = %shop, epoch = fence.epoch, "lease lost");
@@ -456,6 +479,15 @@ impl Node {
                         .store_errors
                         .with_label_values(&["renew"])
                         .inc(),
+                }
+            }
+            // A lease taken for a request that never reached a shop actor
+            // (say, an `owner` query) is given back once it has sat idle.
+            let live = self.gateway.send(LiveShopIds).await.unwrap_or_default();
+            for (shop, fence) in self.leases.older_than(ttl) {
+                if !live.contains(&shop) {
+                    self.leases.forget(&shop, &fence);
+                    let _ = self.store.release(&shop, &fence).await;
                 }
             }
         }

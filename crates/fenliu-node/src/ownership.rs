@@ -21,6 +21,8 @@ pub struct Held {
     pub fence: Fence,
     /// Until when this node may serve the shop.
     pub valid_until: Instant,
+    /// When this node took the lease (kept across renewals).
+    pub since: Instant,
 }
 
 /// The leases of this node. Cheap to clone.
@@ -68,11 +70,26 @@ impl Leases {
 
     /// Records a lease obtained or renewed by a request sent at `sent`.
     pub fn record(&self, shop: ShopId, fence: Fence, sent: Instant) {
+        let mut map = self.inner.lock().expect("leases lock");
+        let since = map
+            .get(&shop)
+            .filter(|h| h.fence == fence)
+            .map_or(sent, |h| h.since);
         let held = Held {
             fence,
             valid_until: sent + self.trust(),
+            since,
         };
-        self.inner.lock().expect("leases lock").insert(shop, held);
+        map.insert(shop, held);
+    }
+
+    /// Leases taken more than `age` ago, with when they were taken.
+    pub fn older_than(&self, age: std::time::Duration) -> Vec<(ShopId, Fence)> {
+        let map = self.inner.lock().expect("leases lock");
+        map.iter()
+            .filter(|(_, h)| h.since.elapsed() > age)
+            .map(|(s, h)| (s.clone(), h.fence.clone()))
+            .collect()
     }
 
     /// Forgets a lease (lost or released).

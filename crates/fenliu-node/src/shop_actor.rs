@@ -261,6 +261,19 @@ impl ShopActor {
         }
     }
 
+    /// The shop leaves this node (passivated, moved, lease lost): forget its
+    /// state, its agent mirrors and its per-shop gauges.
+    fn leave(&mut self) {
+        self.drop_state();
+        let m = &self.env.metrics;
+        let label = [self.id.as_str()];
+        let _ = m.queue_length.remove_label_values(&label);
+        let _ = m.active_conversations.remove_label_values(&label);
+        for status in ["online", "busy", "offline"] {
+            let _ = m.agents.remove_label_values(&[self.id.as_str(), status]);
+        }
+    }
+
     /// Forgets the in-memory state; the next operation reloads it.
     fn drop_state(&mut self) {
         self.shop = None;
@@ -327,7 +340,7 @@ impl ShopActor {
             generation: self.generation,
             wake_at,
         });
-        self.shop = None;
+        self.leave();
         // Give the lease back so that any node may take the shop at once.
         let (store, leases, id, fence) = (
             self.env.store.clone(),
@@ -404,7 +417,7 @@ impl Handler<Retire> for ShopActor {
 
     fn handle(&mut self, _: Retire, ctx: &mut Self::Context) {
         self.passivated = true;
-        self.drop_state();
+        self.leave();
         ctx.stop();
     }
 }

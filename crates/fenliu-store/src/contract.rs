@@ -251,6 +251,16 @@ pub async fn wakeups_come_due(store: impl ShopStore) {
     assert!(!store.due_wakeups(2_000, 10).await.unwrap().contains(&a));
 }
 
+/// A blocking read that finds nothing waits, then answers empty (no error).
+pub async fn an_idle_event_read_waits_and_answers_empty(store: impl ShopStore) {
+    let s = shop("contract-idle");
+    let from = store.last_event_id(&s).await.unwrap();
+    let started = std::time::Instant::now();
+    let got = store.read_events(&s, &from, 1_200).await.unwrap();
+    assert!(got.is_empty());
+    assert!(started.elapsed() >= Duration::from_millis(1_000));
+}
+
 /// Events written with a batch can be read back in order.
 pub async fn events_are_appended_with_the_write(store: impl ShopStore) {
     let s = shop("contract-events");
@@ -263,6 +273,14 @@ pub async fn events_are_appended_with_the_write(store: impl ShopStore) {
     assert_eq!(payloads, vec![&b"one"[..], &b"two"[..]]);
     let after = store.read_events(&s, &got[1].0, 50).await.unwrap();
     assert!(after.is_empty());
+    assert_eq!(store.last_event_id(&s).await.unwrap(), got[1].0);
+    // Reading from the newest id sees exactly what is written later.
+    let mut b = batch(vec![], vec![]);
+    b.events = vec![b"three".to_vec()];
+    store.write(&s, &f, b, now()).await.unwrap();
+    let later = store.read_events(&s, &got[1].0, 100).await.unwrap();
+    assert_eq!(later.len(), 1);
+    assert_eq!(later[0].1, b"three".to_vec());
 }
 
 async fn futures_join_all<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output> {
@@ -311,6 +329,7 @@ macro_rules! store_contract_tests {
             the_node_registry_forgets_silent_nodes,
             wakeups_come_due,
             events_are_appended_with_the_write,
+            an_idle_event_read_waits_and_answers_empty,
         );
     };
     (@tests $make:expr; $($name:ident,)*) => {

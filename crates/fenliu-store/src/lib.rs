@@ -154,6 +154,9 @@ pub trait ShopStore: Send + Sync + 'static {
     /// Shops whose wake-up time has come.
     async fn due_wakeups(&self, now: Millis, limit: usize) -> Result<Vec<ShopId>, StoreError>;
 
+    /// The id of the shop's newest event (a start point for reading).
+    async fn last_event_id(&self, shop: &ShopId) -> Result<String, StoreError>;
+
     /// Events of the shop after stream id `after` (`"$"`: only new ones),
     /// waiting up to `block_ms` for one.
     async fn read_events(

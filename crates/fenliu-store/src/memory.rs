@@ -252,6 +252,15 @@ impl ShopStore for MemoryStore {
         Ok(due.into_iter().take(limit).map(|(_, s)| s).collect())
     }
 
+    async fn last_event_id(&self, shop: &ShopId) -> Result<String, StoreError> {
+        Ok(self
+            .lock()
+            .streams
+            .get(shop)
+            .map_or(0, |(seq, _)| *seq)
+            .to_string())
+    }
+
     async fn read_events(
         &self,
         shop: &ShopId,

@@ -201,7 +201,18 @@ impl RedisStore {
         let pooled = self.blocking.lock().expect("pool lock").pop();
         match pooled {
             Some(c) => Ok(c),
-            None => timed(self.client.get_multiplexed_async_connection()).await,
+            None => {
+                // Blocking reads outlast the default response timeout; the
+                // caller bounds each read itself.
+                let config = redis::AsyncConnectionConfig::new()
+                    .set_connection_timeout(Some(Duration::from_secs(1)))
+                    .set_response_timeout(None);
+                timed(
+                    self.client
+                        .get_multiplexed_async_connection_with_config(&config),
+                )
+                .await
+            }
         }
     }
 }
@@ -364,6 +375,31 @@ impl ShopStore for RedisStore {
         )
         .await?;
         Ok(raw.iter().filter_map(|s| ShopId::parse(s).ok()).collect())
+    }
+
+    async fn last_event_id(&self, shop: &ShopId) -> Result<String, StoreError> {
+        let mut conn = self.conn.clone();
+        let newest: Value = timed(
+            redis::cmd("XREVRANGE")
+                .arg(key(shop, "events"))
+                .arg("+")
+                .arg("-")
+                .arg("COUNT")
+                .arg(1)
+                .query_async(&mut conn),
+        )
+        .await?;
+        let id = match newest {
+            Value::Array(entries) => entries.into_iter().next().and_then(|e| match e {
+                Value::Array(mut kv) if !kv.is_empty() => match kv.swap_remove(0) {
+                    Value::BulkString(id) => Some(String::from_utf8_lossy(&id).into_owned()),
+                    _ => None,
+                },
+                _ => None,
+            }),
+            _ => None,
+        };
+        Ok(id.unwrap_or_else(|| "0-0".into()))
     }
 
     async fn read_events(

@@ -33,6 +33,17 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
              or run with --dev to generate one for a local trial"
         ),
     };
+    let clustered = args.redis_url.as_deref().is_some_and(|u| !u.is_empty());
+    let unspecified = ["0.0.0.0:", "[::]:"]
+        .iter()
+        .any(|p| args.listen.starts_with(p));
+    if clustered && args.advertise_url.is_none() && unspecified {
+        anyhow::bail!(
+            "FENLIU_LISTEN is {} but FENLIU_ADVERTISE_URL is not set: other nodes could not \
+             reach this one; set FENLIU_ADVERTISE_URL to an address they can use",
+            args.listen
+        );
+    }
     let config = AppConfig {
         listen: args.listen.clone(),
         jwt_secret: secret.clone(),

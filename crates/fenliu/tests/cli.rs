@@ -51,3 +51,21 @@ fn serve_without_a_secret_refuses_to_start() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--dev"));
 }
+
+#[test]
+fn a_cluster_node_listening_everywhere_needs_an_advertise_url() {
+    let out = fenliu()
+        .args([
+            "serve",
+            "--listen",
+            "0.0.0.0:0",
+            "--redis-url",
+            "redis://127.0.0.1:1/",
+        ])
+        .env("FENLIU_JWT_SECRET", "secret")
+        .env_remove("FENLIU_ADVERTISE_URL")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("FENLIU_ADVERTISE_URL"));
+}
