@@ -201,16 +201,7 @@ impl Cluster {
             req = req.json(&b);
         }
         match req.send().await {
-            Ok(resp) => {
-                let status = resp.status();
-                let headers = resp.headers().clone();
-                let text = resp.text().await.unwrap_or_default();
-                Answer {
-                    status,
-                    body: serde_json::from_str(&text).unwrap_or(Value::Null),
-                    headers,
-                }
-            }
+            Ok(resp) => Answer::read(resp).await,
             Err(e) => Answer {
                 status: StatusCode::BAD_GATEWAY,
                 body: serde_json::json!({"transport_error": e.to_string()}),

@@ -115,6 +115,18 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// Reads a response: its status, headers and JSON body.
+    pub async fn read(resp: reqwest::Response) -> Answer {
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap_or_default();
+        Answer {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(Value::Null),
+            headers,
+        }
+    }
+
     /// The error code of an error body.
     pub fn code(&self) -> &str {
         self.body["error"]["code"].as_str().unwrap_or("")
@@ -140,14 +152,7 @@ impl TestApp {
             req = req.json(&b);
         }
         let resp = req.send().await.expect("request sent");
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let text = resp.text().await.unwrap_or_default();
-        Answer {
-            status,
-            body: serde_json::from_str(&text).unwrap_or(Value::Null),
-            headers,
-        }
+        Answer::read(resp).await
     }
 
     /// Sends raw bytes as a body.
@@ -161,14 +166,7 @@ impl TestApp {
             .send()
             .await
             .expect("request sent");
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let text = resp.text().await.unwrap_or_default();
-        Answer {
-            status,
-            body: serde_json::from_str(&text).unwrap_or(Value::Null),
-            headers,
-        }
+        Answer::read(resp).await
     }
 
     /// GET.
