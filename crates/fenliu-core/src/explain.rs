@@ -16,6 +16,11 @@ use crate::time::Millis;
 /// the picked and tied agents are listed and the rest counted by verdict.
 pub const EXPLAIN_LIST_LIMIT: usize = 64;
 
+/// In a shop larger than [`EXPLAIN_LIST_LIMIT`], at most this many agents are
+/// listed: the picked one and others it tied with. Listing more would make
+/// every decision of a large shop pay for an explanation few ever read.
+pub const EXPLAIN_TIE_LIMIT: usize = 8;
+
 /// What the routing thought of one agent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -11,7 +11,9 @@ use rand::Rng;
 
 use crate::agent::{Agent, AgentStatus};
 use crate::conversation::Reason;
-use crate::explain::{Explanation, RecentContactCheck, Unlisted, Verdict, EXPLAIN_LIST_LIMIT};
+use crate::explain::{
+    Explanation, RecentContactCheck, Unlisted, Verdict, EXPLAIN_LIST_LIMIT, EXPLAIN_TIE_LIMIT,
+};
 use crate::ids::GroupId;
 use crate::index::{Pool, Slot};
 use crate::settings::{Inquiry, Overflow, Strategy};
@@ -394,7 +396,7 @@ impl Shop {
         }
 
         // A large shop: list the picked agent and its ties, count the rest.
-        let mut listed: Vec<Slot> = Vec::with_capacity(EXPLAIN_LIST_LIMIT);
+        let mut listed: Vec<Slot> = Vec::with_capacity(EXPLAIN_TIE_LIMIT);
         listed.extend(picked);
         let tie_bucket =
             self.pool_of(&routed.source)
@@ -410,7 +412,7 @@ impl Shop {
                     .iter()
                     .copied()
                     .filter(|s| Some(*s) != picked)
-                    .take(EXPLAIN_LIST_LIMIT - listed.len()),
+                    .take(EXPLAIN_TIE_LIMIT - listed.len()),
             );
         }
         let mut unlisted = Unlisted::default();

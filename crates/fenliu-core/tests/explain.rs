@@ -5,7 +5,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::*;
-use fenliu_core::explain::{RecentContactCheck, EXPLAIN_LIST_LIMIT};
+use fenliu_core::explain::{RecentContactCheck, EXPLAIN_LIST_LIMIT, EXPLAIN_TIE_LIMIT};
 use fenliu_core::settings::When;
 use fenliu_core::AgentStatus::{Busy, Offline, Online};
 use fenliu_core::{ConversationId, Explanation, Reason, Verdict};
@@ -188,7 +188,7 @@ fn explanation_of_a_large_shop_lists_the_ties_and_counts_the_rest() {
 
     let e = explanation(&w, c.id);
     assert_eq!(e.target_size, 100);
-    assert!(e.agents.len() <= EXPLAIN_LIST_LIMIT);
+    assert!(e.agents.len() <= EXPLAIN_TIE_LIMIT);
     assert_eq!(
         e.agents
             .iter()
