@@ -68,7 +68,7 @@ pub async fn forward(
         }
     };
     let (http, mut payload) = req.into_parts();
-    let body = match Bytes::from_request_payload(&http, &mut payload).await {
+    let body = match read_body(&http, &mut payload).await {
         Ok(b) => b,
         Err(e) => return Ok(ServiceResponse::new(http, e.error_response())),
     };
@@ -102,28 +102,20 @@ fn authorized_for(req: &ServiceRequest, shop: &ShopId) -> bool {
         .is_some_and(|claims| crate::auth::Caller { claims }.in_shop(shop).is_ok())
 }
 
-trait FromPayload {
-    async fn from_request_payload(
-        req: &actix_web::HttpRequest,
-        payload: &mut actix_web::dev::Payload,
-    ) -> Result<Bytes, actix_web::Error>;
-}
-
-impl FromPayload for Bytes {
-    async fn from_request_payload(
-        req: &actix_web::HttpRequest,
-        payload: &mut actix_web::dev::Payload,
-    ) -> Result<Bytes, actix_web::Error> {
-        use actix_web::FromRequest;
-        Bytes::from_request(req, payload).await.map_err(|e| {
-            let too_large = e.to_string().to_lowercase().contains("overflow");
-            if too_large {
-                ApiError::too_large().into()
-            } else {
-                ApiError::invalid(format!("cannot read body: {e}")).into()
-            }
-        })
-    }
+/// Reads the whole body (within the configured 64 KiB limit) to pass it on.
+async fn read_body(
+    req: &actix_web::HttpRequest,
+    payload: &mut actix_web::dev::Payload,
+) -> Result<Bytes, actix_web::Error> {
+    use actix_web::FromRequest;
+    Bytes::from_request(req, payload).await.map_err(|e| {
+        let too_large = e.to_string().to_lowercase().contains("overflow");
+        if too_large {
+            ApiError::too_large().into()
+        } else {
+            ApiError::invalid(format!("cannot read body: {e}")).into()
+        }
+    })
 }
 
 fn client() -> &'static reqwest::Client {
