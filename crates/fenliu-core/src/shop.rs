@@ -185,6 +185,15 @@ pub enum Event {
         /// Why.
         end_reason: EndReason,
     },
+    /// An active conversation went back to the queue (its agent was deleted).
+    Requeued {
+        /// Conversation.
+        conversation_id: ConversationId,
+        /// Buyer.
+        buyer_id: BuyerId,
+        /// The agent it was taken from.
+        from_agent_id: AgentId,
+    },
     /// A queued conversation was cancelled.
     Cancelled {
         /// Conversation.
@@ -209,6 +218,7 @@ impl Event {
             Self::Queued { .. } => "conversation.queued",
             Self::Transferred { .. } => "conversation.transferred",
             Self::Ended { .. } => "conversation.ended",
+            Self::Requeued { .. } => "conversation.requeued",
             Self::Cancelled { .. } => "conversation.cancelled",
             Self::AgentStatus { .. } => "agent.status",
         }
@@ -226,6 +236,7 @@ impl Event {
                 ..
             } => from_agent_id == agent || agent_id == agent,
             Self::Ended { agent_id, .. } => agent_id.as_ref() == Some(agent),
+            Self::Requeued { from_agent_id, .. } => from_agent_id == agent,
             Self::Queued { .. } | Self::Cancelled { .. } => false,
         }
     }
@@ -912,12 +923,20 @@ impl Shop {
     fn requeue_at_front(&mut self, id: ConversationId, now: Millis) {
         let strategy = self.settings.strategy;
         let c = self.conv_mut(id);
-        c.agent = None;
+        let from = c.agent.take();
         c.assigned_at = None;
         c.assigned_day = None;
         c.clock = ReplyClock::default();
         c.offline_delivery = false;
         let buyer = c.inquiry.buyer_id.clone();
+        if let Some(from_agent_id) = from {
+            // Tell the agent's own stream its conversation was taken away.
+            self.fx.events.push(Event::Requeued {
+                conversation_id: id,
+                buyer_id: buyer.clone(),
+                from_agent_id,
+            });
+        }
         self.enqueue(
             id,
             true,

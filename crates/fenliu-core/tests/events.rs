@@ -134,3 +134,22 @@ fn next_deadline_is_the_earliest_pending_timer() {
     w.advance(auto_end - w.now);
     assert_eq!(w.status_of(c.id), fenliu_core::ConversationStatus::Ended);
 }
+
+#[test]
+fn deleting_an_agent_tells_it_which_conversations_went_back_to_the_queue() {
+    let mut w = World::new();
+    w.online("a");
+    let c = w.inquire("b1");
+
+    w.ok(Command::DeleteAgent(aid("a")));
+
+    let requeued = Event::Requeued {
+        conversation_id: c.id,
+        buyer_id: bid("b1"),
+        from_agent_id: aid("a"),
+    };
+    assert!(w.fx.events.contains(&requeued), "{:?}", w.fx.events);
+    assert_eq!(requeued.name(), "conversation.requeued");
+    assert!(requeued.concerns(&aid("a")));
+    assert!(!requeued.concerns(&aid("b")));
+}
