@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use actix::prelude::*;
-use fenliu_core::{Millis, ShopId};
+use fenliu_core::ShopId;
 use fenliu_store::Fence;
 
 use crate::error::NodeError;
@@ -26,8 +26,6 @@ pub struct Passivated {
     pub shop: ShopId,
     /// Which incarnation of the actor stopped.
     pub generation: u64,
-    /// Its next timer.
-    pub wake_at: Option<Millis>,
 }
 
 /// Stops the actor of a shop (its lease was lost).

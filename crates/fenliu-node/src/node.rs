@@ -23,7 +23,7 @@ use crate::events::{self, EventHub, Published};
 use crate::gateway::{Drain, Evict, Gateway, LiveShopIds, LiveShops, Lookup};
 use crate::metrics::Metrics;
 use crate::ownership::Leases;
-use crate::shop_actor::{Exec, Op, Restart, ShopEnv, Tick};
+use crate::shop_actor::{Exec, Op, Restart, ShopActor, ShopEnv, Tick};
 
 /// How a node runs.
 #[derive(Clone, Debug)]
@@ -174,15 +174,7 @@ impl Node {
     ) -> Result<T, NodeError> {
         let mut last = NodeError::Unavailable;
         for attempt in 0..ATTEMPTS {
-            let fence = match self.route(shop).await? {
-                Route::Local(fence) => fence,
-                Route::Remote { fence, .. } => return Err(NodeError::Elsewhere(fence.node_id)),
-            };
-            let addr = self
-                .gateway
-                .send(Lookup(shop.clone(), fence))
-                .await
-                .map_err(|_| NodeError::Unavailable)??;
+            let addr = self.local_actor(shop).await?;
             match addr.send(Exec(make_op())).await {
                 Ok(Err(NodeError::Unavailable)) | Err(_) => {
                     last = NodeError::Unavailable;
@@ -192,6 +184,19 @@ impl Node {
             }
         }
         Err(last)
+    }
+
+    /// The actor serving `shop` on this node, taking the shop if nobody serves
+    /// it; `Elsewhere` when another node does.
+    async fn local_actor(&self, shop: &ShopId) -> Result<Addr<ShopActor>, NodeError> {
+        let fence = match self.route(shop).await? {
+            Route::Local(fence) => fence,
+            Route::Remote { fence, .. } => return Err(NodeError::Elsewhere(fence.node_id)),
+        };
+        self.gateway
+            .send(Lookup(shop.clone(), fence))
+            .await
+            .map_err(|_| NodeError::Unavailable)?
     }
 
     /// Applies a command and computes the answer from the shop right after it.
@@ -421,14 +426,7 @@ impl Node {
 
     /// Stops a shop's actor; its supervisor restarts it from the store.
     pub async fn restart_shop(&self, shop: &ShopId) -> Result<(), NodeError> {
-        let Route::Local(fence) = self.route(shop).await? else {
-            return Err(NodeError::Unavailable);
-        };
-        let addr = self
-            .gateway
-            .send(Lookup(shop.clone(), fence))
-            .await
-            .map_err(|_| NodeError::Unavailable)??;
+        let addr = self.local_actor(shop).await?;
         addr.send(Restart).await.map_err(|_| NodeError::Unavailable)
     }
 
@@ -507,10 +505,9 @@ impl Node {
                 continue;
             };
             for shop in due {
-                if let Ok(Route::Local(fence)) = self.route(&shop).await {
-                    if let Ok(Ok(addr)) = self.gateway.send(Lookup(shop, fence)).await {
-                        addr.do_send(Tick);
-                    }
+                // Shops another node serves are that node's to wake.
+                if let Ok(addr) = self.local_actor(&shop).await {
+                    addr.do_send(Tick);
                 }
             }
         }

@@ -332,13 +332,11 @@ impl ShopActor {
         if self.passivated || now - self.last_used < idle_for {
             return;
         }
-        let wake_at = self.shop.as_ref().and_then(Shop::next_deadline);
         self.passivated = true;
         info!(shop_id = %self.id, "passivating idle shop actor");
         self.gateway.do_send(Passivated {
             shop: self.id.clone(),
             generation: self.generation,
-            wake_at,
         });
         self.leave();
         // Give the lease back so that any node may take the shop at once.
