@@ -789,7 +789,7 @@ impl Shop {
                 pick.reason
             }
             None => {
-                self.enqueue(id, false, explanation, now);
+                self.enqueue(id, false, explanation);
                 Reason::Queued
             }
         };
@@ -879,13 +879,7 @@ impl Shop {
         self.reindex(slot);
     }
 
-    fn enqueue(
-        &mut self,
-        id: ConversationId,
-        at_front: bool,
-        explanation: Explanation,
-        now: Millis,
-    ) {
+    fn enqueue(&mut self, id: ConversationId, at_front: bool, explanation: Explanation) {
         let fifo = self.settings.queue.order == QueueOrder::Fifo;
         let key = if at_front && fifo {
             self.meta.queue_front -= 1;
@@ -917,7 +911,6 @@ impl Shop {
             buyer_id: buyer,
             position,
         });
-        let _ = now;
     }
 
     fn requeue_at_front(&mut self, id: ConversationId, now: Millis) {
@@ -937,12 +930,7 @@ impl Shop {
                 from_agent_id,
             });
         }
-        self.enqueue(
-            id,
-            true,
-            Explanation::new(now, Reason::Queued, strategy),
-            now,
-        );
+        self.enqueue(id, true, Explanation::new(now, Reason::Queued, strategy));
         // It no longer counts as assigned, so an order credits the buyer's
         // previous conversation, if any: the same answer a restore gives.
         match self.latest_assigned(&buyer) {
