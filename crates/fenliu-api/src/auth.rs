@@ -136,9 +136,23 @@ impl Caller {
 
 /// The token of an `Authorization: Bearer <token>` value. The scheme is
 /// case-insensitive (RFC 7235), so `bearer` works too.
-pub(crate) fn bearer_token(value: &str) -> Option<&str> {
+fn bearer_token(value: &str) -> Option<&str> {
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+impl Caller {
+    /// The caller named by the `Authorization` header, checked against `keys`.
+    pub fn from_headers(keys: &JwtKeys, headers: &header::HeaderMap) -> Result<Self, ApiError> {
+        let token = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(bearer_token)
+            .ok_or_else(|| {
+                ApiError::unauthorized("missing Authorization: Bearer <token> header")
+            })?;
+        keys.verify(token).map(|claims| Caller { claims })
+    }
 }
 
 impl FromRequest for Caller {
@@ -149,16 +163,6 @@ impl FromRequest for Caller {
         let keys = req
             .app_data::<web::Data<JwtKeys>>()
             .expect("jwt keys configured");
-        let token = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(bearer_token);
-        ready(match token {
-            None => Err(ApiError::unauthorized(
-                "missing Authorization: Bearer <token> header",
-            )),
-            Some(t) => keys.verify(t).map(|claims| Caller { claims }),
-        })
+        ready(Caller::from_headers(keys, req.headers()))
     }
 }

@@ -89,17 +89,9 @@ pub async fn forward(
 
 /// Whether the request carries a valid token for `shop`.
 fn authorized_for(req: &ServiceRequest, shop: &ShopId) -> bool {
-    let Some(keys) = req.app_data::<web::Data<crate::auth::JwtKeys>>() else {
-        return false;
-    };
-    let token = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(crate::auth::bearer_token);
-    token
-        .and_then(|t| keys.verify(t).ok())
-        .is_some_and(|claims| crate::auth::Caller { claims }.in_shop(shop).is_ok())
+    req.app_data::<web::Data<crate::auth::JwtKeys>>()
+        .and_then(|keys| crate::auth::Caller::from_headers(keys, req.headers()).ok())
+        .is_some_and(|caller| caller.in_shop(shop).is_ok())
 }
 
 /// Reads the whole body (within the configured 64 KiB limit) to pass it on.
