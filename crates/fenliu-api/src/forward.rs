@@ -110,7 +110,8 @@ async fn read_body(
     })
 }
 
-fn client() -> &'static reqwest::Client {
+/// The one HTTP client a node uses to reach other nodes.
+pub(crate) fn client() -> &'static reqwest::Client {
     static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
     CLIENT.get_or_init(|| {
         reqwest::Client::builder()

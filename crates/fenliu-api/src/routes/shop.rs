@@ -254,7 +254,7 @@ pub async fn move_shop(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let answer = reqwest::Client::new()
+    let answer = crate::forward::client()
         .get(format!(
             "{}/v1/shops/{shop}/owner",
             url.trim_end_matches('/')
