@@ -15,11 +15,13 @@
 //! - `routing`: the decision of section 2 of the spec, step by step.
 //! - [`index`]: the per-pool indexes that make a decision O(log n).
 //! - [`explain`]: how each decision was reached, agent by agent.
+//! - `deadlines`: the timers and expiries, in a min-heap.
 //! - [`stats`]: daily figures and the ranking (section 4).
 //! - [`records`]: the stored form of a shop and its rebuild.
 
 pub mod agent;
 pub mod conversation;
+mod deadlines;
 pub mod error;
 pub mod explain;
 pub mod ids;
@@ -36,7 +38,7 @@ pub use conversation::{Conversation, ConversationStatus, EndReason, Entry, Reaso
 pub use error::{CoreError, CoreResult, InvalidInput};
 pub use explain::{Explanation, Verdict};
 pub use ids::{AgentId, BuyerId, ConversationId, GroupId, ShopId, Tag};
-pub use records::{Record, RecordKey};
+pub use records::{Changed, Record, RecordKey};
 pub use settings::{Inquiry, RoutingSettings, Strategy};
 pub use shop::{Command, Effects, Event, OrderRecord, Party, Reply, Shop};
 pub use stats::{Metric, Ranking, SortOrder, Viewer};

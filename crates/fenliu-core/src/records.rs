@@ -64,6 +64,92 @@ impl RecordKey {
     }
 }
 
+/// The keys of the records a command changed: sorted, each once.
+///
+/// A command names the same record many times (an inquiry touches its
+/// conversation three times), and the set is read once, by whoever persists
+/// it. So keys are appended as they come and sorted and deduplicated once
+/// when the command hands its effects over: an ordered tree set paid a
+/// search, and often an allocation, on every mention, and more to drop.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Changed {
+    keys: Vec<RecordKey>,
+}
+
+impl Changed {
+    /// Adds a key, keeping the keys sorted and distinct.
+    pub fn insert(&mut self, key: RecordKey) {
+        if let Err(at) = self.keys.binary_search(&key) {
+            self.keys.insert(at, key);
+        }
+    }
+
+    /// Appends a key without sorting; [`Changed::settle`] must follow before
+    /// the set leaves the core.
+    pub(crate) fn push(&mut self, key: RecordKey) {
+        self.keys.push(key);
+    }
+
+    /// Sorts and deduplicates what [`Changed::push`] appended.
+    pub(crate) fn settle(&mut self) {
+        self.keys.sort_unstable();
+        self.keys.dedup();
+    }
+
+    /// Whether `key` is in the set.
+    pub fn contains(&self, key: &RecordKey) -> bool {
+        self.keys.binary_search(key).is_ok()
+    }
+
+    /// The keys, in order.
+    pub fn iter(&self) -> std::slice::Iter<'_, RecordKey> {
+        self.keys.iter()
+    }
+
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether no record changed.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+impl Extend<RecordKey> for Changed {
+    fn extend<I: IntoIterator<Item = RecordKey>>(&mut self, iter: I) {
+        self.keys.extend(iter);
+        self.settle();
+    }
+}
+
+impl FromIterator<RecordKey> for Changed {
+    fn from_iter<I: IntoIterator<Item = RecordKey>>(iter: I) -> Self {
+        let mut set = Self::default();
+        set.extend(iter);
+        set
+    }
+}
+
+impl IntoIterator for Changed {
+    type Item = RecordKey;
+    type IntoIter = std::vec::IntoIter<RecordKey>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.keys.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Changed {
+    type Item = &'a RecordKey;
+    type IntoIter = std::slice::Iter<'a, RecordKey>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.keys.iter()
+    }
+}
+
 /// One stored record.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Record {
@@ -195,11 +281,8 @@ impl Shop {
             shop.index_order(&o);
             shop.orders.insert(o.order_id.clone(), o);
         }
-        for (b, r) in &shop.recent {
-            shop.d.recent_expiry.insert((r.expires_at, b.clone()));
-        }
-        let mut last: std::collections::HashMap<BuyerId, (Millis, ConversationId)> =
-            Default::default();
+        shop.rebuild_recent_expiry();
+        let mut last: crate::ids::IdMap<BuyerId, (Millis, ConversationId)> = Default::default();
         for c in shop.conversations.values() {
             let buyer = &c.inquiry.buyer_id;
             match c.status {
@@ -239,19 +322,17 @@ impl Shop {
                 ConversationStatus::Active => {
                     if let Some(s) = c.clock.running_since {
                         if !c.clock.late {
-                            self.d.timers.insert((timers.late_at(s), Timer::Late(c.id)));
+                            self.d.timers.push(timers.late_at(s), Timer::Late(c.id));
                         }
                     } else if let Some(t) = c.last_agent_reply_at {
                         self.d
                             .timers
-                            .insert((t + ms(timers.auto_end_secs), Timer::AutoEnd(c.id)));
+                            .push(t + ms(timers.auto_end_secs), Timer::AutoEnd(c.id));
                     }
                 }
                 ConversationStatus::Ended | ConversationStatus::Cancelled => {
                     if let Some(t) = c.ended_at {
-                        self.d
-                            .timers
-                            .insert((timers.purge_at(t), Timer::Purge(c.id)));
+                        self.d.timers.push(timers.purge_at(t), Timer::Purge(c.id));
                     }
                 }
             }

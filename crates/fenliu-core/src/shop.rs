@@ -13,11 +13,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::agent::{Agent, AgentStatus, MaxLoad, Weight};
 use crate::conversation::{Conversation, ConversationStatus, EndReason, Entry, Reason, ReplyClock};
+use crate::deadlines::Deadlines;
 use crate::error::{CoreError, CoreResult, InvalidInput};
 use crate::explain::{Considered, Explanation, Verdict};
-use crate::ids::{AgentId, BuyerId, ConversationId, GroupId, ShopId, Tag};
+use crate::ids::{AgentId, BuyerId, ConversationId, GroupId, IdMap, ShopId, Tag};
 use crate::index::{MemberState, Pool, Slot};
-use crate::records::{Meta, RecordKey};
+use crate::records::{Changed, Meta, RecordKey};
 use crate::routing::Memo;
 use crate::settings::{Inquiry, QueueOrder, RoutingSettings};
 use crate::stats::AgentDay;
@@ -248,7 +249,7 @@ pub struct Effects {
     /// Events to publish, in order.
     pub events: Vec<Event>,
     /// Records whose stored value changed (present: write it; absent: delete it).
-    pub changed: BTreeSet<RecordKey>,
+    pub changed: Changed,
 }
 
 impl Effects {
@@ -275,15 +276,17 @@ pub(crate) struct Derived {
     pub(crate) by_id: BTreeMap<AgentId, Slot>,
     pub(crate) free_slots: Vec<Slot>,
     pub(crate) pool: Pool,
-    pub(crate) group_pools: HashMap<GroupId, Pool>,
+    pub(crate) group_pools: IdMap<GroupId, Pool>,
     pub(crate) pools_day: Day,
-    pub(crate) open_by_buyer: HashMap<BuyerId, ConversationId>,
-    pub(crate) last_by_buyer: HashMap<BuyerId, ConversationId>,
+    pub(crate) open_by_buyer: IdMap<BuyerId, ConversationId>,
+    pub(crate) last_by_buyer: IdMap<BuyerId, ConversationId>,
     pub(crate) queue: BTreeMap<i64, ConversationId>,
-    pub(crate) timers: BTreeSet<(Millis, Timer)>,
-    pub(crate) recent_expiry: BTreeSet<(Millis, BuyerId)>,
+    pub(crate) timers: Deadlines<Timer>,
+    /// Expiries of recent contacts, with those of mappings refreshed since
+    /// left behind (see [`Deadlines`]).
+    pub(crate) recent_expiry: Deadlines<BuyerId>,
     pub(crate) order_expiry: BTreeSet<(Millis, Tag)>,
-    pub(crate) last_order_at: HashMap<BuyerId, Millis>,
+    pub(crate) last_order_at: IdMap<BuyerId, Millis>,
 }
 
 /// One shop: settings, agents, groups, conversations, queue, recent
@@ -296,16 +299,20 @@ pub struct Shop {
     pub(crate) agents: Vec<Option<Agent>>,
     pub(crate) groups: BTreeMap<GroupId, BTreeSet<AgentId>>,
     pub(crate) conversations: BTreeMap<ConversationId, Conversation>,
-    pub(crate) recent: HashMap<BuyerId, RecentContact>,
+    pub(crate) recent: IdMap<BuyerId, RecentContact>,
     pub(crate) orders: HashMap<Tag, OrderRecord>,
     /// Figures by day, then by agent. Only today and yesterday are kept, so
     /// the outer map is tiny; the inner one is hashed because every reception
     /// updates it, and an ordered map keyed by (day, agent id) cost a dozen
     /// string comparisons per update in a shop of thousands of agents.
-    pub(crate) stats: BTreeMap<Day, HashMap<AgentId, AgentDay>>,
+    pub(crate) stats: BTreeMap<Day, IdMap<AgentId, AgentDay>>,
     pub(crate) d: Derived,
     pub(crate) fx: Effects,
 }
+
+/// Left-behind recent-contact expiries tolerated beyond one per mapping
+/// before they are dropped, so that a small shop does not rebuild often.
+const RECENT_EXPIRY_SLACK: usize = 1024;
 
 /// Longest display name, in characters.
 pub const MAX_DISPLAY_NAME: usize = 100;
@@ -320,7 +327,7 @@ impl Shop {
             agents: Vec::new(),
             groups: BTreeMap::new(),
             conversations: BTreeMap::new(),
-            recent: HashMap::new(),
+            recent: IdMap::default(),
             orders: HashMap::new(),
             stats: BTreeMap::new(),
             d: Derived {
@@ -376,7 +383,7 @@ impl Shop {
             Command::OpenProactive(agent, buyer) => self.open_proactive(&agent, buyer, now),
             Command::Order(order, buyer) => self.order(order, buyer, now),
         };
-        let fx = std::mem::take(&mut self.fx);
+        let fx = self.take_effects();
         match reply {
             Ok(reply) => Ok((reply, fx)),
             Err(e) => {
@@ -390,20 +397,22 @@ impl Shop {
 
     /// Effects left behind by a refused command (timers that fired first).
     pub fn take_effects(&mut self) -> Effects {
-        std::mem::take(&mut self.fx)
+        let mut fx = std::mem::take(&mut self.fx);
+        fx.changed.settle();
+        fx
     }
 
     /// Fires every timer due at `now`.
     pub fn tick<R: Rng + ?Sized>(&mut self, now: Millis, rng: &mut R) -> Effects {
         self.fire_timers(now, rng);
-        std::mem::take(&mut self.fx)
+        self.take_effects()
     }
 
     /// When the next timer is due, if any.
     pub fn next_deadline(&self) -> Option<Millis> {
         [
-            self.d.timers.first().map(|(t, _)| *t),
-            self.d.recent_expiry.first().map(|(t, _)| *t),
+            self.d.timers.next(),
+            self.d.recent_expiry.next(),
             self.d.order_expiry.first().map(|(t, _)| *t),
         ]
         .into_iter()
@@ -524,7 +533,7 @@ impl Shop {
         if let Some(w) = weight {
             agent.weight = w;
         }
-        self.fx.changed.insert(RecordKey::Agent(id.clone()));
+        self.fx.changed.push(RecordKey::Agent(id.clone()));
         if let Some(groups) = groups {
             let new: BTreeSet<GroupId> = groups.into_iter().collect();
             let old = self
@@ -548,8 +557,8 @@ impl Shop {
     // agent's groups), so both records change.
     fn join_group(&mut self, slot: Slot, id: &AgentId, g: GroupId) {
         self.groups.entry(g.clone()).or_default().insert(id.clone());
-        self.fx.changed.insert(RecordKey::Group(g.clone()));
-        self.fx.changed.insert(RecordKey::Agent(id.clone()));
+        self.fx.changed.push(RecordKey::Group(g.clone()));
+        self.fx.changed.push(RecordKey::Agent(id.clone()));
         self.agent_mut(slot).groups.insert(g.clone());
         let m = self.member_state(self.agent_at(slot).expect("live"), self.d.pools_day);
         self.d.group_pools.entry(g).or_default().upsert(slot, m);
@@ -558,9 +567,9 @@ impl Shop {
     fn leave_group(&mut self, slot: Slot, id: &AgentId, g: &GroupId) {
         if let Some(members) = self.groups.get_mut(g) {
             members.remove(id);
-            self.fx.changed.insert(RecordKey::Group(g.clone()));
+            self.fx.changed.push(RecordKey::Group(g.clone()));
         }
-        self.fx.changed.insert(RecordKey::Agent(id.clone()));
+        self.fx.changed.push(RecordKey::Agent(id.clone()));
         self.agent_mut(slot).groups.remove(g);
         if let Some(pool) = self.d.group_pools.get_mut(g) {
             pool.remove(slot);
@@ -602,7 +611,7 @@ impl Shop {
         self.agents[slot as usize] = None;
         self.d.by_id.remove(id);
         self.d.free_slots.push(slot);
-        self.fx.changed.insert(RecordKey::Agent(id.clone()));
+        self.fx.changed.push(RecordKey::Agent(id.clone()));
         self.drain(now, rng);
         Ok(Reply::Done)
     }
@@ -622,7 +631,7 @@ impl Shop {
             return Ok(Reply::Done);
         }
         agent.status = status;
-        self.fx.changed.insert(RecordKey::Agent(id.clone()));
+        self.fx.changed.push(RecordKey::Agent(id.clone()));
         self.fx.events.push(Event::AgentStatus {
             agent_id: id.clone(),
             status,
@@ -651,7 +660,7 @@ impl Shop {
             return Ok(Reply::Done);
         }
         agent.max_load = max;
-        self.fx.changed.insert(RecordKey::Agent(id.clone()));
+        self.fx.changed.push(RecordKey::Agent(id.clone()));
         self.ensure_day(now);
         self.reindex(slot);
         self.drain(now, rng);
@@ -681,7 +690,7 @@ impl Shop {
         }
         self.groups.entry(group.clone()).or_default();
         self.d.group_pools.entry(group.clone()).or_default();
-        self.fx.changed.insert(RecordKey::Group(group));
+        self.fx.changed.push(RecordKey::Group(group));
         self.ensure_day(now);
         self.drain(now, rng);
         Ok(Reply::Done)
@@ -697,10 +706,10 @@ impl Shop {
         let order_changed = settings.queue.order != self.settings.queue.order;
         let timers_changed = settings.timers != self.settings.timers;
         self.settings = settings;
-        self.fx.changed.insert(RecordKey::Settings);
+        self.fx.changed.push(RecordKey::Settings);
         if order_changed {
             // Keys keep their arrival order; only the direction of service flips.
-            self.fx.changed.insert(RecordKey::Meta);
+            self.fx.changed.push(RecordKey::Meta);
         }
         self.reindex_all(self.today(now));
         if timers_changed {
@@ -733,15 +742,15 @@ impl Shop {
     }
 
     fn conv_mut(&mut self, id: ConversationId) -> &mut Conversation {
-        self.fx.changed.insert(RecordKey::Conversation(id));
+        self.fx.changed.push(RecordKey::Conversation(id));
         self.conversations.get_mut(&id).expect("live conversation")
     }
 
     fn new_conversation(&mut self, inquiry: Inquiry, now: Millis) -> ConversationId {
         self.meta.next_conversation += 1;
         let id = ConversationId(self.meta.next_conversation);
-        self.fx.changed.insert(RecordKey::Meta);
-        self.fx.changed.insert(RecordKey::Conversation(id));
+        self.fx.changed.push(RecordKey::Meta);
+        self.fx.changed.push(RecordKey::Conversation(id));
         self.d.open_by_buyer.insert(inquiry.buyer_id.clone(), id);
         let strategy = self.settings.strategy;
         self.conversations.insert(
@@ -831,7 +840,7 @@ impl Shop {
         };
         c.explanation = explanation;
         let buyer = c.inquiry.buyer_id.clone();
-        self.d.timers.insert((late_at, Timer::Late(id)));
+        self.d.timers.push(late_at, Timer::Late(id));
         self.take_on(slot, today, true);
         self.count_reception(today, &agent_id, &buyer, true);
         self.d.last_by_buyer.insert(buyer.clone(), id);
@@ -858,7 +867,7 @@ impl Shop {
             agent.unreplied += 1;
         }
         let id = agent.id.clone();
-        self.fx.changed.insert(RecordKey::Agent(id));
+        self.fx.changed.push(RecordKey::Agent(id));
         self.reindex(slot);
     }
 
@@ -875,7 +884,7 @@ impl Shop {
             agent.unreplied = agent.unreplied.saturating_sub(1);
         }
         let aid = agent.id.clone();
-        self.fx.changed.insert(RecordKey::Agent(aid));
+        self.fx.changed.push(RecordKey::Agent(aid));
         self.reindex(slot);
     }
 
@@ -888,7 +897,7 @@ impl Shop {
             self.meta.queue_back += 1;
             self.meta.queue_back
         };
-        self.fx.changed.insert(RecordKey::Meta);
+        self.fx.changed.push(RecordKey::Meta);
         self.d.queue.insert(key, id);
         // The new key is the highest of the queue (taken at the back) or the
         // lowest (at the front), so its position needs no count, which would
@@ -1102,10 +1111,10 @@ impl Shop {
         if started {
             c.clock.running_since = Some(now);
             c.clock.ever_ran = true;
-            self.d.timers.insert((late_at, Timer::Late(id)));
+            self.d.timers.push(late_at, Timer::Late(id));
             if let Some(slot) = self.slot(&agent) {
                 self.agent_mut(slot).unreplied += 1;
-                self.fx.changed.insert(RecordKey::Agent(agent.clone()));
+                self.fx.changed.push(RecordKey::Agent(agent.clone()));
                 self.reindex(slot);
             }
             if let Some(day) = figures_day.filter(|_| first_run) {
@@ -1133,13 +1142,13 @@ impl Shop {
             if let Some(slot) = self.slot(&agent) {
                 let a = self.agent_mut(slot);
                 a.unreplied = a.unreplied.saturating_sub(1);
-                self.fx.changed.insert(RecordKey::Agent(agent.clone()));
+                self.fx.changed.push(RecordKey::Agent(agent.clone()));
                 self.reindex(slot);
             }
         }
         self.d
             .timers
-            .insert((now + timers.auto_end_secs as i64 * 1000, Timer::AutoEnd(id)));
+            .push(now + timers.auto_end_secs as i64 * 1000, Timer::AutoEnd(id));
         self.refresh_recent(&buyer, &agent, now);
     }
 
@@ -1228,7 +1237,7 @@ impl Shop {
         let agent_id = c.agent.clone();
         let buyer = c.inquiry.buyer_id.clone();
         self.d.open_by_buyer.remove(&buyer);
-        self.d.timers.insert((purge_at, Timer::Purge(id)));
+        self.d.timers.push(purge_at, Timer::Purge(id));
         self.fx.events.push(Event::Ended {
             conversation_id: id,
             agent_id,
@@ -1256,7 +1265,7 @@ impl Shop {
         c.ended_at = Some(now);
         let buyer = c.inquiry.buyer_id.clone();
         self.d.open_by_buyer.remove(&buyer);
-        self.d.timers.insert((purge_at, Timer::Purge(id)));
+        self.d.timers.push(purge_at, Timer::Purge(id));
         self.fx.events.push(Event::Cancelled {
             conversation_id: id,
             buyer_id: buyer,
@@ -1416,7 +1425,7 @@ impl Shop {
         };
         self.index_order(&record);
         self.orders.insert(order_id.clone(), record.clone());
-        self.fx.changed.insert(RecordKey::Order(order_id));
+        self.fx.changed.push(RecordKey::Order(order_id));
         Ok(Reply::Order(record))
     }
 
@@ -1446,14 +1455,24 @@ impl Shop {
             agent: agent.clone(),
             expires_at,
         };
-        // One hash of the buyer id: `insert` hands back the mapping it replaces.
-        if let Some(old) = self.recent.insert(buyer.clone(), fresh) {
-            self.d
-                .recent_expiry
-                .remove(&(old.expires_at, buyer.clone()));
+        self.recent.insert(buyer.clone(), fresh);
+        // The expiry this refresh replaces stays behind until it is due; when
+        // left-behind ones outnumber the mappings, they are dropped at once
+        // (in linear time, so a refresh costs O(1) amortised).
+        self.d.recent_expiry.push(expires_at, buyer.clone());
+        if self.d.recent_expiry.len() > 2 * self.recent.len() + RECENT_EXPIRY_SLACK {
+            self.rebuild_recent_expiry();
         }
-        self.d.recent_expiry.insert((expires_at, buyer.clone()));
-        self.fx.changed.insert(RecordKey::Recent(buyer.clone()));
+        self.fx.changed.push(RecordKey::Recent(buyer.clone()));
+    }
+
+    /// Sets the recent-contact expiries to those of the current mappings.
+    pub(crate) fn rebuild_recent_expiry(&mut self) {
+        self.d.recent_expiry.rebuild(
+            self.recent
+                .iter()
+                .map(|(buyer, r)| (r.expires_at, buyer.clone())),
+        );
     }
 
     /// The buyer's recent agent, if the mapping has not lapsed.
@@ -1467,7 +1486,7 @@ impl Shop {
     // ---- figures ----------------------------------------------------------
 
     pub(crate) fn day_stats(&mut self, day: Day, agent: &AgentId) -> &mut AgentDay {
-        self.fx.changed.insert(RecordKey::Stats(day, agent.clone()));
+        self.fx.changed.push(RecordKey::Stats(day, agent.clone()));
         self.stats
             .entry(day)
             .or_default()
@@ -1497,23 +1516,14 @@ impl Shop {
 
     fn fire_timers<R: Rng + ?Sized>(&mut self, now: Millis, rng: &mut R) {
         let mut capacity_freed = false;
-        while let Some(&(at, timer)) = self.d.timers.first() {
-            if at > now {
-                break;
-            }
-            self.d.timers.pop_first();
+        while let Some((at, timer)) = self.d.timers.pop_due(now) {
             capacity_freed |= self.fire(at, timer);
         }
-        // Entries are looked at before they are taken, so that no buyer id is
-        // copied on the common path where nothing is due.
-        while let Some(&(at, _)) = self.d.recent_expiry.first() {
-            if at > now {
-                break;
-            }
-            let (_, buyer) = self.d.recent_expiry.pop_first().expect("first entry");
+        while let Some((at, buyer)) = self.d.recent_expiry.pop_due(now) {
+            // An expiry the mapping was refreshed past is left behind.
             if self.recent.get(&buyer).is_some_and(|r| r.expires_at == at) {
                 self.recent.remove(&buyer);
-                self.fx.changed.insert(RecordKey::Recent(buyer));
+                self.fx.changed.push(RecordKey::Recent(buyer));
             }
         }
         while let Some(&(at, _)) = self.d.order_expiry.first() {
@@ -1525,7 +1535,7 @@ impl Shop {
                 if self.d.last_order_at.get(&rec.buyer_id) == Some(&rec.at) {
                     self.d.last_order_at.remove(&rec.buyer_id);
                 }
-                self.fx.changed.insert(RecordKey::Order(order));
+                self.fx.changed.push(RecordKey::Order(order));
             }
         }
         let today = self.today(now);
@@ -1536,7 +1546,7 @@ impl Shop {
             }
             let (_, figures) = self.stats.pop_first().expect("first day");
             for agent in figures.into_keys() {
-                self.fx.changed.insert(RecordKey::Stats(day, agent));
+                self.fx.changed.push(RecordKey::Stats(day, agent));
             }
         }
         if capacity_freed {
@@ -1590,7 +1600,7 @@ impl Shop {
                         self.d.last_by_buyer.remove(&buyer);
                     }
                     self.conversations.remove(&id);
-                    self.fx.changed.insert(RecordKey::Conversation(id));
+                    self.fx.changed.push(RecordKey::Conversation(id));
                 }
                 false
             }
@@ -1647,5 +1657,82 @@ impl Shop {
     pub(crate) fn dedup(slots: Vec<Slot>) -> Vec<Slot> {
         let mut seen = HashSet::with_capacity(slots.len());
         slots.into_iter().filter(|s| seen.insert(*s)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::rngs::SmallRng;
+    use rand::SeedableRng;
+
+    use super::*;
+
+    const T0: Millis = 1_795_399_200_000;
+
+    fn run(shop: &mut Shop, cmd: Command, now: Millis, rng: &mut SmallRng) -> Reply {
+        shop.handle(cmd, now, rng).expect("accepted").0
+    }
+
+    #[test]
+    fn refreshed_recent_contacts_leave_a_bounded_number_of_expiries_behind() {
+        let mut rng = SmallRng::seed_from_u64(1);
+        let mut shop = Shop::new(ShopId::parse("s").unwrap());
+        let a = AgentId::parse("a").unwrap();
+        let b = BuyerId::parse("b").unwrap();
+        let upsert = Command::UpsertAgent {
+            agent: a.clone(),
+            display_name: None,
+            weight: None,
+            groups: None,
+        };
+        run(&mut shop, upsert, T0, &mut rng);
+        run(
+            &mut shop,
+            Command::SetStatus(a.clone(), AgentStatus::Online),
+            T0,
+            &mut rng,
+        );
+        let inquiry = Inquiry {
+            buyer_id: b.clone(),
+            entry: Entry::Other,
+            question: None,
+            order_state: None,
+            product_id: None,
+            intent: None,
+        };
+        let Reply::Conversation { id, .. } =
+            run(&mut shop, Command::Inquire(inquiry), T0, &mut rng)
+        else {
+            panic!("an inquiry answers with a conversation");
+        };
+
+        // Every message refreshes the one mapping, 10 seconds apart.
+        let mut now = T0;
+        for i in 0..5 * RECENT_EXPIRY_SLACK {
+            now += 10_000;
+            let from = if i % 2 == 0 {
+                Party::Buyer
+            } else {
+                Party::Agent
+            };
+            run(&mut shop, Command::Message(id, from), now, &mut rng);
+            assert!(shop.d.recent_expiry.len() <= 2 * shop.recent.len() + RECENT_EXPIRY_SLACK + 1);
+        }
+
+        // The mapping still lapses a window after the last refresh, not before.
+        let window = shop.settings.recent_contact.window_secs as i64 * 1000;
+        run(
+            &mut shop,
+            Command::End(id, EndReason::Service),
+            now,
+            &mut rng,
+        );
+        let last_refresh = now;
+        shop.tick(last_refresh + window - 1, &mut rng);
+        assert_eq!(shop.recent_agent(&b, last_refresh + window - 1), Some(&a));
+        assert!(shop.recent.contains_key(&b));
+        let fx = shop.tick(last_refresh + window, &mut rng);
+        assert!(!shop.recent.contains_key(&b));
+        assert!(fx.changed.contains(&RecordKey::Recent(b)));
     }
 }

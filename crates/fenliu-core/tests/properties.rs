@@ -16,9 +16,9 @@ use fenliu_core::settings::{
 };
 use fenliu_core::Strategy as PickStrategy;
 use fenliu_core::{
-    AgentId, AgentStatus, Command, ConversationId, ConversationStatus, EndReason, Entry, Event,
-    Inquiry, MaxLoad, Millis, Party, Reason, Record, RecordKey, Reply, RoutingSettings, Shop,
-    TzOffset, Weight,
+    AgentId, AgentStatus, Changed, Command, ConversationId, ConversationStatus, EndReason, Entry,
+    Event, Inquiry, MaxLoad, Millis, Party, Reason, Record, RecordKey, Reply, RoutingSettings,
+    Shop, TzOffset, Weight,
 };
 use proptest::prelude::*;
 use proptest::test_runner::Config;
@@ -446,7 +446,7 @@ impl Run {
 
     /// Writes the changed records into the store, which must then hold
     /// exactly the shop's records.
-    fn persist(&mut self, changed: &BTreeSet<RecordKey>) -> Result<(), TestCaseError> {
+    fn persist(&mut self, changed: &Changed) -> Result<(), TestCaseError> {
         for key in changed {
             match self.w.shop.record(key) {
                 Some(r) => {
