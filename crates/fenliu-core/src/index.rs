@@ -1,11 +1,15 @@
 //! Indexes that make a routing decision cost O(log n) in the number of agents.
 //!
 //! Agents are referred to by a dense slot number. A [`Pool`] (the whole shop,
-//! or one group) keeps its online agents ordered by saturation and its
-//! available agents ordered by (assigned today, saturation), each in buckets
-//! of equal keys so that a tie is broken uniformly at random in O(1). The
-//! shop-wide pool also keeps a Fenwick tree of effective weights for the
-//! `weighted` strategy. None of this is stored: it is rebuilt from the agents.
+//! or one group) keeps its online agents ordered by saturation, in buckets of
+//! equal keys so that a tie is broken uniformly at random in O(1). Under the
+//! `even` strategy it also keeps its available agents ordered by (assigned
+//! today, saturation), and under `weighted` the shop-wide pool keeps a Fenwick
+//! tree of effective weights. Only the strategy in force has its index: every
+//! assignment moves the agent in each index it is in, and the (assigned
+//! today, saturation) order, with a key of its own for almost every agent, was
+//! the dearest of them. Changing the strategy rebuilds the pools. None of this
+//! is stored: it is rebuilt from the agents.
 
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashMap};
@@ -14,6 +18,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use rand::Rng;
 
 use crate::agent::{AgentStatus, Saturation};
+use crate::settings::Strategy;
 
 /// An agent's slot in the indexes.
 pub type Slot = u32;
@@ -245,14 +250,18 @@ impl MemberState {
 /// A set of agents (the shop, or a group) with its routing indexes.
 #[derive(Clone, Debug, Default)]
 pub struct Pool {
-    members: SlotMap<AgentStatus>,
+    /// Status of each member, and whether it is available.
+    members: SlotMap<(AgentStatus, bool)>,
     /// Online agents by saturation.
     pub online: TieIndex<Saturation>,
-    /// Available agents by (assigned today, saturation).
-    pub even: TieIndex<EvenKey>,
-    /// Effective weights of available agents (shop pool only).
+    /// Available agents by (assigned today, saturation); kept under `even`.
+    pub even: Option<TieIndex<EvenKey>>,
+    /// Effective weights of available agents; kept under `weighted`, by the
+    /// shop-wide pool only (a group is scanned).
     pub weights: Option<WeightTree>,
+    shop_wide: bool,
     counts: [u32; 3],
+    available: usize,
 }
 
 fn status_index(s: AgentStatus) -> usize {
@@ -264,25 +273,44 @@ fn status_index(s: AgentStatus) -> usize {
 }
 
 impl Pool {
-    /// A pool that also samples by weight.
-    pub fn weighted() -> Self {
-        Self {
-            weights: Some(WeightTree::default()),
+    /// An empty pool with the indexes `strategy` picks from; `shop_wide` for
+    /// the pool of every agent of the shop.
+    pub fn new(strategy: Strategy, shop_wide: bool) -> Self {
+        let mut pool = Self {
+            shop_wide,
             ..Self::default()
+        };
+        pool.keep_for(strategy);
+        pool
+    }
+
+    /// Keeps the indexes `strategy` picks from. An index that is new starts
+    /// empty: the caller upserts every member again.
+    pub fn keep_for(&mut self, strategy: Strategy) {
+        let even = strategy == Strategy::Even;
+        if even != self.even.is_some() {
+            self.even = even.then(TieIndex::default);
+        }
+        let weights = strategy == Strategy::Weighted && self.shop_wide;
+        if weights != self.weights.is_some() {
+            self.weights = weights.then(WeightTree::default);
         }
     }
 
     /// Adds or updates a member.
     pub fn upsert(&mut self, slot: Slot, m: MemberState) {
-        if let Some(old) = self.members.insert(slot, m.status) {
+        let available = m.available();
+        if let Some((old, was_available)) = self.members.insert(slot, (m.status, available)) {
             self.counts[status_index(old)] -= 1;
+            self.available -= usize::from(was_available);
         }
         self.counts[status_index(m.status)] += 1;
+        self.available += usize::from(available);
         let online = m.status == AgentStatus::Online;
         self.online.set(slot, online.then_some(m.saturation));
-        let available = m.available();
-        self.even
-            .set(slot, available.then_some((m.assigned_today, m.saturation)));
+        if let Some(even) = &mut self.even {
+            even.set(slot, available.then_some((m.assigned_today, m.saturation)));
+        }
         if let Some(w) = &mut self.weights {
             w.set(slot, if available { m.effective_weight } else { 0.0 });
         }
@@ -290,11 +318,14 @@ impl Pool {
 
     /// Removes a member.
     pub fn remove(&mut self, slot: Slot) {
-        if let Some(old) = self.members.remove(&slot) {
+        if let Some((old, was_available)) = self.members.remove(&slot) {
             self.counts[status_index(old)] -= 1;
+            self.available -= usize::from(was_available);
         }
         self.online.set(slot, None);
-        self.even.set(slot, None);
+        if let Some(even) = &mut self.even {
+            even.set(slot, None);
+        }
         if let Some(w) = &mut self.weights {
             w.set(slot, 0.0);
         }
@@ -317,7 +348,7 @@ impl Pool {
 
     /// Available members.
     pub fn available(&self) -> usize {
-        self.even.len()
+        self.available
     }
 
     /// Whether `slot` is a member.

@@ -87,6 +87,11 @@ impl Changed {
     /// Appends a key without sorting; [`Changed::settle`] must follow before
     /// the set leaves the core.
     pub(crate) fn push(&mut self, key: RecordKey) {
+        if self.keys.capacity() == 0 {
+            // An inquiry names seven records, an end or a transfer with a
+            // drain more: one allocation instead of growing 4, 8, 16.
+            self.keys.reserve(16);
+        }
         self.keys.push(key);
     }
 
@@ -275,7 +280,9 @@ impl Shop {
                     }
                 }
             }
-            shop.d.group_pools.insert(g.clone(), Pool::default());
+            shop.d
+                .group_pools
+                .insert(g.clone(), Pool::new(shop.settings.strategy, false));
         }
         for o in orders {
             shop.index_order(&o);

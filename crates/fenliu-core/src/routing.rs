@@ -247,46 +247,53 @@ impl Shop {
 
     fn pick_available<R: Rng + ?Sized>(&self, source: &Source, rng: &mut R) -> Option<Slot> {
         let strategy = self.settings.strategy;
-        match self.pool_of(source) {
-            Some(pool) => {
-                let pool = pool?;
-                match strategy {
-                    Strategy::LeastSaturation => {
-                        let (sat, bucket) = pool.online.first()?;
-                        (sat.load < sat.max).then(|| bucket[rng.random_range(0..bucket.len())])
-                    }
-                    Strategy::Even => {
-                        let (_, bucket) = pool.even.first()?;
-                        Some(bucket[rng.random_range(0..bucket.len())])
-                    }
-                    Strategy::Weighted => match &pool.weights {
-                        Some(tree) => tree.sample(rng),
-                        None => {
-                            let mut slots: Vec<Slot> = pool.slots().collect();
-                            slots.sort_unstable();
-                            self.weighted_pick(slots, rng)
-                        }
-                    },
-                }
+        let Some(pool) = self.pool_of(source) else {
+            let slots: &[Slot] = match source {
+                Source::Slots(s) | Source::Offline(s) => s,
+                _ => &[],
+            };
+            return self.scan_pick(slots.iter().copied(), rng);
+        };
+        let pool = pool?;
+        match (strategy, &pool.even, &pool.weights) {
+            (Strategy::LeastSaturation, ..) => {
+                let (sat, bucket) = pool.online.first()?;
+                (sat.load < sat.max).then(|| bucket[rng.random_range(0..bucket.len())])
             }
-            None => {
-                let today = self.d.pools_day;
-                let available: Vec<(Slot, &Agent)> = self
-                    .scanned(source)
-                    .into_iter()
-                    .filter(|(_, a)| a.is_available())
-                    .collect();
-                match strategy {
-                    Strategy::LeastSaturation => {
-                        random_min_by_key(&available, rng, |a| a.saturation())
-                    }
-                    Strategy::Even => random_min_by_key(&available, rng, |a| {
-                        (a.assigned_on(today), a.saturation())
-                    }),
-                    Strategy::Weighted => {
-                        self.weighted_pick(available.iter().map(|(s, _)| *s).collect(), rng)
-                    }
-                }
+            (Strategy::Even, Some(even), _) => {
+                let (_, bucket) = even.first()?;
+                Some(bucket[rng.random_range(0..bucket.len())])
+            }
+            (Strategy::Weighted, _, Some(tree)) => tree.sample(rng),
+            // A group has no weight tree: its members are scanned (in slot
+            // order, so that a seed gives the same pick).
+            _ => {
+                let mut slots: Vec<Slot> = pool.slots().collect();
+                slots.sort_unstable();
+                self.scan_pick(slots.into_iter(), rng)
+            }
+        }
+    }
+
+    /// Picks by the strategy among the available agents of `slots`, looking
+    /// at each one.
+    fn scan_pick<R: Rng + ?Sized>(
+        &self,
+        slots: impl Iterator<Item = Slot>,
+        rng: &mut R,
+    ) -> Option<Slot> {
+        let today = self.d.pools_day;
+        let available: Vec<(Slot, &Agent)> = slots
+            .filter_map(|s| self.agent_at(s).map(|a| (s, a)))
+            .filter(|(_, a)| a.is_available())
+            .collect();
+        match self.settings.strategy {
+            Strategy::LeastSaturation => random_min_by_key(&available, rng, |a| a.saturation()),
+            Strategy::Even => {
+                random_min_by_key(&available, rng, |a| (a.assigned_on(today), a.saturation()))
+            }
+            Strategy::Weighted => {
+                self.weighted_pick(available.iter().map(|(s, _)| *s).collect(), rng)
             }
         }
     }
@@ -403,7 +410,7 @@ impl Shop {
                 .flatten()
                 .and_then(|p| match self.settings.strategy {
                     Strategy::LeastSaturation => p.online.first().map(|(_, b)| b),
-                    Strategy::Even => p.even.first().map(|(_, b)| b),
+                    Strategy::Even => p.even.as_ref().and_then(|e| e.first()).map(|(_, b)| b),
                     Strategy::Weighted => None,
                 });
         if let Some(bucket) = tie_bucket {

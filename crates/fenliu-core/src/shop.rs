@@ -20,7 +20,7 @@ use crate::ids::{AgentId, BuyerId, ConversationId, GroupId, IdMap, ShopId, Tag};
 use crate::index::{MemberState, Pool, Slot};
 use crate::records::{Changed, Meta, RecordKey};
 use crate::routing::Memo;
-use crate::settings::{Inquiry, QueueOrder, RoutingSettings};
+use crate::settings::{Inquiry, QueueOrder, RoutingSettings, Strategy};
 use crate::stats::AgentDay;
 use crate::time::{Day, Millis};
 
@@ -331,7 +331,7 @@ impl Shop {
             orders: HashMap::new(),
             stats: BTreeMap::new(),
             d: Derived {
-                pool: Pool::weighted(),
+                pool: Pool::new(Strategy::default(), true),
                 ..Derived::default()
             },
             fx: Effects::default(),
@@ -469,12 +469,13 @@ impl Shop {
             return;
         };
         let m = self.member_state(agent, self.d.pools_day);
+        let strategy = self.settings.strategy;
         self.d.pool.upsert(slot, m);
         for g in &agent.groups {
             self.d
                 .group_pools
                 .entry(g.clone())
-                .or_default()
+                .or_insert_with(|| Pool::new(strategy, false))
                 .upsert(slot, m);
         }
     }
@@ -483,6 +484,11 @@ impl Shop {
     /// or the settings that feed them changed.
     pub(crate) fn reindex_all(&mut self, today: Day) {
         self.d.pools_day = today;
+        let strategy = self.settings.strategy;
+        self.d.pool.keep_for(strategy);
+        for pool in self.d.group_pools.values_mut() {
+            pool.keep_for(strategy);
+        }
         let slots: Vec<Slot> = self.d.by_id.values().copied().collect();
         for s in slots {
             self.reindex(s);
@@ -561,7 +567,12 @@ impl Shop {
         self.fx.changed.push(RecordKey::Agent(id.clone()));
         self.agent_mut(slot).groups.insert(g.clone());
         let m = self.member_state(self.agent_at(slot).expect("live"), self.d.pools_day);
-        self.d.group_pools.entry(g).or_default().upsert(slot, m);
+        let strategy = self.settings.strategy;
+        self.d
+            .group_pools
+            .entry(g)
+            .or_insert_with(|| Pool::new(strategy, false))
+            .upsert(slot, m);
     }
 
     fn leave_group(&mut self, slot: Slot, id: &AgentId, g: &GroupId) {
@@ -689,7 +700,11 @@ impl Shop {
             self.join_group(slot, a, group.clone());
         }
         self.groups.entry(group.clone()).or_default();
-        self.d.group_pools.entry(group.clone()).or_default();
+        let strategy = self.settings.strategy;
+        self.d
+            .group_pools
+            .entry(group.clone())
+            .or_insert_with(|| Pool::new(strategy, false));
         self.fx.changed.push(RecordKey::Group(group));
         self.ensure_day(now);
         self.drain(now, rng);

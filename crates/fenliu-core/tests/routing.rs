@@ -830,6 +830,42 @@ fn even_picks_the_agent_with_fewest_assigned_today() {
 }
 
 #[test]
+fn even_counts_work_assigned_before_the_shop_switched_to_it() {
+    // Under least_saturation a takes three conversations while b is busy;
+    // then the shop switches to even distribution.
+    let mut w = World::new();
+    w.agent_in("a", Online, 10, &["g"])
+        .agent_in("b", Busy, 10, &["g"]);
+    for i in 0..3 {
+        let c = w.inquire(&format!("x{i}"));
+        w.end(c.id);
+    }
+    w.set_status("b", Online);
+    w.routing(|r| {
+        r.strategy = Strategy::Even;
+        r.rules = vec![rule(
+            When {
+                entry: Some(Entry::Live),
+                ..When::default()
+            },
+            &[],
+            &["g"],
+        )];
+    });
+
+    // Both idle, but a has 3 assigned today: b takes the next ones, in the
+    // shop and in the group a rule targets alike.
+    let shop_wide = w.inquire("s1");
+    let mut live = common::ask("l1");
+    live.entry = Entry::Live;
+    let in_group = w.inquire_with(live);
+
+    assert_eq!(w.agent_of(shop_wide.id).as_deref(), Some("b"));
+    assert_eq!(in_group.reason, Reason::Rule);
+    assert_eq!(w.agent_of(in_group.id).as_deref(), Some("b"));
+}
+
+#[test]
 fn even_gives_new_work_to_a_late_shift_agent_who_comes_online() {
     let mut w = World::new();
     w.routing(|r| r.strategy = Strategy::Even);
