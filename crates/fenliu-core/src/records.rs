@@ -64,49 +64,60 @@ impl RecordKey {
     }
 }
 
-/// The keys of the records a command changed: sorted, each once.
+/// Keys a [`Changed`] set keeps distinct as they come; a larger set (a drain
+/// that placed many conversations, a rebuild) is sorted and deduplicated once.
+const DISTINCT_AS_THEY_COME: usize = 32;
+
+/// The keys of the records a command changed, each once, in no particular
+/// order.
 ///
-/// A command names the same record many times (an inquiry touches its
-/// conversation three times), and the set is read once, by whoever persists
-/// it. So keys are appended as they come and sorted and deduplicated once
-/// when the command hands its effects over: an ordered tree set paid a
-/// search, and often an allocation, on every mention, and more to drop.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// A command names the same record several times (an inquiry touches its
+/// conversation twice), and the set is read once, by whoever persists it. So
+/// keys are appended as they come, skipping one already there while the set
+/// is small, and a large set is sorted and deduplicated once when the command
+/// hands its effects over: an ordered tree set paid a search, and often an
+/// allocation, on every mention, and more to drop.
+#[derive(Clone, Debug, Default)]
 pub struct Changed {
     keys: Vec<RecordKey>,
 }
 
 impl Changed {
-    /// Adds a key, keeping the keys sorted and distinct.
+    /// Adds a key.
     pub fn insert(&mut self, key: RecordKey) {
-        if let Err(at) = self.keys.binary_search(&key) {
-            self.keys.insert(at, key);
+        if !self.contains(&key) {
+            self.keys.push(key);
         }
     }
 
-    /// Appends a key without sorting; [`Changed::settle`] must follow before
-    /// the set leaves the core.
+    /// Appends a key; [`Changed::settle`] must follow before the set leaves
+    /// the core.
     pub(crate) fn push(&mut self, key: RecordKey) {
         if self.keys.capacity() == 0 {
-            // An inquiry names seven records, an end or a transfer with a
+            // An inquiry names six records, an end or a transfer with a
             // drain more: one allocation instead of growing 4, 8, 16.
             self.keys.reserve(16);
+        }
+        if self.keys.len() < DISTINCT_AS_THEY_COME && self.keys.contains(&key) {
+            return;
         }
         self.keys.push(key);
     }
 
-    /// Sorts and deduplicates what [`Changed::push`] appended.
+    /// Removes the repeats [`Changed::push`] let in.
     pub(crate) fn settle(&mut self) {
-        self.keys.sort_unstable();
-        self.keys.dedup();
+        if self.keys.len() > DISTINCT_AS_THEY_COME {
+            self.keys.sort_unstable();
+            self.keys.dedup();
+        }
     }
 
     /// Whether `key` is in the set.
     pub fn contains(&self, key: &RecordKey) -> bool {
-        self.keys.binary_search(key).is_ok()
+        self.keys.contains(key)
     }
 
-    /// The keys, in order.
+    /// The keys.
     pub fn iter(&self) -> std::slice::Iter<'_, RecordKey> {
         self.keys.iter()
     }
@@ -122,10 +133,25 @@ impl Changed {
     }
 }
 
+/// Equal when they hold the same keys, whatever the order.
+impl PartialEq for Changed {
+    fn eq(&self, other: &Self) -> bool {
+        fn sorted(c: &Changed) -> Vec<&RecordKey> {
+            let mut keys: Vec<&RecordKey> = c.keys.iter().collect();
+            keys.sort_unstable();
+            keys
+        }
+        self.len() == other.len() && sorted(self) == sorted(other)
+    }
+}
+
+impl Eq for Changed {}
+
 impl Extend<RecordKey> for Changed {
     fn extend<I: IntoIterator<Item = RecordKey>>(&mut self, iter: I) {
         self.keys.extend(iter);
-        self.settle();
+        self.keys.sort_unstable();
+        self.keys.dedup();
     }
 }
 
@@ -364,5 +390,36 @@ impl<'de> Deserialize<'de> for Shop {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let (id, records): (ShopId, Vec<Record>) = Deserialize::deserialize(d)?;
         Ok(Shop::restore(id, records, 0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conv(n: u64) -> RecordKey {
+        RecordKey::Conversation(ConversationId(n))
+    }
+
+    #[test]
+    fn changed_records_are_each_named_once_in_small_and_large_sets() {
+        let mut small = Changed::default();
+        for n in [3, 1, 3, 2, 1] {
+            small.push(conv(n));
+        }
+        small.settle();
+        assert_eq!(small.len(), 3);
+
+        let mut large = Changed::default();
+        for n in (0..200).chain(0..200) {
+            large.push(conv(n % 90));
+        }
+        large.settle();
+        assert_eq!(large.len(), 90);
+        assert!((0..90).all(|n| large.contains(&conv(n))));
+
+        let same: Changed = [conv(2), conv(1), conv(3)].into_iter().collect();
+        assert_eq!(small, same);
+        assert_ne!(small, [conv(1), conv(2)].into_iter().collect());
     }
 }

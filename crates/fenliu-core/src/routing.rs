@@ -403,25 +403,21 @@ impl Shop {
         }
 
         // A large shop: list the picked agent and its ties, count the rest.
-        let mut listed: Vec<Slot> = Vec::with_capacity(EXPLAIN_TIE_LIMIT);
-        listed.extend(picked);
-        let tie_bucket =
-            self.pool_of(&routed.source)
-                .flatten()
-                .and_then(|p| match self.settings.strategy {
-                    Strategy::LeastSaturation => p.online.first().map(|(_, b)| b),
-                    Strategy::Even => p.even.as_ref().and_then(|e| e.first()).map(|(_, b)| b),
-                    Strategy::Weighted => None,
-                });
-        if let Some(bucket) = tie_bucket {
-            listed.extend(
-                bucket
-                    .iter()
-                    .copied()
-                    .filter(|s| Some(*s) != picked)
-                    .take(EXPLAIN_TIE_LIMIT - listed.len()),
-            );
-        }
+        let tie_bucket = self
+            .pool_of(&routed.source)
+            .flatten()
+            .and_then(|p| match self.settings.strategy {
+                Strategy::LeastSaturation => p.online.first().map(|(_, b)| b),
+                Strategy::Even => p.even.as_ref().and_then(|e| e.first()).map(|(_, b)| b),
+                Strategy::Weighted => None,
+            })
+            .unwrap_or_default();
+        let ties = tie_bucket
+            .iter()
+            .copied()
+            .filter(|s| Some(*s) != picked)
+            .take(EXPLAIN_TIE_LIMIT - usize::from(picked.is_some()));
+        let listed = picked.into_iter().chain(ties);
         let mut unlisted = Unlisted::default();
         match self.pool_of(&routed.source) {
             Some(pool) => {
@@ -443,8 +439,9 @@ impl Shop {
                 }
             }
         }
-        e.agents.reserve_exact(listed.len());
-        for &slot in &listed {
+        e.agents
+            .reserve_exact(EXPLAIN_TIE_LIMIT.min(1 + tie_bucket.len()));
+        for slot in listed {
             let a = self.agent_at(slot).expect("live");
             let v = verdict_of(slot, a);
             match Shop::plain_verdict(a) {

@@ -837,15 +837,12 @@ impl Shop {
         let today = self.today(now);
         let late_at = self.settings.timers.late_at(now);
         let agent_id = self.agent_at(slot).expect("live").id.clone();
-        if let Some(key) = self.conversations[&id].queue_key {
-            self.d.queue.remove(&key);
-        }
         let c = self.conv_mut(id);
+        let queue_key = c.queue_key.take();
         c.status = ConversationStatus::Active;
         c.agent = Some(agent_id.clone());
         c.reason = reason;
         c.offline_delivery = offline;
-        c.queue_key = None;
         c.assigned_at = Some(now);
         c.assigned_day = Some(today);
         c.clock = ReplyClock {
@@ -855,6 +852,9 @@ impl Shop {
         };
         c.explanation = explanation;
         let buyer = c.inquiry.buyer_id.clone();
+        if let Some(key) = queue_key {
+            self.d.queue.remove(&key);
+        }
         self.d.timers.push(late_at, Timer::Late(id));
         self.take_on(slot, today, true);
         self.count_reception(today, &agent_id, &buyer, true);
