@@ -1,4 +1,5 @@
-//! Cost of one routing decision and of one queue drain, by shop size.
+//! Cost of one routing decision and of one queue drain, by shop size, and of
+//! a queue position, by queue length.
 //!
 //! Run with `cargo bench -p fenliu-core --bench routing`; `docs/benchmarks.md`
 //! has the figures and how to read them.
@@ -386,6 +387,35 @@ fn drain(c: &mut Criterion) {
     group.finish();
 }
 
+/// Queue lengths in the position benchmark.
+const QUEUE_LENGTHS: [usize; 3] = [1_000, 10_000, 100_000];
+
+/// The queue position of the conversation in the middle of the queue, as
+/// `GET .../conversations/{id}` answers it, by queue length.
+fn position(c: &mut Criterion) {
+    let mut group = c.benchmark_group("position");
+    group
+        .sample_size(SAMPLES)
+        .warm_up_time(WARM_UP)
+        .measurement_time(MEASUREMENT);
+    for len in QUEUE_LENGTHS {
+        let mut rng = SmallRng::seed_from_u64(len as u64);
+        let (shop, _) = build_shop(10, &mut rng, |_, max| max);
+        let mut fx = Fixture::new(shop);
+        let mut queued = Vec::with_capacity(len);
+        for _ in 0..len {
+            let q = fx.new_buyer(Entry::DirectMessage);
+            queued.push(conversation_of(&fx.run(Command::Inquire(q)).0));
+        }
+        let middle = queued[len / 2];
+        assert_eq!(fx.shop.position(middle), Some(len as u32 / 2 + 1));
+        group.bench_with_input(BenchmarkId::new("middle", len), &len, |b, _| {
+            b.iter(|| black_box(fx.shop.position(black_box(middle))))
+        });
+    }
+    group.finish();
+}
+
 /// What one `Instant::now` pair costs, to read the other figures against.
 fn timer_overhead(c: &mut Criterion) {
     c.bench_function("timer_overhead", |b| {
@@ -401,5 +431,5 @@ fn timer_overhead(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, decision, drain, timer_overhead);
+criterion_group!(benches, decision, drain, position, timer_overhead);
 criterion_main!(benches);

@@ -15,6 +15,7 @@
 //! - `routing`: the decision of section 2 of the spec, step by step.
 //! - [`index`]: the per-pool indexes that make a decision O(log n).
 //! - [`explain`]: how each decision was reached, agent by agent.
+//! - `queue`: the queue's order, with positions in O(log n).
 //! - `deadlines`: the timers and expiries, in a min-heap.
 //! - [`stats`]: daily figures and the ranking (section 4).
 //! - [`records`]: the stored form of a shop and its rebuild.
@@ -26,6 +27,7 @@ pub mod error;
 pub mod explain;
 pub mod ids;
 pub mod index;
+mod queue;
 pub mod records;
 mod routing;
 pub mod settings;

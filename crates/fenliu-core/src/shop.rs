@@ -18,6 +18,7 @@ use crate::error::{CoreError, CoreResult, InvalidInput};
 use crate::explain::{Considered, Explanation, Verdict};
 use crate::ids::{AgentId, BuyerId, ConversationId, GroupId, IdMap, ShopId, Tag};
 use crate::index::{MemberState, Pool, Slot};
+use crate::queue::QueueIndex;
 use crate::records::{Changed, Meta, RecordKey};
 use crate::routing::Memo;
 use crate::settings::{Inquiry, QueueOrder, RoutingSettings, Strategy};
@@ -280,7 +281,7 @@ pub(crate) struct Derived {
     pub(crate) pools_day: Day,
     pub(crate) open_by_buyer: IdMap<BuyerId, ConversationId>,
     pub(crate) last_by_buyer: IdMap<BuyerId, ConversationId>,
-    pub(crate) queue: BTreeMap<i64, ConversationId>,
+    pub(crate) queue: QueueIndex,
     pub(crate) timers: Deadlines<Timer>,
     /// Expiries of recent contacts, with those of mappings refreshed since
     /// left behind (see [`Deadlines`]).
@@ -853,7 +854,7 @@ impl Shop {
         c.explanation = explanation;
         let buyer = c.inquiry.buyer_id.clone();
         if let Some(key) = queue_key {
-            self.d.queue.remove(&key);
+            self.d.queue.remove(key);
         }
         self.d.timers.push(late_at, Timer::Late(id));
         self.take_on(slot, today, true);
@@ -915,9 +916,8 @@ impl Shop {
         self.fx.changed.push(RecordKey::Meta);
         self.d.queue.insert(key, id);
         // The new key is the highest of the queue (taken at the back) or the
-        // lowest (at the front), so its position needs no count, which would
-        // be linear in the length of the queue: FIFO serves the lowest key
-        // first, LIFO the highest.
+        // lowest (at the front), so its position needs no count: FIFO serves
+        // the lowest key first, LIFO the highest.
         let position = if fifo && key == self.meta.queue_back {
             self.d.queue.len() as u32
         } else {
@@ -977,25 +977,17 @@ impl Shop {
     /// The 1-based position of a queued conversation, counted from the next to be served.
     pub fn position(&self, id: ConversationId) -> Option<u32> {
         let key = self.conversations.get(&id)?.queue_key?;
-        let len = self.d.queue.len();
-        // Counting is linear in the distance from the end that is nearer:
-        // the newest entry, which every queued inquiry answers with, costs
-        // nothing in either order.
-        let after = || self.d.queue.range(key + 1..).count();
-        let before = || self.d.queue.range(..key).count();
+        // FIFO serves the lowest key first, LIFO the highest.
         let ahead = match self.settings.queue.order {
-            QueueOrder::Fifo if self.d.queue.last_key_value().map(|(k, _)| *k) == Some(key) => {
-                len - 1
-            }
-            QueueOrder::Fifo => before(),
-            QueueOrder::Lifo => after(),
+            QueueOrder::Fifo => self.d.queue.count_below(key),
+            QueueOrder::Lifo => self.d.queue.count_above(key),
         };
         Some(ahead as u32 + 1)
     }
 
     /// Queued conversations in the order they will be served.
     pub fn queue(&self) -> Box<dyn Iterator<Item = &Conversation> + '_> {
-        let ids = self.d.queue.values();
+        let ids = self.d.queue.iter().map(|(_, id)| id);
         let convs = &self.conversations;
         match self.settings.queue.order {
             QueueOrder::Fifo => Box::new(ids.map(move |id| &convs[id])),
@@ -1037,18 +1029,13 @@ impl Shop {
         let mut memo = Memo::default();
         let mut cursor: Option<i64> = None;
         while self.d.pool.available() > 0 {
-            let next = if fifo {
-                match cursor {
-                    None => self.d.queue.iter().next(),
-                    Some(k) => self.d.queue.range(k + 1..).next(),
-                }
-            } else {
-                match cursor {
-                    None => self.d.queue.iter().next_back(),
-                    Some(k) => self.d.queue.range(..k).next_back(),
-                }
+            let next = match (fifo, cursor) {
+                (true, None) => self.d.queue.first(),
+                (true, Some(k)) => self.d.queue.next_above(k),
+                (false, None) => self.d.queue.last(),
+                (false, Some(k)) => self.d.queue.next_below(k),
             };
-            let Some((&key, &id)) = next else { break };
+            let Some((key, id)) = next else { break };
             cursor = Some(key);
             let inquiry = self.conversations[&id].inquiry.clone();
             let routed = self.route(&inquiry, true, now, rng, &mut memo);
@@ -1273,7 +1260,7 @@ impl Shop {
         }
         let purge_at = self.settings.timers.purge_at(now);
         let key = c.queue_key.expect("queued conversation has a key");
-        self.d.queue.remove(&key);
+        self.d.queue.remove(key);
         let c = self.conv_mut(id);
         c.status = ConversationStatus::Cancelled;
         c.queue_key = None;
