@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use fenliu_core::{Millis, ShopId};
 
-use crate::{Acquired, Batch, Fence, Put, ShopStore, StoreError};
+use crate::{Acquired, Batch, EventId, Fence, Put, ShopStore, StoreError, StreamBounds};
 
 fn shop(name: &str) -> ShopId {
     ShopId::parse(name).expect("valid shop id")
@@ -283,6 +283,75 @@ pub async fn events_are_appended_with_the_write(store: impl ShopStore) {
     assert_eq!(later[0].1, b"three".to_vec());
 }
 
+/// A read asked not to wait answers at once, with what is there.
+pub async fn an_event_read_that_may_not_wait_answers_at_once(store: impl ShopStore) {
+    let s = shop("contract-nowait");
+    let started = std::time::Instant::now();
+    assert!(store.read_events(&s, "0", 0).await.unwrap().is_empty());
+    let f = hold(&store, &s, "n1").await;
+    let mut b = batch(vec![], vec![]);
+    b.events = vec![b"one".to_vec(), b"two".to_vec()];
+    store.write(&s, &f, b, now()).await.unwrap();
+    let got = store.read_events(&s, "0", 0).await.unwrap();
+    assert_eq!(got.len(), 2);
+    let first = EventId::parse(&got[0].0).expect("an event id");
+    let rest = store.read_events(&s, &first.to_string(), 0).await.unwrap();
+    assert_eq!(rest, got[1..].to_vec(), "read after an id in either form");
+    assert!(started.elapsed() < Duration::from_millis(900));
+}
+
+/// A waiting read answers as soon as an event is appended.
+pub async fn a_waiting_event_read_wakes_on_an_append(store: impl ShopStore + Clone) {
+    let s = shop("contract-wake");
+    let f = hold(&store, &s, "n1").await;
+    let from = store.last_event_id(&s).await.unwrap();
+    let started = std::time::Instant::now();
+    let (read, ()) = tokio::join!(store.read_events(&s, &from, 5_000), async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut b = batch(vec![], vec![]);
+        b.events = vec![b"ping".to_vec()];
+        store.write(&s, &f, b, now()).await.unwrap();
+    });
+    assert_eq!(read.unwrap().len(), 1);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// The bounds name the newest id and, once the stream outgrew its length,
+/// the oldest one it still keeps.
+pub async fn event_bounds_name_the_newest_and_the_oldest_kept_ids(store: impl ShopStore) {
+    let s = shop("contract-bounds");
+    assert_eq!(
+        store.event_bounds(&s).await.unwrap(),
+        StreamBounds::default()
+    );
+    let f = hold(&store, &s, "n1").await;
+    let mut b = batch(vec![], vec![]);
+    b.events = vec![b"one".to_vec(), b"two".to_vec()];
+    store.write(&s, &f, b, now()).await.unwrap();
+    let newest = EventId::parse(&store.last_event_id(&s).await.unwrap()).unwrap();
+    let bounds = store.event_bounds(&s).await.unwrap();
+    assert_eq!(bounds.last, newest);
+    assert_eq!(bounds.kept_from, None, "nothing trimmed yet");
+
+    // Both stores keep about 10,000 events per shop.
+    for _ in 0..11 {
+        let mut b = batch(vec![], vec![]);
+        b.events = vec![b"e".to_vec(); 1_000];
+        store.write(&s, &f, b, now()).await.unwrap();
+    }
+    let bounds = store.event_bounds(&s).await.unwrap();
+    let newest = EventId::parse(&store.last_event_id(&s).await.unwrap()).unwrap();
+    assert_eq!(bounds.last, newest);
+    let kept = store.read_events(&s, "0", 0).await.unwrap();
+    let oldest = EventId::parse(&kept[0].0).unwrap();
+    assert_eq!(bounds.kept_from, Some(oldest), "the stream was trimmed");
+    assert!(oldest < newest);
+}
+
 async fn futures_join_all<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output> {
     let handles: Vec<_> = futs.collect();
     let mut out = Vec::with_capacity(handles.len());
@@ -330,6 +399,9 @@ macro_rules! store_contract_tests {
             wakeups_come_due,
             events_are_appended_with_the_write,
             an_idle_event_read_waits_and_answers_empty,
+            an_event_read_that_may_not_wait_answers_at_once,
+            a_waiting_event_read_wakes_on_an_append,
+            event_bounds_name_the_newest_and_the_oldest_kept_ids,
         );
     };
     (@tests $make:expr; $($name:ident,)*) => {

@@ -13,12 +13,15 @@
 //!
 //! Besides records, the trait carries what several nodes must agree on:
 //! shop leases with fencing epochs, the node registry, wake-up times of
-//! shops with pending timers, and the per-shop event stream.
+//! shops with pending timers, and the per-shop event stream (whose ids are
+//! [`EventId`]s).
 
 pub mod codec;
 pub mod contract;
 pub mod memory;
 pub mod redis;
+
+use std::fmt;
 
 use async_trait::async_trait;
 use fenliu_core::{Millis, ShopId};
@@ -95,6 +98,58 @@ pub struct Fence {
     pub epoch: u64,
 }
 
+/// A position in a shop's event stream, ordered as the stream orders its
+/// entries.
+///
+/// The in-memory store numbers a shop's events `1`, `2`, …; Redis names them
+/// `<milliseconds>-<sequence>`. Both forms parse (`n` is `n-0`, as Redis reads
+/// it too), and ids compare by their numbers, never as strings (`"10"` comes
+/// after `"9"`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EventId {
+    ms: u64,
+    seq: u64,
+}
+
+impl EventId {
+    /// Before every event: reading after it reads the whole stream.
+    pub const START: EventId = EventId { ms: 0, seq: 0 };
+
+    /// Parses `<n>` or `<n>-<m>`: decimal digits only, each part within 64 bits.
+    pub fn parse(raw: &str) -> Option<EventId> {
+        fn number(part: &str) -> Option<u64> {
+            if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            part.parse().ok()
+        }
+        let (ms, seq) = match raw.split_once('-') {
+            Some((ms, seq)) => (number(ms)?, number(seq)?),
+            None => (number(raw)?, 0),
+        };
+        Some(EventId { ms, seq })
+    }
+}
+
+/// `<ms>-<seq>`, which both stores read back as the same position.
+impl fmt::Display for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.ms, self.seq)
+    }
+}
+
+/// Both ends of a shop's event stream, for a reader resuming at some id.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StreamBounds {
+    /// The newest id ever appended ([`EventId::START`] when none was).
+    pub last: EventId,
+    /// Once the stream has dropped old events to stay within its length:
+    /// the oldest id it still keeps. A reader resuming before it may have
+    /// missed events. (Redis before 7.0 does not count what it appended;
+    /// there this is set once the stream has reached its length.)
+    pub kept_from: Option<EventId>,
+}
+
 /// Storage of shops.
 #[async_trait]
 pub trait ShopStore: Send + Sync + 'static {
@@ -158,11 +213,54 @@ pub trait ShopStore: Send + Sync + 'static {
     async fn last_event_id(&self, shop: &ShopId) -> Result<String, StoreError>;
 
     /// Events of the shop after stream id `after` (`"$"`: only new ones),
-    /// waiting up to `block_ms` for one.
+    /// oldest first, waiting up to `block_ms` for one (`0`: answer at once).
+    /// One read may return only the oldest few hundred of them.
     async fn read_events(
         &self,
         shop: &ShopId,
         after: &str,
         block_ms: u64,
     ) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+
+    /// The newest id of the shop's stream and, once it trimmed some, the oldest kept.
+    async fn event_bounds(&self, shop: &ShopId) -> Result<StreamBounds, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EventId;
+
+    #[test]
+    fn event_ids_of_both_stores_parse_and_compare_as_the_stream_orders_them() {
+        let id = |raw| EventId::parse(raw).expect(raw);
+        assert!(id("9") < id("10"));
+        assert!(id("1700000000000-9") < id("1700000000000-10"));
+        assert!(id("1700000000000-10") < id("1700000000001-0"));
+        assert_eq!(id("5"), id("5-0"));
+        assert_eq!(id("0"), EventId::START);
+        assert_eq!(id("1700000000000-3").to_string(), "1700000000000-3");
+        assert_eq!(EventId::parse(&id("42").to_string()), Some(id("42")));
+    }
+
+    #[test]
+    fn malformed_event_ids_do_not_parse() {
+        for raw in [
+            "",
+            "-",
+            "a",
+            "1-",
+            "-1",
+            "1-2-3",
+            "+5",
+            " 5",
+            "5 ",
+            "0x10",
+            "1.5",
+            "18446744073709551616",
+            "1-18446744073709551616",
+            "$",
+        ] {
+            assert_eq!(EventId::parse(raw), None, "{raw:?}");
+        }
+    }
 }

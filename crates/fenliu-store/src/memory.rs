@@ -1,7 +1,8 @@
 //! The embedded in-memory store: a single node's default.
 //!
 //! It implements the whole trait, leases included, so that the contract
-//! suite holds it to the same rules as Redis.
+//! suite holds it to the same rules as Redis. Its event streams number a
+//! shop's events `1`, `2`, … from the start of the process.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -9,8 +10,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use fenliu_core::{Millis, ShopId};
+use tokio::sync::Notify;
 
-use crate::{Acquired, Batch, Fence, ShopStore, StoreError};
+use crate::{Acquired, Batch, EventId, Fence, ShopStore, StoreError, StreamBounds};
 
 /// A shop's records, with the expiring ones also indexed by expiry so that
 /// forgetting them costs nothing per write.
@@ -46,10 +48,20 @@ impl Records {
     }
 }
 
-/// A shop's event stream: the last id handed out and the kept entries.
-type Stream = (u64, VecDeque<(u64, Vec<u8>)>);
+/// A shop's event stream.
+#[derive(Debug, Default)]
+struct Stream {
+    /// The last id handed out.
+    last: u64,
+    /// The newest id dropped to stay within the length (0: none yet).
+    trimmed: u64,
+    /// The kept entries, oldest first.
+    entries: VecDeque<(u64, Vec<u8>)>,
+    /// Wakes the readers waiting for an entry.
+    appended: Arc<Notify>,
+}
 
-/// Events kept per shop.
+/// Events kept per shop unless told otherwise (as in Redis).
 const STREAM_LEN: usize = 10_000;
 
 #[derive(Debug, Default)]
@@ -66,15 +78,31 @@ struct Inner {
 ///
 /// A `std::sync::Mutex` is enough: every critical section is a few map
 /// operations with no await inside, so contention stays short.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct MemoryStore {
     inner: Arc<Mutex<Inner>>,
+    stream_len: usize,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::with_stream_len(STREAM_LEN)
+    }
 }
 
 impl MemoryStore {
-    /// An empty store.
+    /// An empty store keeping the newest 10,000 events of each shop.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty store keeping the newest `stream_len` events of each shop
+    /// (at least one), e.g. to see trimming in a test.
+    pub fn with_stream_len(stream_len: usize) -> Self {
+        Self {
+            inner: Arc::default(),
+            stream_len: stream_len.max(1),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -140,14 +168,17 @@ impl ShopStore for MemoryStore {
         }
         records.purge(now);
         if !batch.events.is_empty() {
-            let (seq, stream) = inner.streams.entry(shop.clone()).or_default();
+            let stream = inner.streams.entry(shop.clone()).or_default();
             for e in batch.events {
-                *seq += 1;
-                stream.push_back((*seq, e));
+                stream.last += 1;
+                stream.entries.push_back((stream.last, e));
             }
-            while stream.len() > STREAM_LEN {
-                stream.pop_front();
+            while stream.entries.len() > self.stream_len {
+                if let Some((id, _)) = stream.entries.pop_front() {
+                    stream.trimmed = id;
+                }
             }
+            stream.appended.notify_waiters();
         }
         Ok(())
     }
@@ -257,7 +288,7 @@ impl ShopStore for MemoryStore {
             .lock()
             .streams
             .get(shop)
-            .map_or(0, |(seq, _)| *seq)
+            .map_or(0, |s| s.last)
             .to_string())
     }
 
@@ -267,31 +298,63 @@ impl ShopStore for MemoryStore {
         after: &str,
         block_ms: u64,
     ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let deadline = std::time::Instant::now() + Duration::from_millis(block_ms);
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(block_ms);
         let after: u64 = match after {
-            "$" => self.lock().streams.get(shop).map_or(0, |(seq, _)| *seq),
-            id => id.parse().map_err(|_| StoreError::Corrupt {
-                key: "stream id".into(),
-                reason: format!("bad stream id {id}"),
-            })?,
+            "$" => self.lock().streams.get(shop).map_or(0, |s| s.last),
+            id => {
+                // Ids of this store are `<n>-0`: the events after `n-m` are
+                // those after `n`, whatever `m`.
+                let id = EventId::parse(id).ok_or_else(|| StoreError::Corrupt {
+                    key: "stream id".into(),
+                    reason: format!("bad stream id {id}"),
+                })?;
+                id.ms
+            }
         };
         loop {
+            let appended = self
+                .lock()
+                .streams
+                .entry(shop.clone())
+                .or_default()
+                .appended
+                .clone();
+            // Registered before looking, so an append in between still wakes us.
+            let woken = appended.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
             let found: Vec<(String, Vec<u8>)> = self
                 .lock()
                 .streams
                 .get(shop)
-                .map(|(_, s)| {
-                    s.iter()
+                .map(|s| {
+                    s.entries
+                        .iter()
                         .filter(|(id, _)| *id > after)
                         .map(|(id, e)| (id.to_string(), e.clone()))
                         .collect()
                 })
                 .unwrap_or_default();
-            if !found.is_empty() || std::time::Instant::now() >= deadline {
+            if !found.is_empty() || tokio::time::Instant::now() >= deadline {
                 return Ok(found);
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            tokio::select! {
+                () = &mut woken => {}
+                () = tokio::time::sleep_until(deadline) => {}
+            }
         }
+    }
+
+    async fn event_bounds(&self, shop: &ShopId) -> Result<StreamBounds, StoreError> {
+        let inner = self.lock();
+        let Some(s) = inner.streams.get(shop) else {
+            return Ok(StreamBounds::default());
+        };
+        let id = |ms| EventId { ms, seq: 0 };
+        Ok(StreamBounds {
+            last: id(s.last),
+            kept_from: (s.trimmed > 0).then(|| id(s.trimmed + 1)),
+        })
     }
 }
 

@@ -27,7 +27,7 @@ use fenliu_core::{Millis, ShopId};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use redis::{AsyncCommands, Client, Script, Value};
 
-use crate::{Acquired, Batch, Fence, ShopStore, StoreError};
+use crate::{Acquired, Batch, EventId, Fence, ShopStore, StoreError, StreamBounds};
 
 /// Upper bound of any single store call, so a Redis outage answers 503
 /// within seconds instead of hanging.
@@ -35,6 +35,9 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Events kept per shop stream (approximate trimming).
 const STREAM_LEN: usize = 10_000;
+
+/// Most events one stream read returns.
+const READ_COUNT: usize = 500;
 
 /// The Redis store. Cheap to clone: one multiplexed connection per node.
 #[derive(Clone)]
@@ -53,6 +56,7 @@ struct Scripts {
     acquire: Script,
     renew: Script,
     release: Script,
+    bounds: Script,
 }
 
 fn key(shop: &ShopId, what: &str) -> String {
@@ -173,6 +177,31 @@ end
 return 0
 "#;
 
+/// The stream's newest id, how many entries it ever took (`entries-added`,
+/// Redis 7.0 on; `''` before), its length and its oldest kept id (`''` when
+/// empty), or nothing for a stream never written. A script, because `XINFO`
+/// fails on a missing key.
+const BOUNDS_LUA: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return {}
+end
+local info = redis.call('XINFO', 'STREAM', KEYS[1])
+local last, added, len, first = '0-0', '', 0, ''
+for i = 1, #info, 2 do
+  local k, v = info[i], info[i + 1]
+  if k == 'last-generated-id' then
+    last = v
+  elseif k == 'entries-added' then
+    added = tostring(v)
+  elseif k == 'length' then
+    len = v
+  elseif k == 'first-entry' and v then
+    first = v[1]
+  end
+end
+return {last, added, len, first}
+"#;
+
 impl RedisStore {
     /// Connects to Redis at `url` (`redis://host:port/db`).
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
@@ -193,6 +222,7 @@ impl RedisStore {
                 acquire: Script::new(ACQUIRE_LUA),
                 renew: Script::new(RENEW_LUA),
                 release: Script::new(RELEASE_LUA),
+                bounds: Script::new(BOUNDS_LUA),
             }),
         })
     }
@@ -408,12 +438,28 @@ impl ShopStore for RedisStore {
         after: &str,
         block_ms: u64,
     ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        if block_ms == 0 {
+            // `BLOCK 0` would wait for ever: a read that must answer at once
+            // leaves it out, on the shared connection.
+            let mut conn = self.conn.clone();
+            let value: Value = timed(
+                redis::cmd("XREAD")
+                    .arg("COUNT")
+                    .arg(READ_COUNT)
+                    .arg("STREAMS")
+                    .arg(key(shop, "events"))
+                    .arg(after)
+                    .query_async(&mut conn),
+            )
+            .await?;
+            return Ok(parse_xread(value));
+        }
         let mut conn = self.blocking_conn().await?;
         let read = tokio::time::timeout(
             CALL_TIMEOUT + Duration::from_millis(block_ms),
             redis::cmd("XREAD")
                 .arg("COUNT")
-                .arg(500)
+                .arg(READ_COUNT)
                 .arg("BLOCK")
                 .arg(block_ms)
                 .arg("STREAMS")
@@ -433,6 +479,46 @@ impl ShopStore for RedisStore {
         };
         self.blocking.lock().expect("pool lock").push(conn);
         Ok(parse_xread(value))
+    }
+
+    async fn event_bounds(&self, shop: &ShopId) -> Result<StreamBounds, StoreError> {
+        let mut conn = self.conn.clone();
+        let mut inv = self.scripts.bounds.prepare_invoke();
+        inv.key(key(shop, "events"));
+        let info: Vec<Value> = timed(inv.invoke_async(&mut conn)).await?;
+        let text = |i: usize| match info.get(i) {
+            Some(Value::BulkString(b)) => String::from_utf8_lossy(b).into_owned(),
+            Some(Value::SimpleString(s)) => s.clone(),
+            _ => String::new(),
+        };
+        let id = |i: usize| {
+            let raw = text(i);
+            EventId::parse(&raw).ok_or_else(|| StoreError::Corrupt {
+                key: key(shop, "events"),
+                reason: format!("unreadable stream id {raw:?}"),
+            })
+        };
+        if info.is_empty() {
+            return Ok(StreamBounds::default());
+        }
+        let last = id(0)?;
+        let len = match info.get(2) {
+            Some(Value::Int(n)) => *n,
+            _ => 0,
+        };
+        // Only trimming removes entries (nothing runs XDEL), so the stream
+        // dropped some when it took more than it holds. Before Redis 7.0
+        // nothing counts what it took: a stream that reached its length may
+        // have dropped some, which errs towards telling a reader.
+        let trimmed = match text(1).parse::<i64>() {
+            Ok(added) => added > len,
+            Err(_) => len >= STREAM_LEN as i64,
+        };
+        let kept_from = match text(3) {
+            first if trimmed && !first.is_empty() => Some(id(3)?),
+            _ => None,
+        };
+        Ok(StreamBounds { last, kept_from })
     }
 }
 
