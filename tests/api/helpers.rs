@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use fenliu_suite::{spawn_app, Answer, ShopFixture, TestApp};
+use fenliu_node::NodeConfig;
+use fenliu_store::MemoryStore;
+use fenliu_suite::{spawn_app, spawn_app_on, Answer, ShopFixture, TestApp};
 use serde_json::{json, Value};
 
 /// How long a poll waits for a timer or a drain to show.
@@ -22,6 +24,20 @@ impl TestShop {
     pub fn start(shop: &str) -> Self {
         Self {
             app: spawn_app(),
+            s: ShopFixture::new(shop),
+        }
+    }
+
+    /// Starts a server that keeps only the newest `events` events of each shop.
+    pub fn start_keeping(shop: &str, events: usize) -> Self {
+        let node = NodeConfig {
+            node_id: "test-node".into(),
+            advertise_url: String::new(),
+            shop_threads: 2,
+            ..NodeConfig::default()
+        };
+        Self {
+            app: spawn_app_on(node, MemoryStore::with_stream_len(events)),
             s: ShopFixture::new(shop),
         }
     }

@@ -524,6 +524,103 @@ async fn events_reach_subscribers_on_every_node() {
     }
 }
 
+/// Reads an SSE body until `done` holds for what was read, or 10 s pass.
+async fn read_until<B: AsRef<[u8]>>(
+    body: &mut (impl futures::Stream<Item = reqwest::Result<B>> + Unpin),
+    done: impl Fn(&str) -> bool,
+) -> String {
+    use futures::StreamExt;
+    let mut seen = String::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done(&seen) {
+        assert!(Instant::now() < deadline, "stream said only {seen:?}");
+        if let Ok(Some(Ok(chunk))) = tokio::time::timeout(Duration::from_secs(1), body.next()).await
+        {
+            seen.push_str(&String::from_utf8_lossy(chunk.as_ref()));
+        }
+    }
+    seen
+}
+
+/// The `id:` of the event whose data names conversation `id`.
+fn event_id_of(said: &str, id: &str) -> String {
+    said.split("\n\n")
+        .find(|frame| frame.contains(&format!("\"conversation_id\":\"{id}\"")))
+        .and_then(|frame| frame.lines().find_map(|l| l.strip_prefix("id: ")))
+        .unwrap_or_else(|| panic!("no event of {id} in {said:?}"))
+        .to_owned()
+}
+
+/// The conversation ids of the `conversation.assigned` events, in order.
+fn assigned(said: &str) -> Vec<String> {
+    said.split("\n\n")
+        .filter(|frame| frame.contains("event: conversation.assigned"))
+        .filter_map(|frame| {
+            let data = frame.lines().find_map(|l| l.strip_prefix("data: "))?;
+            let v: Value = serde_json::from_str(data).ok()?;
+            Some(v["conversation_id"].as_str()?.to_owned())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_resumed_on_another_node_gets_the_missed_events_then_live_ones() {
+    // Arrange: a subscriber on one node saw b1's assignment, then lost its
+    // connection while b2 and b3 were routed.
+    let c = Cluster::start(3, TTL_MS).await;
+    let s = ShopFixture::new("resume");
+    staff(&c, 0, &s, 1, 10).await;
+    let (owner_id, _) = owner(&c, 0, &s).await;
+    let first_node = (c.index_of(&owner_id) + 1) % 3;
+    let second_node = (c.index_of(&owner_id) + 2) % 3;
+    let open = |i: usize, last: Option<String>| {
+        let mut req = c
+            .client
+            .get(format!("{}{}", c.nodes[i].url(), s.path("/events")))
+            .bearer_auth(&s.service)
+            .timeout(Duration::from_secs(30));
+        if let Some(id) = last {
+            req = req.header("Last-Event-ID", id);
+        }
+        req.send()
+    };
+    let inquire = |buyer: &'static str| {
+        let (c, s) = (&c, &s);
+        async move {
+            let a = post(
+                c,
+                0,
+                &s.path("/inquiries"),
+                &s.service,
+                json!({"buyer_id": buyer, "entry": "live"}),
+            )
+            .await;
+            assert_eq!(a.status, 201, "{:?}", a.body);
+            a.body["conversation_id"].as_str().unwrap().to_owned()
+        }
+    };
+    let resp = open(first_node, None).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut body = resp.bytes_stream();
+    let b1 = inquire("b1").await;
+    let said = read_until(&mut body, |seen| assigned(seen).contains(&b1)).await;
+    let seen = event_id_of(&said, &b1);
+    drop(body);
+    let b2 = inquire("b2").await;
+    let b3 = inquire("b3").await;
+
+    // Act
+    let resp = open(second_node, Some(seen.clone())).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut body = resp.bytes_stream();
+    let b4 = inquire("b4").await;
+
+    // Assert
+    let said = read_until(&mut body, |seen| assigned(seen).contains(&b4)).await;
+    assert_eq!(assigned(&said), [b2, b3, b4], "{said:?}");
+    assert!(!said.contains(": missed"), "{said:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_moves_a_shop_to_a_named_node() {
     let c = Cluster::start(3, TTL_MS).await;

@@ -41,6 +41,12 @@ pub fn spawn_app() -> TestApp {
 
 /// Starts a single node with this node configuration.
 pub fn spawn_app_with(node: NodeConfig) -> TestApp {
+    spawn_app_on(node, MemoryStore::new())
+}
+
+/// Starts a single node on this in-memory store (say, one that keeps only
+/// a few events per shop).
+pub fn spawn_app_on(node: NodeConfig, store: MemoryStore) -> TestApp {
     let (port_tx, port_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let thread = thread::spawn(move || {
@@ -51,7 +57,7 @@ pub fn spawn_app_with(node: NodeConfig) -> TestApp {
                 node,
                 workers: 2,
             };
-            let app = Application::build(config, Arc::new(MemoryStore::new()))
+            let app = Application::build(config, Arc::new(store))
                 .await
                 .expect("app builds");
             port_tx.send(app.port()).expect("port sent");

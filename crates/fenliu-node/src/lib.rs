@@ -13,7 +13,8 @@
 //! - [`ownership`]: the shop leases this node holds and trusts.
 //! - [`shop_actor`]: the shop actor and its messages.
 //! - [`agent_actor`]: per-agent actors mirroring status and load for reads.
-//! - [`events`]: per-shop broadcast of published events.
+//! - [`events`]: per-shop broadcast of published events, and subscriptions
+//!   that resume after a stored event.
 //! - [`metrics`]: the Prometheus registry.
 //! - [`clock`]: where `now` comes from.
 //! - [`error`]: what can go wrong beyond the core's refusals.

@@ -11,15 +11,14 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use fenliu_core::{Command, Millis, Reason, Reply, Shop, ShopId};
-use fenliu_store::{Acquired, Fence, ShopStore};
+use fenliu_store::{Acquired, EventId, Fence, ShopStore};
 use futures::StreamExt;
-use tokio::sync::broadcast;
 use tracing::{info, instrument, warn, Instrument};
 
 use crate::agent_actor::{AgentDirectory, AgentSnapshot, Get};
 use crate::clock::SharedClock;
 use crate::error::NodeError;
-use crate::events::{self, EventHub, Published};
+use crate::events::{self, EventHub, Subscription};
 use crate::gateway::{Drain, Evict, Gateway, LiveShopIds, LiveShops, Lookup};
 use crate::metrics::Metrics;
 use crate::ownership::Leases;
@@ -85,6 +84,9 @@ pub struct Node {
 /// How often an operation is retried when the shop actor is moving.
 const ATTEMPTS: usize = 5;
 
+/// How long a new subscriber waits for the shop's stream reader to start.
+const READER_START: Duration = Duration::from_secs(3);
+
 impl Node {
     /// Starts the gateway, the shop arbiters and the background tasks. Must
     /// run inside an actix system.
@@ -96,7 +98,6 @@ impl Node {
         let env = ShopEnv {
             agents: agents.clone(),
             store: store.clone(),
-            hub: hub.clone(),
             metrics: metrics.clone(),
             clock: clock.clone(),
             leases: leases.clone(),
@@ -316,13 +317,34 @@ impl Node {
         .await
     }
 
-    /// Subscribes to a shop's events, wherever the shop is served.
-    pub fn subscribe(&self, shop: &ShopId) -> broadcast::Receiver<Arc<Published>> {
-        let (rx, fresh) = self.hub.subscribe(shop);
-        if let (Some(generation), true) = (fresh, self.store.is_shared()) {
+    /// Subscribes to a shop's events, wherever the shop is served: from now
+    /// on, or first the stored events after `after` (a client resuming).
+    ///
+    /// Answers once the shop's stream reader on this node is reading, so
+    /// that no event appended after this returns can be missed, and (when
+    /// resuming) once the first page of stored events has been read: a store
+    /// that does not answer is an error here, not a silently short stream.
+    /// `after` is the id and its text as the client sent it (for notices).
+    #[instrument(skip_all, fields(shop_id = %shop, after = after.as_ref().map(|(_, raw)| raw.as_str())))]
+    pub async fn subscribe(
+        &self,
+        shop: &ShopId,
+        after: Option<(EventId, String)>,
+    ) -> Result<Subscription, NodeError> {
+        let mut attached = self.hub.subscribe(shop);
+        if let Some(generation) = attached.fresh {
             actix::spawn(self.clone().read_stream(shop.clone(), generation));
         }
-        rx
+        match tokio::time::timeout(READER_START, attached.ready.wait_for(|ready| *ready)).await {
+            Ok(Ok(_)) => {}
+            _ => {
+                warn!("the shop's event stream reader did not start");
+                return Err(NodeError::Unavailable);
+            }
+        }
+        let mut sub = Subscription::new(shop.clone(), self.store.clone(), attached.rx, after);
+        sub.read_page().await?;
+        Ok(sub)
     }
 
     /// Copies a shop's event stream into this node's hub while anybody here listens.
@@ -338,6 +360,7 @@ impl Node {
                 Err(_) => return,
             }
         };
+        self.hub.mark_ready(&shop, generation);
         while self.hub.retain(&shop, generation) {
             match self.store.read_events(&shop, &last, 1_000).await {
                 Ok(read) => {

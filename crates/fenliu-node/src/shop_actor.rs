@@ -1,10 +1,10 @@
 //! The shop actor: a thin shell around one `fenliu_core::Shop`.
 //!
 //! It loads the shop from the store on first use, runs each operation
-//! against it, writes the changed records before it answers, publishes the
-//! events, and wakes itself for the next timer. Operations run one at a time
-//! ([`AtomicResponse`]): a routing decision and its write are never
-//! interleaved with another operation of the same shop.
+//! against it, writes the changed records and the events (appended to the
+//! shop's stream) before it answers, and wakes itself for the next timer.
+//! Operations run one at a time ([`AtomicResponse`]): a routing decision and
+//! its write are never interleaved with another operation of the same shop.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use actix::fut::{ready, wrap_future};
 use actix::prelude::*;
-use fenliu_core::{Effects, Event, Millis, RecordKey, Shop, ShopId};
+use fenliu_core::{Effects, Millis, RecordKey, Shop, ShopId};
 use fenliu_store::{codec, Batch, Fence, ShopStore, StoreError};
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
@@ -21,7 +21,7 @@ use tracing::{error, info, warn};
 use crate::agent_actor::{AgentDirectory, AgentSnapshot};
 use crate::clock::SharedClock;
 use crate::error::NodeError;
-use crate::events::{self, EventHub};
+use crate::events;
 use crate::gateway::{Gateway, Passivated};
 use crate::metrics::Metrics;
 use crate::ownership::Leases;
@@ -31,8 +31,6 @@ use crate::ownership::Leases;
 pub struct ShopEnv {
     /// The store.
     pub store: Arc<dyn ShopStore>,
-    /// Event channels.
-    pub hub: EventHub,
     /// Metrics.
     pub metrics: Metrics,
     /// Time.
@@ -41,8 +39,8 @@ pub struct ShopEnv {
     pub leases: Leases,
     /// The agent actors of the shops served here.
     pub agents: AgentDirectory,
-    /// Whether the store is shared by several nodes (events then go
-    /// through it, and wake-up times are published for takeover).
+    /// Whether the store is shared by several nodes (wake-up times are
+    /// then published for takeover).
     pub shared: bool,
     /// How long a shop may be idle before its actor is passivated.
     pub passivate_after: Duration,
@@ -55,7 +53,6 @@ type StoredRecords = Vec<(String, Vec<u8>)>;
 struct Applied<T> {
     answer: Result<T, NodeError>,
     batch: Batch,
-    events: Vec<Event>,
     /// Agents changed (their newest state) and removed.
     agents: (Vec<AgentSnapshot>, Vec<fenliu_core::AgentId>),
 }
@@ -162,13 +159,13 @@ impl ShopActor {
                 if !applied.batch.is_empty() {
                     store.write(&id, &fence, applied.batch, now).await?;
                 }
-                Ok::<_, NodeError>((applied.answer, applied.events, applied.agents))
+                Ok::<_, NodeError>((applied.answer, applied.agents))
             })
         })
         .map(|written, act, ctx| match written {
-            Ok((answer, events, (changed, removed))) => {
+            Ok((answer, (changed, removed))) => {
                 act.env.agents.publish(&act.id, changed, removed);
-                act.after_write(events, ctx);
+                act.after_write(ctx);
                 answer
             }
             Err(e) => {
@@ -234,17 +231,17 @@ impl ShopActor {
                         }
                     }
                 }
-                let mut events = effects.events;
-                if self.env.shared {
-                    // Shared store: the events travel in the same write as
-                    // the state, and every node reads them from the stream.
-                    batch.events = events.iter().map(|e| events::encode(e, now)).collect();
-                    events.clear();
-                }
+                // The events travel in the same write as the state: an event
+                // exists if and only if its change was stored, and every
+                // subscriber, on any node, reads it from the shop's stream.
+                batch.events = effects
+                    .events
+                    .iter()
+                    .map(|e| events::encode(e, now))
+                    .collect();
                 Ok(Applied {
                     answer,
                     batch,
-                    events,
                     agents,
                 })
             }
@@ -280,9 +277,7 @@ impl ShopActor {
         self.env.agents.clear_shop(&self.id);
     }
 
-    fn after_write(&mut self, events: Vec<Event>, ctx: &mut Context<Self>) {
-        let now = self.env.clock.now();
-        self.env.hub.publish(&self.id, events, now);
+    fn after_write(&mut self, ctx: &mut Context<Self>) {
         let Some(shop) = &self.shop else { return };
         let m = &self.env.metrics;
         let label = [self.id.as_str()];

@@ -1,23 +1,36 @@
-//! `GET /v1/shops/{shop}/events`: Server-Sent Events.
+//! `GET /v1/shops/{shop}/events`: Server-Sent Events, resumable with
+//! `Last-Event-ID`.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web::Bytes;
-use actix_web::{web, HttpResponse};
-use fenliu_node::events::Published;
+use actix_web::{web, HttpRequest, HttpResponse};
+use fenliu_node::events::{Delivery, Published};
 use fenliu_node::Node;
+use fenliu_store::EventId;
 use futures::stream;
+use serde::Deserialize;
 use serde_json::json;
-use tokio::sync::broadcast::error::RecvError;
 
 use super::shop_id;
 use crate::auth::{Caller, Role};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::views::rfc3339;
 
 /// Silence longer than this gets a comment line, so proxies keep the stream open.
 const KEEPALIVE: Duration = Duration::from_secs(15);
+
+/// The header a reconnecting client names its last event with (standard SSE).
+const LAST_EVENT_ID: &str = "last-event-id";
+
+/// Query of `GET /events`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    /// The same as the `Last-Event-ID` header, for clients that cannot set
+    /// headers; the header wins when both are given.
+    last_event_id: Option<String>,
+}
 
 fn frame(p: &Published) -> Bytes {
     let mut data = p.data.clone();
@@ -28,11 +41,34 @@ fn frame(p: &Published) -> Bytes {
     ))
 }
 
-/// The event stream of a shop; an agent sees only its own events.
+/// Where the client resumes: the `Last-Event-ID` header, else the
+/// `last_event_id` parameter. An empty value names no event (as in SSE).
+fn resume_point(req: &HttpRequest, query: &EventsQuery) -> ApiResult<Option<(EventId, String)>> {
+    let header = match req.headers().get(LAST_EVENT_ID) {
+        Some(v) => Some(
+            v.to_str()
+                .map_err(|_| ApiError::invalid("Last-Event-ID must be an event id"))?,
+        ),
+        None => None,
+    };
+    let raw = header
+        .filter(|h| !h.is_empty())
+        .or(query.last_event_id.as_deref().filter(|q| !q.is_empty()));
+    let Some(raw) = raw else { return Ok(None) };
+    let id = EventId::parse(raw).ok_or_else(|| {
+        ApiError::invalid("last event id must be the id: of an event (digits, or digits-digits)")
+    })?;
+    Ok(Some((id, raw.to_owned())))
+}
+
+/// The event stream of a shop; an agent sees only its own events. A client
+/// naming its last event first gets the stored events after it.
 pub async fn stream(
     node: web::Data<Node>,
     caller: Caller,
     path: web::Path<String>,
+    query: web::Query<EventsQuery>,
+    req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
     let shop = shop_id(&path)?;
     caller.require(
@@ -41,36 +77,39 @@ pub async fn stream(
     )?;
     let only = caller.agent_id();
     if caller.role() == Role::Agent && only.is_none() {
-        return Err(crate::error::ApiError::forbidden(
-            "agent token has an invalid subject",
-        ));
+        return Err(ApiError::forbidden("agent token has an invalid subject"));
     }
-    let rx = node.subscribe(&shop);
+    let after = resume_point(&req, &query)?;
+    let sub = node.subscribe(&shop, after).await?;
     let drained = Box::pin(node.drained());
     let body = stream::unfold(
-        (rx, only, drained),
-        |(mut rx, only, mut drained)| async move {
+        (sub, only, drained),
+        |(mut sub, only, mut drained)| async move {
             loop {
                 let next = tokio::select! {
-                    next = tokio::time::timeout(KEEPALIVE, rx.recv()) => next,
+                    next = tokio::time::timeout(KEEPALIVE, sub.next()) => next,
                     // The node shuts down: end the stream; clients reconnect elsewhere.
                     () = &mut drained => return None,
                 };
                 let chunk = match next {
                     Err(_) => Bytes::from_static(b": keepalive\n\n"),
-                    Ok(Ok(p)) => {
-                        let p: Arc<Published> = p;
+                    Ok(Some(Delivery::Event(p))) => {
                         if only.as_ref().is_some_and(|a| !p.concerns(a.as_str())) {
                             continue;
                         }
                         frame(&p)
                     }
-                    Ok(Err(RecvError::Lagged(n))) => {
+                    Ok(Some(Delivery::Lagged(n))) => {
                         Bytes::from(format!(": missed {n} events\n\n"))
                     }
-                    Ok(Err(RecvError::Closed)) => return None,
+                    Ok(Some(Delivery::Gap { after })) => {
+                        Bytes::from(format!(": missed events after {after}\n\n"))
+                    }
+                    // The stream ended, or the store failed while catching
+                    // up: the client reconnects with its last id.
+                    Ok(None) => return None,
                 };
-                return Some((Ok::<_, actix_web::Error>(chunk), (rx, only, drained)));
+                return Some((Ok::<_, actix_web::Error>(chunk), (sub, only, drained)));
             }
         },
     );
