@@ -269,13 +269,21 @@ fn rule_settings() -> RoutingSettings {
     }
 }
 
+/// The rules of `rule_group`, with the matching rule naming one agent besides
+/// the group: a mixed target set, which has a pool of its own.
+fn mixed_rule_settings() -> RoutingSettings {
+    let mut settings = rule_settings();
+    settings.rules[2].to.agents.push(agent_id(2));
+    settings
+}
+
 fn decision(c: &mut Criterion) {
     let mut group = c.benchmark_group("decision");
     group
         .sample_size(SAMPLES)
         .warm_up_time(WARM_UP)
         .measurement_time(MEASUREMENT);
-    let variants: [(&str, RoutingSettings, Entry); 4] = [
+    let variants: [(&str, RoutingSettings, Entry); 5] = [
         (
             "least_saturation",
             RoutingSettings::default(),
@@ -298,6 +306,7 @@ fn decision(c: &mut Criterion) {
             Entry::DirectMessage,
         ),
         ("rule_group", rule_settings(), Entry::OrderDetail),
+        ("rule_mixed", mixed_rule_settings(), Entry::OrderDetail),
     ];
     // The shops are built first, so that the three sizes of one variant run
     // one after the other: their ratio is what the targets are about, and on

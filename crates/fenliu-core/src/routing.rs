@@ -43,8 +43,9 @@ pub(crate) enum Source {
     Shop,
     /// One group (its own index).
     Group(GroupId),
-    /// An explicit set (agents plus several groups), scanned.
-    Slots(Vec<Slot>),
+    /// The target set of a rule naming agents, or several groups (the
+    /// rule's own index).
+    Rule(usize),
     /// The recent agent alone.
     Recent,
     /// The offline-routing agents.
@@ -203,29 +204,24 @@ impl Shop {
 
     fn rule_source(&self, i: usize) -> Source {
         let to = &self.settings.rules[i].to;
-        if to.agents.is_empty() && to.groups.len() == 1 {
-            return Source::Group(to.groups[0].clone());
+        match Shop::single_group(to) {
+            Some(g) => Source::Group(g.clone()),
+            None => Source::Rule(i),
         }
-        let mut slots: Vec<Slot> = to.agents.iter().filter_map(|a| self.slot(a)).collect();
-        for g in &to.groups {
-            if let Some(members) = self.group(g) {
-                slots.extend(members.iter().filter_map(|a| self.slot(a)));
-            }
-        }
-        Source::Slots(Shop::dedup(slots))
     }
 
     fn pool_of(&self, source: &Source) -> Option<Option<&Pool>> {
         match source {
             Source::Shop => Some(Some(&self.d.pool)),
             Source::Group(g) => Some(self.group_pool(g)),
-            _ => None,
+            Source::Rule(i) => Some(self.d.rule_pools.get(*i).and_then(Option::as_ref)),
+            Source::Recent | Source::Offline(_) => None,
         }
     }
 
     fn scanned(&self, source: &Source) -> Vec<(Slot, &Agent)> {
         let slots: &[Slot] = match source {
-            Source::Slots(s) | Source::Offline(s) => s,
+            Source::Offline(s) => s,
             _ => &[],
         };
         slots
@@ -249,7 +245,7 @@ impl Shop {
         let strategy = self.settings.strategy;
         let Some(pool) = self.pool_of(source) else {
             let slots: &[Slot] = match source {
-                Source::Slots(s) | Source::Offline(s) => s,
+                Source::Offline(s) => s,
                 _ => &[],
             };
             return self.scan_pick(slots.iter().copied(), rng);
@@ -265,8 +261,8 @@ impl Shop {
                 Some(bucket[rng.random_range(0..bucket.len())])
             }
             (Strategy::Weighted, _, Some(tree)) => tree.sample(rng),
-            // A group has no weight tree: its members are scanned (in slot
-            // order, so that a seed gives the same pick).
+            // A group or a rule has no weight tree: its members are scanned
+            // (in slot order, so that a seed gives the same pick).
             _ => {
                 let mut slots: Vec<Slot> = pool.slots().collect();
                 slots.sort_unstable();
@@ -340,8 +336,11 @@ impl Shop {
     fn in_source(&self, source: &Source, slot: Slot) -> bool {
         match source {
             Source::Shop => true,
-            Source::Group(g) => self.group_pool(g).is_some_and(|p| p.contains(slot)),
-            Source::Slots(s) | Source::Offline(s) => s.contains(&slot),
+            Source::Group(_) | Source::Rule(_) => self
+                .pool_of(source)
+                .flatten()
+                .is_some_and(|p| p.contains(slot)),
+            Source::Offline(s) => s.contains(&slot),
             Source::Recent => false,
         }
     }
@@ -356,14 +355,11 @@ impl Shop {
         e.overflowed = routed.overflowed;
         let picked = routed.pick.map(|p| p.slot);
         e.picked = picked.and_then(|s| self.agent_at(s)).map(|a| a.id.clone());
-        // The group is looked up once, not once per listed agent.
-        let group = match &routed.source {
-            Source::Group(g) => self.group_pool(g),
-            _ => None,
-        };
+        // The pool is looked up once, not once per listed agent.
+        let pool = self.pool_of(&routed.source).flatten();
         let in_target = |slot: Slot| match &routed.source {
             Source::Shop => true,
-            Source::Group(_) => group.is_some_and(|p| p.contains(slot)),
+            Source::Group(_) | Source::Rule(_) => pool.is_some_and(|p| p.contains(slot)),
             other => self.in_source(other, slot),
         };
         let verdict_of = |slot: Slot, a: &Agent| -> Verdict {
@@ -388,7 +384,7 @@ impl Shop {
 
         e.target_size = match (&routed.source, self.pool_of(&routed.source)) {
             (_, Some(pool)) => pool.map_or(0, |p| p.len() as u32),
-            (Source::Slots(s) | Source::Offline(s), None) => s.len() as u32,
+            (Source::Offline(s), None) => s.len() as u32,
             _ => 0,
         };
 

@@ -21,7 +21,7 @@ use crate::index::{MemberState, Pool, Slot};
 use crate::queue::QueueIndex;
 use crate::records::{Changed, Meta, RecordKey};
 use crate::routing::Memo;
-use crate::settings::{Inquiry, QueueOrder, RoutingSettings, Strategy};
+use crate::settings::{Inquiry, QueueOrder, RoutingSettings, Strategy, Target};
 use crate::stats::AgentDay;
 use crate::time::{Day, Millis};
 
@@ -278,6 +278,11 @@ pub(crate) struct Derived {
     pub(crate) free_slots: Vec<Slot>,
     pub(crate) pool: Pool,
     pub(crate) group_pools: IdMap<GroupId, Pool>,
+    /// The pool of each rule whose target is not exactly one group (`None`
+    /// for those, which use the group's pool), by rule index.
+    pub(crate) rule_pools: Vec<Option<Pool>>,
+    /// The rules whose pool holds each agent, by slot.
+    pub(crate) rules_by_slot: Vec<Vec<usize>>,
     pub(crate) pools_day: Day,
     pub(crate) open_by_buyer: IdMap<BuyerId, ConversationId>,
     pub(crate) last_by_buyer: IdMap<BuyerId, ConversationId>,
@@ -479,6 +484,16 @@ impl Shop {
                 .or_insert_with(|| Pool::new(strategy, false))
                 .upsert(slot, m);
         }
+        let Derived {
+            rule_pools,
+            rules_by_slot,
+            ..
+        } = &mut self.d;
+        for &rule in rules_by_slot.get(slot as usize).into_iter().flatten() {
+            if let Some(pool) = rule_pools.get_mut(rule).and_then(Option::as_mut) {
+                pool.upsert(slot, m);
+            }
+        }
     }
 
     /// Rebuilds the indexes when the shop day changed (assigned-today resets)
@@ -490,10 +505,95 @@ impl Shop {
         for pool in self.d.group_pools.values_mut() {
             pool.keep_for(strategy);
         }
+        for pool in self.d.rule_pools.iter_mut().flatten() {
+            pool.keep_for(strategy);
+        }
         let slots: Vec<Slot> = self.d.by_id.values().copied().collect();
         for s in slots {
             self.reindex(s);
         }
+    }
+
+    /// The one group a rule targets, when it names exactly one group and no
+    /// agent: such a rule picks from the group's own pool.
+    pub(crate) fn single_group(to: &Target) -> Option<&GroupId> {
+        match (to.agents.as_slice(), to.groups.as_slice()) {
+            ([], [g]) => Some(g),
+            _ => None,
+        }
+    }
+
+    /// Rebuilds the pool of every rule that names agents or several groups:
+    /// after the rules, a group's members or the set of agents changed.
+    pub(crate) fn rebuild_rule_pools(&mut self) {
+        let strategy = self.settings.strategy;
+        let mut rules_by_slot: Vec<Vec<usize>> = vec![Vec::new(); self.agents.len()];
+        let mut rule_pools = Vec::with_capacity(self.settings.rules.len());
+        for (i, rule) in self.settings.rules.iter().enumerate() {
+            if Shop::single_group(&rule.to).is_some() {
+                rule_pools.push(None);
+                continue;
+            }
+            let named = rule.to.agents.iter();
+            let members = rule
+                .to
+                .groups
+                .iter()
+                .filter_map(|g| self.groups.get(g))
+                .flatten();
+            let mut pool = Pool::new(strategy, false);
+            for id in named.chain(members) {
+                let Some(slot) = self.slot(id) else { continue };
+                if pool.contains(slot) {
+                    continue;
+                }
+                let a = self.agent_at(slot).expect("live");
+                pool.upsert(slot, self.member_state(a, self.d.pools_day));
+                rules_by_slot[slot as usize].push(i);
+            }
+            rule_pools.push(Some(pool));
+        }
+        self.d.rule_pools = rule_pools;
+        self.d.rules_by_slot = rules_by_slot;
+    }
+
+    /// Brings the rule pools holding the agent in `slot` up to date after it
+    /// was created, joined or left a group, or was deleted (`None`): it is in
+    /// the pool of every rule that names it or one of its groups.
+    fn refresh_rule_membership(&mut self, slot: Slot) {
+        let wanted: Vec<usize> = match self.agent_at(slot) {
+            None => Vec::new(),
+            Some(a) => self
+                .settings
+                .rules
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| Shop::single_group(&r.to).is_none())
+                .filter(|(_, r)| {
+                    r.to.agents.contains(&a.id) || r.to.groups.iter().any(|g| a.groups.contains(g))
+                })
+                .map(|(i, _)| i)
+                .collect(),
+        };
+        let at = slot as usize;
+        if self.d.rules_by_slot.len() <= at {
+            self.d.rules_by_slot.resize(at + 1, Vec::new());
+        }
+        let old = std::mem::take(&mut self.d.rules_by_slot[at]);
+        for i in old.iter().filter(|i| !wanted.contains(i)) {
+            if let Some(pool) = self.d.rule_pools.get_mut(*i).and_then(Option::as_mut) {
+                pool.remove(slot);
+            }
+        }
+        if let Some(a) = self.agent_at(slot) {
+            let m = self.member_state(a, self.d.pools_day);
+            for &i in &wanted {
+                if let Some(pool) = self.d.rule_pools.get_mut(i).and_then(Option::as_mut) {
+                    pool.upsert(slot, m);
+                }
+            }
+        }
+        self.d.rules_by_slot[at] = wanted;
     }
 
     fn ensure_day(&mut self, now: Millis) {
@@ -530,6 +630,7 @@ impl Shop {
                 }
                 self.agents[slot as usize] = Some(Agent::new(id.clone()));
                 self.d.by_id.insert(id.clone(), slot);
+                self.refresh_rule_membership(slot);
                 slot
             }
         };
@@ -574,6 +675,7 @@ impl Shop {
             .entry(g)
             .or_insert_with(|| Pool::new(strategy, false))
             .upsert(slot, m);
+        self.refresh_rule_membership(slot);
     }
 
     fn leave_group(&mut self, slot: Slot, id: &AgentId, g: &GroupId) {
@@ -586,6 +688,7 @@ impl Shop {
         if let Some(pool) = self.d.group_pools.get_mut(g) {
             pool.remove(slot);
         }
+        self.refresh_rule_membership(slot);
     }
 
     fn delete_agent<R: Rng + ?Sized>(
@@ -621,6 +724,7 @@ impl Shop {
         }
         self.d.pool.remove(slot);
         self.agents[slot as usize] = None;
+        self.refresh_rule_membership(slot);
         self.d.by_id.remove(id);
         self.d.free_slots.push(slot);
         self.fx.changed.push(RecordKey::Agent(id.clone()));
@@ -728,6 +832,7 @@ impl Shop {
             self.fx.changed.push(RecordKey::Meta);
         }
         self.reindex_all(self.today(now));
+        self.rebuild_rule_pools();
         if timers_changed {
             // Pending timers and order expiries were set with the old
             // durations: set them again with the new ones, as a restore

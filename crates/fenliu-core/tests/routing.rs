@@ -604,6 +604,44 @@ fn rule_group_membership_changes_apply_to_the_next_inquiry() {
     assert_eq!(w.agent_of(got.id).as_deref(), Some("c"));
 }
 
+#[test]
+fn a_rule_naming_agents_and_groups_follows_members_agents_and_deletions() {
+    // The rule names an agent that does not exist yet and two groups.
+    let mut w = World::new();
+    w.online("a").online("b").online("c");
+    w.put_group("g1", &["a"]);
+    w.routing(|r| r.rules = vec![rule(When::default(), &["later"], &["g1", "g2"])]);
+    let served = |w: &mut World, buyer: &str| {
+        let c = w.inquire(buyer);
+        let agent = w.agent_of(c.id);
+        w.end(c.id);
+        agent
+    };
+    assert_eq!(served(&mut w, "b1").as_deref(), Some("a"));
+
+    // b joins g2 and a leaves g1: only b is in the target set.
+    w.put_group("g2", &["b"]);
+    w.put_group("g1", &[]);
+    assert_eq!(served(&mut w, "b2").as_deref(), Some("b"));
+
+    // The named agent is created and b is deleted: only `later` is left.
+    w.online("later");
+    w.ok(fenliu_core::Command::DeleteAgent(aid("b")));
+    assert_eq!(served(&mut w, "b3").as_deref(), Some("later"));
+
+    // c joins through its own groups, and takes work when `later` is busy.
+    w.ok(fenliu_core::Command::UpsertAgent {
+        agent: aid("c"),
+        display_name: None,
+        weight: None,
+        groups: Some(vec![gid("g1")]),
+    });
+    w.set_status("later", Busy);
+    let got = w.inquire("b4");
+    assert_eq!(got.reason, Reason::Rule);
+    assert_eq!(w.agent_of(got.id).as_deref(), Some("c"));
+}
+
 // ---- 4. overflow -----------------------------------------------------------
 
 #[test]
