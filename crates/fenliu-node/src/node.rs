@@ -84,6 +84,9 @@ pub struct Node {
 /// How often an operation is retried when the shop actor is moving.
 const ATTEMPTS: usize = 5;
 
+/// Due shops the wake-up scanner reads per pass.
+const WAKE_BATCH: usize = 100;
+
 /// How long a new subscriber waits for the shop's stream reader to start.
 const READER_START: Duration = Duration::from_secs(3);
 
@@ -516,16 +519,27 @@ impl Node {
 
     /// Wakes shops whose timers are due and that nobody serves (after a
     /// takeover or a passivation).
+    ///
+    /// Due shops are read [`WAKE_BATCH`] at a time, earliest first; when a
+    /// page comes back full the next pass reads the page after it, so that
+    /// due shops this node cannot wake (served by a node that is slow to
+    /// tick them) do not hide the ones behind them forever.
     async fn wake_due_shops(self) {
         let mut every = tokio::time::interval(Duration::from_millis(500));
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut skip = 0;
         loop {
             every.tick().await;
             if self.is_draining() {
                 continue;
             }
-            let Ok(due) = self.store.due_wakeups(self.now(), 100).await else {
+            let Ok(due) = self.store.due_wakeups(self.now(), skip, WAKE_BATCH).await else {
                 continue;
+            };
+            skip = if due.len() == WAKE_BATCH {
+                skip + WAKE_BATCH
+            } else {
+                0
             };
             for shop in due {
                 // Shops another node serves are that node's to wake.

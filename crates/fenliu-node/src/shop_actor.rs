@@ -81,12 +81,18 @@ pub struct Restart;
 #[rtype(result = "()")]
 pub struct Retire;
 
+/// How long a failed wake-up publication waits before it is tried again.
+const WAKEUP_RETRY: Duration = Duration::from_secs(1);
+
 /// The actor of one shop.
 pub struct ShopActor {
     id: ShopId,
     generation: u64,
     fence: Fence,
+    /// The wake-up time last published to the store (`None`: not known to
+    /// be there), and whether a publication is on its way.
     wakeup: Option<Option<Millis>>,
+    publishing_wakeup: bool,
     env: ShopEnv,
     gateway: Addr<Gateway>,
     shop: Option<Shop>,
@@ -111,6 +117,7 @@ impl ShopActor {
             generation,
             fence,
             wakeup: None,
+            publishing_wakeup: false,
             env,
             gateway,
             shop: None,
@@ -293,17 +300,44 @@ impl ShopActor {
                 .with_label_values(&[self.id.as_str(), status])
                 .set(i64::from(n));
         }
-        let next = shop.next_deadline();
-        if self.wakeup != Some(next) {
-            // When this shop next needs its timers fired: lets this node wake
-            // it after passivation, and another node after a takeover.
-            self.wakeup = Some(next);
-            let (store, id) = (self.env.store.clone(), self.id.clone());
-            actix::spawn(async move {
-                let _ = store.set_wakeup(&id, next).await;
-            });
-        }
+        self.publish_wakeup(ctx);
         self.schedule(ctx);
+    }
+
+    /// Publishes when this shop next needs its timers fired, which lets this
+    /// node wake it after passivation and another node after a takeover.
+    ///
+    /// One publication at a time, so that an older time never lands after a
+    /// newer one; when one ends, the time is looked at again, and a failed
+    /// one is tried again after [`WAKEUP_RETRY`]: a shop whose timers are
+    /// due must not be missed by a takeover because the store blinked once.
+    fn publish_wakeup(&mut self, ctx: &mut Context<Self>) {
+        if self.publishing_wakeup || self.passivated {
+            return;
+        }
+        let Some(next) = self.shop.as_ref().map(Shop::next_deadline) else {
+            return;
+        };
+        if self.wakeup == Some(next) {
+            return;
+        }
+        self.publishing_wakeup = true;
+        let (store, id) = (self.env.store.clone(), self.id.clone());
+        let publish = async move { store.set_wakeup(&id, next).await };
+        ctx.spawn(wrap_future(publish).map(move |done, act: &mut Self, ctx| {
+            act.publishing_wakeup = false;
+            match done {
+                Ok(()) => {
+                    act.wakeup = Some(next);
+                    act.publish_wakeup(ctx);
+                }
+                Err(e) => {
+                    warn!(shop_id = %act.id, error = %e, "could not publish the wake-up time; retrying");
+                    act.wakeup = None;
+                    ctx.run_later(WAKEUP_RETRY, |act, ctx| act.publish_wakeup(ctx));
+                }
+            }
+        }));
     }
 
     /// Wakes the actor when the next timer is due.

@@ -240,15 +240,26 @@ pub async fn the_node_registry_forgets_silent_nodes(store: impl ShopStore) {
     assert_eq!(store.node_url("reg-1").await.unwrap(), None);
 }
 
-/// Wake-ups come due in time order and can be cleared.
+/// Wake-ups come due in time order, page by page, and can be cleared.
 pub async fn wakeups_come_due(store: impl ShopStore) {
     let (a, b) = (shop("wake-a"), shop("wake-b"));
     store.set_wakeup(&a, Some(1_000)).await.unwrap();
     store.set_wakeup(&b, Some(5_000)).await.unwrap();
-    let due = store.due_wakeups(2_000, 10).await.unwrap();
+    let due = store.due_wakeups(2_000, 0, 10).await.unwrap();
     assert!(due.contains(&a) && !due.contains(&b), "{due:?}");
     store.set_wakeup(&a, None).await.unwrap();
-    assert!(!store.due_wakeups(2_000, 10).await.unwrap().contains(&a));
+    assert!(!store.due_wakeups(2_000, 0, 10).await.unwrap().contains(&a));
+
+    let paged: Vec<ShopId> = (0..5).map(|i| shop(&format!("wake-page-{i}"))).collect();
+    for (i, s) in paged.iter().enumerate() {
+        store.set_wakeup(s, Some(100 + i as Millis)).await.unwrap();
+    }
+    assert_eq!(store.due_wakeups(200, 0, 2).await.unwrap(), paged[..2]);
+    assert_eq!(store.due_wakeups(200, 2, 2).await.unwrap(), paged[2..4]);
+    assert_eq!(store.due_wakeups(200, 4, 2).await.unwrap(), paged[4..]);
+    for s in &paged {
+        store.set_wakeup(s, None).await.unwrap();
+    }
 }
 
 /// A blocking read that finds nothing waits, then answers empty (no error).

@@ -206,8 +206,15 @@ pub trait ShopStore: Send + Sync + 'static {
     /// Records when the shop must next be woken for a timer (`None`: never).
     async fn set_wakeup(&self, shop: &ShopId, at: Option<Millis>) -> Result<(), StoreError>;
 
-    /// Shops whose wake-up time has come.
-    async fn due_wakeups(&self, now: Millis, limit: usize) -> Result<Vec<ShopId>, StoreError>;
+    /// Shops whose wake-up time has come, earliest first: `limit` of them,
+    /// after the first `skip` (so that a scanner can page past shops it
+    /// cannot wake).
+    async fn due_wakeups(
+        &self,
+        now: Millis,
+        skip: usize,
+        limit: usize,
+    ) -> Result<Vec<ShopId>, StoreError>;
 
     /// The id of the shop's newest event (a start point for reading).
     async fn last_event_id(&self, shop: &ShopId) -> Result<String, StoreError>;

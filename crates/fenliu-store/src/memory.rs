@@ -271,7 +271,12 @@ impl ShopStore for MemoryStore {
         Ok(())
     }
 
-    async fn due_wakeups(&self, now: Millis, limit: usize) -> Result<Vec<ShopId>, StoreError> {
+    async fn due_wakeups(
+        &self,
+        now: Millis,
+        skip: usize,
+        limit: usize,
+    ) -> Result<Vec<ShopId>, StoreError> {
         let inner = self.lock();
         let mut due: Vec<(Millis, ShopId)> = inner
             .wakeups
@@ -280,7 +285,12 @@ impl ShopStore for MemoryStore {
             .map(|(s, at)| (*at, s.clone()))
             .collect();
         due.sort();
-        Ok(due.into_iter().take(limit).map(|(_, s)| s).collect())
+        Ok(due
+            .into_iter()
+            .skip(skip)
+            .take(limit)
+            .map(|(_, s)| s)
+            .collect())
     }
 
     async fn last_event_id(&self, shop: &ShopId) -> Result<String, StoreError> {

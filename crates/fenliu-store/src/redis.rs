@@ -391,7 +391,12 @@ impl ShopStore for RedisStore {
         Ok(())
     }
 
-    async fn due_wakeups(&self, now: Millis, limit: usize) -> Result<Vec<ShopId>, StoreError> {
+    async fn due_wakeups(
+        &self,
+        now: Millis,
+        skip: usize,
+        limit: usize,
+    ) -> Result<Vec<ShopId>, StoreError> {
         let mut conn = self.conn.clone();
         let raw: Vec<String> = timed(
             redis::cmd("ZRANGEBYSCORE")
@@ -399,7 +404,7 @@ impl ShopStore for RedisStore {
                 .arg("-inf")
                 .arg(now)
                 .arg("LIMIT")
-                .arg(0)
+                .arg(skip)
                 .arg(limit)
                 .query_async(&mut conn),
         )
