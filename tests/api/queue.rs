@@ -374,3 +374,52 @@ async fn without_a_queue_nobody_online_still_queues() {
     assert_eq!(routed["status"], "queued");
     assert_eq!(routed["reason"], "queued");
 }
+
+#[tokio::test]
+async fn a_page_of_the_queue_lists_its_positions_and_the_whole_length() {
+    // Arrange: five queued buyers behind a full agent.
+    let (t, _) = one_full_agent().await;
+    for b in ["b1", "b2", "b3", "b4", "b5"] {
+        t.inquire(b).await;
+    }
+
+    // Act
+    let page = t
+        .app
+        .get(&t.path("/queue?offset=1&limit=2"), &t.s.service)
+        .await;
+    let tail = t
+        .app
+        .get(&t.path("/queue?offset=4&limit=10"), &t.s.service)
+        .await;
+    let past = t.app.get(&t.path("/queue?offset=9"), &t.s.service).await;
+
+    // Assert
+    assert_eq!(page.status, 200, "{:?}", page.body);
+    assert_eq!(buyers(&page.body), ["b2", "b3"]);
+    assert_eq!(positions(&page.body), [2, 3]);
+    assert_eq!(page.body["length"], 5);
+    assert_eq!(buyers(&tail.body), ["b5"]);
+    assert_eq!(positions(&tail.body), [5]);
+    assert_eq!(buyers(&past.body), Vec::<String>::new());
+    assert_eq!(past.body["length"], 5);
+}
+
+#[tokio::test]
+async fn a_queue_page_of_a_bad_size_is_refused_and_changes_nothing() {
+    let (t, _) = one_full_agent().await;
+    t.inquire("b1").await;
+    let before = t.queue().await;
+
+    for query in ["limit=0", "limit=1001", "limit=x", "offset=-1", "page=2"] {
+        let a = t
+            .app
+            .get(&t.path(&format!("/queue?{query}")), &t.s.service)
+            .await;
+        assert_error(&a, 400, "invalid_request");
+    }
+
+    let after = t.queue().await;
+    assert_eq!(buyers(&after), buyers(&before));
+    assert_eq!(after["length"], before["length"]);
+}

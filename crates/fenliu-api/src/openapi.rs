@@ -303,17 +303,17 @@ pub fn document() -> Value {
             ("200", Some("Conversation")),
         ),
     );
-    add(
-        format!("{shop}/queue"),
-        "get",
-        &["shop"],
-        op(
-            "The queue",
-            "admin, supervisor, service",
-            None,
-            ("200", Some("Queue")),
-        ),
+    let mut queue = op(
+        "The queue, or one page of it",
+        "admin, supervisor, service",
+        None,
+        ("200", Some("Queue")),
     );
+    queue["parameters"] = json!([
+        {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
+    ]);
+    add(format!("{shop}/queue"), "get", &["shop"], queue);
     add(
         format!("{shop}/orders"),
         "post",

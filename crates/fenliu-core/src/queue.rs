@@ -46,6 +46,22 @@ impl Sizes {
         }
     }
 
+    /// The block holding the entry of 0-based rank `rank` (which must be
+    /// below the total), and the number of entries in the blocks before it.
+    fn find(&self, rank: usize) -> (usize, usize) {
+        let (mut block, mut left) = (0usize, rank);
+        let mut step = self.tree.len().next_power_of_two();
+        while step > 0 {
+            let next = block + step;
+            if next <= self.tree.len() && (self.tree[next - 1] as usize) <= left {
+                left -= self.tree[next - 1] as usize;
+                block = next;
+            }
+            step >>= 1;
+        }
+        (block, rank - left)
+    }
+
     /// Entries in the blocks before `block`.
     fn before(&self, block: usize) -> usize {
         let mut sum = 0usize;
@@ -173,6 +189,23 @@ impl QueueIndex {
         block.get(at.checked_sub(1)?).copied()
     }
 
+    /// The entries of key-order ranks `start..end` (0-based, clamped to the
+    /// queue), by key: O(log n) to find the first, then the entries taken.
+    pub(crate) fn by_rank(&self, start: usize, end: usize) -> Vec<(i64, ConversationId)> {
+        let end = end.min(self.len);
+        if start >= end {
+            return Vec::new();
+        }
+        let (first, before) = self.sizes.find(start);
+        self.blocks[first..]
+            .iter()
+            .flatten()
+            .skip(start - before)
+            .take(end - start)
+            .copied()
+            .collect()
+    }
+
     /// Every entry, by key.
     pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = &(i64, ConversationId)> + '_ {
         self.blocks.iter().flatten()
@@ -232,9 +265,32 @@ mod tests {
                 model.first_key_value().map(|(k, v)| (*k, *v))
             );
             assert_eq!(index.last(), model.last_key_value().map(|(k, v)| (*k, *v)));
+            if step % 97 == 0 {
+                let start = rng.random_range(0..=model.len());
+                let end = start + rng.random_range(0..300);
+                let page: Vec<(i64, ConversationId)> = model
+                    .iter()
+                    .skip(start)
+                    .take(end - start)
+                    .map(|(k, v)| (*k, *v))
+                    .collect();
+                assert_eq!(index.by_rank(start, end), page, "{start}..{end}");
+            }
         }
         let listed: Vec<(i64, ConversationId)> = index.iter().copied().collect();
         let expected: Vec<(i64, ConversationId)> = model.into_iter().collect();
         assert_eq!(listed, expected);
+        for (start, end) in [
+            (0, 10),
+            (5, 5),
+            (300, 700),
+            (expected.len() - 3, expected.len() + 9),
+        ] {
+            let page = &expected[start.min(expected.len())..end.min(expected.len())];
+            assert_eq!(index.by_rank(start, end), page, "{start}..{end}");
+        }
+        assert!(index
+            .by_rank(expected.len() + 1, expected.len() + 5)
+            .is_empty());
     }
 }

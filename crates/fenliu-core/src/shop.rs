@@ -1100,6 +1100,25 @@ impl Shop {
         }
     }
 
+    /// At most `limit` queued conversations in the order they will be served,
+    /// from the one at 0-based position `offset` on.
+    pub fn queue_page(&self, offset: usize, limit: usize) -> Vec<&Conversation> {
+        let len = self.d.queue.len();
+        let end = offset.saturating_add(limit).min(len);
+        let page = match self.settings.queue.order {
+            QueueOrder::Fifo => self.d.queue.by_rank(offset, end),
+            QueueOrder::Lifo => {
+                let mut page = self
+                    .d
+                    .queue
+                    .by_rank(len.saturating_sub(end), len.saturating_sub(offset));
+                page.reverse();
+                page
+            }
+        };
+        page.iter().map(|(_, id)| &self.conversations[id]).collect()
+    }
+
     /// Number of queued conversations.
     pub fn queue_len(&self) -> usize {
         self.d.queue.len()

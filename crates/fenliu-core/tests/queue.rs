@@ -45,6 +45,25 @@ fn lifo_serves_the_last_queued_first() {
 }
 
 #[test]
+fn a_page_of_the_queue_lists_the_conversations_at_its_positions_in_either_order() {
+    for order in [QueueOrder::Fifo, QueueOrder::Lifo] {
+        let (w, q) = full_shop(700, order);
+        let served: Vec<_> = w.shop.queue().map(|c| c.id).collect();
+
+        let page: Vec<_> = w.shop.queue_page(250, 300).iter().map(|c| c.id).collect();
+        let tail: Vec<_> = w.shop.queue_page(690, 50).iter().map(|c| c.id).collect();
+
+        assert_eq!(page, served[250..550], "{order:?}");
+        for (i, id) in page.iter().enumerate() {
+            assert_eq!(w.shop.position(*id), Some(251 + i as u32));
+        }
+        assert_eq!(tail, served[690..], "{order:?}");
+        assert!(w.shop.queue_page(700, 10).is_empty());
+        assert_eq!(served.len(), q.len());
+    }
+}
+
+#[test]
 fn queued_event_and_reply_carry_the_position() {
     let (mut w, _) = full_shop(2, QueueOrder::Fifo);
 

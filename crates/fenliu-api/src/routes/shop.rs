@@ -96,24 +96,46 @@ pub async fn put_routing(
     Ok(HttpResponse::Ok().json(view))
 }
 
+/// Most entries one page of `GET /queue` lists.
+pub const MAX_QUEUE_PAGE: usize = 1_000;
+
+/// Query of `GET /queue`: a page of the queue, or all of it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueQuery {
+    /// Entries to pass over, from the next to be served.
+    #[serde(default)]
+    offset: usize,
+    /// Entries to list (1..=[`MAX_QUEUE_PAGE`]); absent: every entry.
+    limit: Option<usize>,
+}
+
 /// `GET /queue`.
 pub async fn queue(
     node: web::Data<Node>,
     caller: Caller,
     path: web::Path<String>,
+    query: web::Query<QueueQuery>,
 ) -> ApiResult<HttpResponse> {
     let shop = shop_id(&path)?;
     caller.require(&shop, READERS)?;
+    let QueueQuery { offset, limit } = query.into_inner();
+    if limit.is_some_and(|l| !(1..=MAX_QUEUE_PAGE).contains(&l)) {
+        return Err(ApiError::invalid(format!(
+            "limit must be between 1 and {MAX_QUEUE_PAGE}"
+        )));
+    }
     let body = node
-        .read(&shop, |shop, now| {
+        .read(&shop, move |shop, now| {
             let items: Vec<_> = shop
-                .queue()
+                .queue_page(offset, limit.unwrap_or(usize::MAX))
+                .into_iter()
                 .enumerate()
                 .map(|(i, c)| {
                     json!({
                         "conversation_id": c.id,
                         "buyer_id": c.inquiry.buyer_id,
-                        "position": i + 1,
+                        "position": offset + i + 1,
                         "waited_secs": (now - c.created_at).max(0) / 1000,
                     })
                 })
@@ -122,7 +144,7 @@ pub async fn queue(
                 QueueOrder::Fifo => "fifo",
                 QueueOrder::Lifo => "lifo",
             };
-            json!({"order": order, "length": items.len(), "items": items})
+            json!({"order": order, "length": shop.queue_len(), "items": items})
         })
         .await?;
     Ok(HttpResponse::Ok().json(body))
