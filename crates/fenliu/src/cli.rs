@@ -54,6 +54,15 @@ pub struct ServeArgs {
     /// Shop lease time to live, in milliseconds.
     #[arg(long, env = "FENLIU_LEASE_TTL_MS", default_value_t = 10_000)]
     pub lease_ttl_ms: u64,
+    /// Seconds a shop may sit idle before its actor lets its state go (the
+    /// next request reloads it from the store).
+    #[arg(
+        long,
+        env = "FENLIU_PASSIVATE_AFTER_SECS",
+        default_value_t = 600,
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
+    pub passivate_after_secs: u64,
     /// Log format.
     #[arg(long, env = "FENLIU_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

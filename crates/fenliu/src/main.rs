@@ -51,6 +51,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             node_id: args.node_id.clone().unwrap_or_else(cli::default_node_id),
             advertise_url: args.advertise_url.clone().unwrap_or_default(),
             lease_ttl: std::time::Duration::from_millis(args.lease_ttl_ms.max(300)),
+            passivate_after: std::time::Duration::from_secs(args.passivate_after_secs),
             ..NodeConfig::default()
         },
         workers: args.workers,

@@ -69,3 +69,24 @@ fn a_cluster_node_listening_everywhere_needs_an_advertise_url() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("FENLIU_ADVERTISE_URL"));
 }
+
+#[test]
+fn a_passivation_delay_out_of_range_is_refused() {
+    for secs in ["0", "86401", "soon"] {
+        let out = fenliu()
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--passivate-after-secs",
+                secs,
+            ])
+            .env("FENLIU_JWT_SECRET", "secret")
+            .env_remove("FENLIU_REDIS_URL")
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{secs}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--passivate-after-secs"), "{secs}: {err}");
+    }
+}
