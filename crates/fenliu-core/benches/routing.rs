@@ -186,7 +186,7 @@ fn decision(c: &mut Criterion) {
         .sample_size(SAMPLES)
         .warm_up_time(WARM_UP)
         .measurement_time(MEASUREMENT);
-    let variants: [(&str, RoutingSettings, Entry); 5] = [
+    let variants: [(&str, RoutingSettings, Entry); 6] = [
         (
             "least_saturation",
             RoutingSettings::default(),
@@ -210,6 +210,14 @@ fn decision(c: &mut Criterion) {
         ),
         ("rule_group", rule_settings(), Entry::OrderDetail),
         ("rule_mixed", mixed_rule_settings(), Entry::OrderDetail),
+        (
+            "rule_group_weighted",
+            RoutingSettings {
+                strategy: Strategy::Weighted,
+                ..rule_settings()
+            },
+            Entry::OrderDetail,
+        ),
     ];
     // The shops are built first, so that the three sizes of one variant run
     // one after the other: their ratio is what the targets are about, and on

@@ -4,8 +4,8 @@
 //! or one group) keeps its online agents ordered by saturation, in buckets of
 //! equal keys so that a tie is broken uniformly at random in O(1). Under the
 //! `even` strategy it also keeps its available agents ordered by (assigned
-//! today, saturation), and under `weighted` the shop-wide pool keeps a Fenwick
-//! tree of effective weights. Only the strategy in force has its index: every
+//! today, saturation), and under `weighted` a Fenwick tree of effective
+//! weights. Only the strategy in force has its index: every
 //! assignment moves the agent in each index it is in, and the (assigned
 //! today, saturation) order, with a key of its own for almost every agent, was
 //! the dearest of them. Changing the strategy rebuilds the pools. None of this
@@ -148,51 +148,90 @@ impl<K: Ord + Copy> TieIndex<K> {
     }
 }
 
-/// A Fenwick tree of non-negative weights, for sampling proportional to weight.
+/// Weights of a pool's available members, for drawing one in proportion to
+/// its weight: a Fenwick tree over the members in the order they came (one
+/// that leaves gives its place to the last), so that its size follows the
+/// pool's, not the shop's, and a group or a rule can keep one.
 #[derive(Clone, Debug, Default)]
 pub struct WeightTree {
     tree: Vec<f64>,
+    /// Weight by place.
     values: Vec<f64>,
+    /// Slot by place.
+    slots: Vec<Slot>,
+    /// Place by slot.
+    place: SlotMap<usize>,
 }
 
 impl WeightTree {
-    /// Sets the weight of `slot`.
+    /// Sets the weight of `slot`; zero takes it out.
     pub fn set(&mut self, slot: Slot, weight: f64) {
-        let i = slot as usize;
-        if i >= self.values.len() {
-            self.grow(i + 1);
+        match (self.place.get(&slot).copied(), weight > 0.0) {
+            (Some(at), true) => self.put(at, weight),
+            (Some(at), false) => self.take_out(slot, at),
+            (None, true) => {
+                let at = self.slots.len();
+                self.slots.push(slot);
+                self.values.push(0.0);
+                self.place.insert(slot, at);
+                if at >= self.tree.len() {
+                    self.grow();
+                }
+                self.put(at, weight);
+            }
+            (None, false) => {}
         }
-        let delta = weight - self.values[i];
+    }
+
+    /// Sets the weight at place `at`.
+    fn put(&mut self, at: usize, weight: f64) {
+        let delta = weight - self.values[at];
         if delta == 0.0 {
             return;
         }
-        self.values[i] = weight;
-        let mut j = i + 1;
+        self.values[at] = weight;
+        let mut j = at + 1;
         while j <= self.tree.len() {
             self.tree[j - 1] += delta;
             j += j & j.wrapping_neg();
         }
     }
 
-    fn grow(&mut self, len: usize) {
-        let len = len.next_power_of_two().max(16);
-        let values = std::mem::take(&mut self.values);
-        self.values = vec![0.0; len];
+    /// Takes `slot` (at place `at`) out; the last place moves into its own.
+    fn take_out(&mut self, slot: Slot, at: usize) {
+        let last = self.slots.len() - 1;
+        if at != last {
+            let (moved, weight) = (self.slots[last], self.values[last]);
+            self.put(at, weight);
+            self.slots[at] = moved;
+            self.place.insert(moved, at);
+        }
+        self.put(last, 0.0);
+        self.slots.pop();
+        self.values.pop();
+        self.place.remove(&slot);
+    }
+
+    /// Rebuilds the tree with room for twice as many places.
+    fn grow(&mut self) {
+        let len = (self.tree.len() * 2).max(16);
         self.tree = vec![0.0; len];
-        for (i, w) in values.into_iter().enumerate() {
-            if w != 0.0 {
-                self.set(i as Slot, w);
+        // The linear build: each node adds its sum into its parent.
+        for i in 0..len {
+            self.tree[i] += self.values.get(i).copied().unwrap_or(0.0);
+            let j = i + 1;
+            let parent = j + (j & j.wrapping_neg());
+            if parent <= len {
+                let carried = self.tree[i];
+                self.tree[parent - 1] += carried;
             }
         }
     }
 
     /// Sum of all weights.
     pub fn total(&self) -> f64 {
-        self.prefix(self.tree.len())
-    }
-
-    fn prefix(&self, mut n: usize) -> f64 {
         let mut sum = 0.0;
+        let mut n = self.tree.len();
         while n > 0 {
             sum += self.tree[n - 1];
             n &= n - 1;
@@ -203,7 +242,7 @@ impl WeightTree {
     /// Draws a slot with probability proportional to its weight.
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> Option<Slot> {
         let total = self.total();
-        if total <= 0.0 {
+        if total <= 0.0 || self.slots.is_empty() {
             return None;
         }
         let mut target = rng.random::<f64>() * total;
@@ -217,11 +256,24 @@ impl WeightTree {
             }
             step >>= 1;
         }
-        // Float rounding may land on a zero-weight slot; walk to the next real one.
+        // Float rounding may land past the last place or on a zero weight;
+        // walk to the nearest real one.
+        let last = self.values.len() - 1;
+        let pos = pos.min(last);
         (pos..self.values.len())
             .chain((0..pos).rev())
             .find(|&i| self.values[i] > 0.0)
-            .map(|i| i as Slot)
+            .map(|i| self.slots[i])
+    }
+
+    /// Number of slots with a weight.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether no slot has a weight.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
     }
 }
 
@@ -256,10 +308,8 @@ pub struct Pool {
     pub online: TieIndex<Saturation>,
     /// Available agents by (assigned today, saturation); kept under `even`.
     pub even: Option<TieIndex<EvenKey>>,
-    /// Effective weights of available agents; kept under `weighted`, by the
-    /// shop-wide pool only (a group is scanned).
+    /// Effective weights of available agents; kept under `weighted`.
     pub weights: Option<WeightTree>,
-    shop_wide: bool,
     counts: [u32; 3],
     available: usize,
 }
@@ -273,13 +323,9 @@ fn status_index(s: AgentStatus) -> usize {
 }
 
 impl Pool {
-    /// An empty pool with the indexes `strategy` picks from; `shop_wide` for
-    /// the pool of every agent of the shop.
-    pub fn new(strategy: Strategy, shop_wide: bool) -> Self {
-        let mut pool = Self {
-            shop_wide,
-            ..Self::default()
-        };
+    /// An empty pool with the indexes `strategy` picks from.
+    pub fn new(strategy: Strategy) -> Self {
+        let mut pool = Self::default();
         pool.keep_for(strategy);
         pool
     }
@@ -291,7 +337,7 @@ impl Pool {
         if even != self.even.is_some() {
             self.even = even.then(TieIndex::default);
         }
-        let weights = strategy == Strategy::Weighted && self.shop_wide;
+        let weights = strategy == Strategy::Weighted;
         if weights != self.weights.is_some() {
             self.weights = weights.then(WeightTree::default);
         }
@@ -392,5 +438,55 @@ mod tests {
         assert!((2800..3200).contains(&heavy), "{heavy}");
         t.set(5, 0.0);
         assert!((0..100).all(|_| t.sample(&mut rng) == Some(0)));
+    }
+
+    /// Random weights set and taken out, against a plain map: the total, the
+    /// members, and draws only of members, in proportion.
+    #[test]
+    fn weight_tree_follows_its_members_as_they_come_and_go() {
+        let mut rng = SmallRng::seed_from_u64(3);
+        let mut t = WeightTree::default();
+        let mut model: std::collections::BTreeMap<Slot, f64> = Default::default();
+        for step in 0..5_000 {
+            let slot = rng.random_range(0..200);
+            let weight = if rng.random_bool(0.3) {
+                0.0
+            } else {
+                f64::from(rng.random_range(1..6u32))
+            };
+            t.set(slot, weight);
+            if weight > 0.0 {
+                model.insert(slot, weight);
+            } else {
+                model.remove(&slot);
+            }
+            assert_eq!(t.len(), model.len());
+            let total: f64 = model.values().sum();
+            assert!(
+                (t.total() - total).abs() < 1e-6,
+                "{step}: {} vs {total}",
+                t.total()
+            );
+            if let Some(drawn) = t.sample(&mut rng) {
+                assert!(model.contains_key(&drawn), "{step}: drew {drawn}");
+            } else {
+                assert!(model.is_empty());
+            }
+        }
+        // Proportions over the members left.
+        let total: f64 = model.values().sum();
+        let (&heaviest, &w) = model
+            .iter()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .expect("members left");
+        let draws = 40_000;
+        let got = (0..draws)
+            .filter(|_| t.sample(&mut rng) == Some(heaviest))
+            .count();
+        let expected = draws as f64 * w / total;
+        assert!(
+            (got as f64 - expected).abs() < expected * 0.2,
+            "{got} vs {expected}"
+        );
     }
 }

@@ -308,7 +308,7 @@ impl Shop {
             }
             shop.d
                 .group_pools
-                .insert(g.clone(), Pool::new(shop.settings.strategy, false));
+                .insert(g.clone(), Pool::new(shop.settings.strategy));
         }
         for o in orders {
             shop.index_order(&o);

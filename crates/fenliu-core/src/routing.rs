@@ -261,8 +261,9 @@ impl Shop {
                 Some(bucket[rng.random_range(0..bucket.len())])
             }
             (Strategy::Weighted, _, Some(tree)) => tree.sample(rng),
-            // A group or a rule has no weight tree: its members are scanned
-            // (in slot order, so that a seed gives the same pick).
+            // Every pool keeps the index of the strategy in force, so this is
+            // not reached; scanning the members (in slot order, so that a
+            // seed gives the same pick) would give a valid answer all the same.
             _ => {
                 let mut slots: Vec<Slot> = pool.slots().collect();
                 slots.sort_unstable();

@@ -337,7 +337,7 @@ impl Shop {
             orders: HashMap::new(),
             stats: BTreeMap::new(),
             d: Derived {
-                pool: Pool::new(Strategy::default(), true),
+                pool: Pool::new(Strategy::default()),
                 ..Derived::default()
             },
             fx: Effects::default(),
@@ -481,7 +481,7 @@ impl Shop {
             self.d
                 .group_pools
                 .entry(g.clone())
-                .or_insert_with(|| Pool::new(strategy, false))
+                .or_insert_with(|| Pool::new(strategy))
                 .upsert(slot, m);
         }
         let Derived {
@@ -541,7 +541,7 @@ impl Shop {
                 .iter()
                 .filter_map(|g| self.groups.get(g))
                 .flatten();
-            let mut pool = Pool::new(strategy, false);
+            let mut pool = Pool::new(strategy);
             for id in named.chain(members) {
                 let Some(slot) = self.slot(id) else { continue };
                 if pool.contains(slot) {
@@ -673,7 +673,7 @@ impl Shop {
         self.d
             .group_pools
             .entry(g)
-            .or_insert_with(|| Pool::new(strategy, false))
+            .or_insert_with(|| Pool::new(strategy))
             .upsert(slot, m);
         self.refresh_rule_membership(slot);
     }
@@ -809,7 +809,7 @@ impl Shop {
         self.d
             .group_pools
             .entry(group.clone())
-            .or_insert_with(|| Pool::new(strategy, false));
+            .or_insert_with(|| Pool::new(strategy));
         self.fx.changed.push(RecordKey::Group(group));
         self.ensure_day(now);
         self.drain(now, rng);

@@ -1003,7 +1003,7 @@ fn even_works_with_a_mixed_rule_target() {
 // ---- 6. pick: weighted -----------------------------------------------------
 
 /// Where the weighted pick draws from: the whole shop, one group, or a rule
-/// naming both agents and groups (each has its own code path).
+/// naming both agents and groups (each has a pool of its own).
 #[derive(Clone, Copy, Debug)]
 enum Pool {
     Shop,
