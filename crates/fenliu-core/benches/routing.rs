@@ -180,13 +180,29 @@ fn mixed_rule_settings() -> RoutingSettings {
     settings
 }
 
+/// Rules binding 990 products to the group, then those of `rule_group`:
+/// an inquiry without a product matches the last of them.
+fn many_rule_settings() -> RoutingSettings {
+    let mut settings = rule_settings();
+    let to_group = settings.rules[2].to.clone();
+    let bindings = (0..990).map(|p| Rule {
+        when: When {
+            product_id: Some(Tag::parse(&format!("sku-{p}")).expect("valid tag")),
+            ..When::default()
+        },
+        to: to_group.clone(),
+    });
+    settings.rules.splice(0..0, bindings);
+    settings
+}
+
 fn decision(c: &mut Criterion) {
     let mut group = c.benchmark_group("decision");
     group
         .sample_size(SAMPLES)
         .warm_up_time(WARM_UP)
         .measurement_time(MEASUREMENT);
-    let variants: [(&str, RoutingSettings, Entry); 6] = [
+    let variants: [(&str, RoutingSettings, Entry); 7] = [
         (
             "least_saturation",
             RoutingSettings::default(),
@@ -210,6 +226,7 @@ fn decision(c: &mut Criterion) {
         ),
         ("rule_group", rule_settings(), Entry::OrderDetail),
         ("rule_mixed", mixed_rule_settings(), Entry::OrderDetail),
+        ("rule_many", many_rule_settings(), Entry::OrderDetail),
         (
             "rule_group_weighted",
             RoutingSettings {

@@ -10,7 +10,7 @@
 //! of a routing decision. Order and the serialized form are those of the text,
 //! exactly as with `String`.
 //!
-//! Agent, buyer, group and shop ids also carry the hash of their text, taken
+//! Agent, buyer, group and shop ids and tags also carry the hash of their text, taken
 //! once when they are parsed, with SipHash under a key drawn at random once per
 //! process (the hash `std`'s maps use, so maps keyed by ids the public chooses
 //! keep their protection against chosen collisions). A new inquiry looks its
@@ -234,7 +234,7 @@ impl<'de> Deserialize<'de> for BuyerId {
 /// A free string chosen by the platform (question, order state, product,
 /// intent, order id): 1..=200 bytes, matched exactly.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Tag(Arc<str>);
+pub struct Tag(HashedText);
 
 impl Tag {
     /// Parses a tag.
@@ -242,24 +242,24 @@ impl Tag {
         if raw.is_empty() || raw.len() > 200 {
             return Err(InvalidInput::new("value must be 1 to 200 bytes"));
         }
-        Ok(Self(Arc::from(raw)))
+        Ok(Self(HashedText::new(raw)))
     }
 
     /// The tag as text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.0.text
     }
 }
 
 impl fmt::Display for Tag {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.0.text)
     }
 }
 
 impl Serialize for Tag {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        serialize_text(&self.0, s)
+        serialize_text(&self.0.text, s)
     }
 }
 

@@ -15,6 +15,7 @@
 //! - `routing`: the decision of section 2 of the spec, step by step.
 //! - [`index`]: the per-pool indexes that make a decision O(log n).
 //! - [`explain`]: how each decision was reached, agent by agent.
+//! - `rule_index`: the rules filed by the values they name, for matching.
 //! - `queue`: the queue's order, with positions in O(log n).
 //! - `deadlines`: the timers and expiries, in a min-heap.
 //! - [`stats`]: daily figures and the ranking (section 4).
@@ -30,6 +31,7 @@ pub mod index;
 mod queue;
 pub mod records;
 mod routing;
+mod rule_index;
 pub mod settings;
 pub mod shop;
 pub mod stats;

@@ -340,7 +340,7 @@ impl Shop {
         shop.rebuild_timers();
         shop.d.last_by_buyer = last.into_iter().map(|(b, (_, c))| (b, c)).collect();
         shop.reindex_all(shop.today(now));
-        shop.rebuild_rule_pools();
+        shop.rebuild_rule_indexes();
         shop
     }
 

@@ -117,7 +117,7 @@ impl Shop {
         }
 
         // 3. Rules.
-        routed.rule = s.matching_rule(inquiry);
+        routed.rule = self.d.rule_index.first_match(&s.rules, inquiry);
         if requeue && memo.blocked.contains(&routed.rule) {
             return routed;
         }

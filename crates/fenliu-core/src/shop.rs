@@ -21,6 +21,7 @@ use crate::index::{MemberState, Pool, Slot};
 use crate::queue::QueueIndex;
 use crate::records::{Changed, Meta, RecordKey};
 use crate::routing::Memo;
+use crate::rule_index::RuleIndex;
 use crate::settings::{Inquiry, QueueOrder, RoutingSettings, Strategy, Target};
 use crate::stats::AgentDay;
 use crate::time::{Day, Millis};
@@ -283,6 +284,8 @@ pub(crate) struct Derived {
     pub(crate) rule_pools: Vec<Option<Pool>>,
     /// The rules whose pool holds each agent, by slot.
     pub(crate) rules_by_slot: Vec<Vec<usize>>,
+    /// The rules, filed for finding the first that matches.
+    pub(crate) rule_index: RuleIndex,
     pub(crate) pools_day: Day,
     pub(crate) open_by_buyer: IdMap<BuyerId, ConversationId>,
     pub(crate) last_by_buyer: IdMap<BuyerId, ConversationId>,
@@ -523,9 +526,10 @@ impl Shop {
         }
     }
 
-    /// Rebuilds the pool of every rule that names agents or several groups:
-    /// after the rules, a group's members or the set of agents changed.
-    pub(crate) fn rebuild_rule_pools(&mut self) {
+    /// Files the rules for matching and rebuilds the pool of every rule that
+    /// names agents or several groups: after the rules changed, or a restore.
+    pub(crate) fn rebuild_rule_indexes(&mut self) {
+        self.d.rule_index = RuleIndex::new(&self.settings.rules);
         let strategy = self.settings.strategy;
         let mut rules_by_slot: Vec<Vec<usize>> = vec![Vec::new(); self.agents.len()];
         let mut rule_pools = Vec::with_capacity(self.settings.rules.len());
@@ -832,7 +836,7 @@ impl Shop {
             self.fx.changed.push(RecordKey::Meta);
         }
         self.reindex_all(self.today(now));
-        self.rebuild_rule_pools();
+        self.rebuild_rule_indexes();
         if timers_changed {
             // Pending timers and order expiries were set with the old
             // durations: set them again with the new ones, as a restore
