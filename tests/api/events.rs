@@ -586,6 +586,7 @@ async fn a_resume_older_than_what_the_shop_keeps_is_told_what_it_missed_then_get
         summary(&resumed.said_until("conversation.assigned", &b7).await),
         [
             format!(": missed events after {seen}"),
+            "stream.gap:-".to_owned(),
             format!("conversation.assigned:{}", convs[2]),
             format!("conversation.assigned:{}", convs[3]),
             format!("conversation.assigned:{}", convs[4]),
@@ -604,12 +605,21 @@ async fn an_id_the_shops_stream_never_reached_gets_a_notice_then_every_kept_even
 
     // Act
     let mut resumed = Stream::resume(&t, &t.s.service, "99999").await;
+    let said = resumed.said_until("conversation.assigned", &b1).await;
 
-    // Assert
+    // Assert: the notice is also an event, for clients that see no comments.
+    let gap = said.iter().find_map(|s| match s {
+        Said::Event(e) if e.event == "stream.gap" => Some(e),
+        _ => None,
+    });
+    let gap = gap.expect("a stream.gap event");
+    assert_eq!(gap.data, json!({"after": "99999"}));
+    assert_eq!(gap.id, None, "a notice moves no resume point");
     assert_eq!(
-        summary(&resumed.said_until("conversation.assigned", &b1).await),
+        summary(&said),
         [
             ": missed events after 99999".to_owned(),
+            "stream.gap:-".to_owned(),
             "agent.status:a1:online".to_owned(),
             format!("conversation.assigned:{b1}"),
         ]

@@ -345,7 +345,7 @@ pub fn document() -> Value {
     );
     events["responses"]["200"] = json!({"description": "text/event-stream", "content": {"text/event-stream": {"schema": s()}}});
     events["description"] = json!(format!(
-        "{} A client naming its last event (`Last-Event-ID`, or `last_event_id` when it cannot set headers; the header wins) first gets every stored event after it that it may see, then the live ones; an id older than what the shop still keeps gets the comment `: missed events after <id>` first. A malformed id is a 400.",
+        "{} A client naming its last event (`Last-Event-ID`, or `last_event_id` when it cannot set headers; the header wins) first gets every stored event after it that it may see, then the live ones; an id older than what the shop still keeps gets the comment `: missed events after <id>` and a `stream.gap` event (`{{\"after\": <id>}}`, no `id:`) first. A malformed id is a 400.",
         events["description"].as_str().unwrap_or_default()
     ));
     let event_id = json!({"type": "string", "pattern": "^[0-9]+(-[0-9]+)?$", "example": "42"});

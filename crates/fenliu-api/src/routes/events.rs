@@ -61,6 +61,16 @@ fn resume_point(req: &HttpRequest, query: &EventsQuery) -> ApiResult<Option<(Eve
     Ok(Some((id, raw.to_owned())))
 }
 
+/// Tells a subscriber that events are missing from its stream: a comment
+/// for those reading the raw stream, and a `stream.gap` event (without an
+/// `id:`, so that the client's resume point stays its last real event) for
+/// those, like a browser's `EventSource`, that never see comments.
+fn gap_notice(comment: &str, data: &serde_json::Value) -> Bytes {
+    Bytes::from(format!(
+        ": {comment}\n\nevent: stream.gap\ndata: {data}\n\n"
+    ))
+}
+
 /// The event stream of a shop; an agent sees only its own events. A client
 /// naming its last event first gets the stored events after it.
 pub async fn stream(
@@ -100,11 +110,12 @@ pub async fn stream(
                         frame(&p)
                     }
                     Ok(Some(Delivery::Lagged(n))) => {
-                        Bytes::from(format!(": missed {n} events\n\n"))
+                        gap_notice(&format!("missed {n} events"), &json!({ "missed": n }))
                     }
-                    Ok(Some(Delivery::Gap { after })) => {
-                        Bytes::from(format!(": missed events after {after}\n\n"))
-                    }
+                    Ok(Some(Delivery::Gap { after })) => gap_notice(
+                        &format!("missed events after {after}"),
+                        &json!({ "after": after }),
+                    ),
                     // The stream ended, or the store failed while catching
                     // up: the client reconnects with its last id.
                     Ok(None) => return None,
