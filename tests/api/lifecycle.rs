@@ -424,6 +424,56 @@ async fn a_transfer_to_an_offline_agent_is_a_conflict() {
 }
 
 #[tokio::test]
+async fn a_transfer_to_a_group_picks_a_member_with_room_other_than_the_current_agent() {
+    // Arrange: a1 holds the conversation; the group is a1 and a2.
+    let t = TestShop::start("shop");
+    t.online_agents(&["a1"]).await;
+    let c1 = cid(&t.inquire("b1").await);
+    t.online_agents(&["a2", "a3"]).await;
+    t.group("team", &["a1", "a2"]).await;
+
+    // Act
+    let moved = t.act(&c1, "transfer", json!({"to_group": "team"})).await;
+
+    // Assert
+    assert_eq!(moved.status, 200, "{:?}", moved.body);
+    assert_eq!(moved.body["agent_id"], "a2");
+    assert_eq!(t.agent("a1").await["load"], 0);
+    assert_eq!(t.agent("a2").await["load"], 1);
+}
+
+#[tokio::test]
+async fn a_transfer_naming_both_or_neither_target_or_a_group_without_room_is_refused() {
+    // Arrange
+    let t = TestShop::start("shop");
+    t.online_agents(&["a1", "a2"]).await;
+    t.group("solo", &["a1"]).await;
+    let c1 = cid(&t.inquire("b1").await);
+    let holder = t.conversation(&c1).await["agent_id"].clone();
+    let other = if holder == "a1" { "a2" } else { "a1" };
+    t.group("mine", &[holder.as_str().unwrap()]).await;
+
+    // Act
+    let both = t
+        .act(
+            &c1,
+            "transfer",
+            json!({"to_agent": other, "to_group": "solo"}),
+        )
+        .await;
+    let neither = t.act(&c1, "transfer", json!({})).await;
+    let only_me = t.act(&c1, "transfer", json!({"to_group": "mine"})).await;
+    let ghost = t.act(&c1, "transfer", json!({"to_group": "ghost"})).await;
+
+    // Assert
+    assert_error(&both, 400, "invalid_request");
+    assert_error(&neither, 400, "invalid_request");
+    assert_error(&only_me, 409, "conflict");
+    assert_error(&ghost, 404, "not_found");
+    assert_eq!(t.conversation(&c1).await["agent_id"], holder);
+}
+
+#[tokio::test]
 async fn a_queued_conversation_cannot_be_transferred() {
     // Arrange
     let t = TestShop::start("shop");

@@ -253,7 +253,7 @@ pub fn document() -> Value {
         "post",
         c,
         op(
-            "Transfer to another online or busy agent",
+            "Transfer to another online or busy agent, or to an agent of a group",
             "owning agent, admin, service",
             Some("TransferBody"),
             ("200", Some("Conversation")),
@@ -459,7 +459,7 @@ pub fn document() -> Value {
         "Explanation": {"type": "object", "description": "decided_at, reason, strategy, recent_contact, matched_rule, overflowed, target_size, agents (agent_id, status, load, max_load, assigned_today, effective_weight, verdict), unlisted, picked"},
         "ProactiveBody": obj(&[("buyer_id", s())], &["buyer_id"]),
         "MessageBody": obj(&[("from", en(&["buyer", "agent"]))], &["from"]),
-        "TransferBody": obj(&[("to_agent", s())], &["to_agent"]),
+        "TransferBody": obj(&[("to_agent", s()), ("to_group", s())], &[]),
         "RatingBody": obj(&[("stars", json!({"type": "integer", "minimum": 1, "maximum": 5}))], &["stars"]),
         "Queue": obj(&[("order", en(&["fifo", "lifo"])), ("length", int()), ("items", json!({"type": "array", "items": obj(&[("conversation_id", s()), ("buyer_id", s()), ("position", int()), ("waited_secs", int())], &[])}))], &["order", "length", "items"]),
         "OrderBody": obj(&[("order_id", tag), ("buyer_id", s())], &["order_id", "buyer_id"]),

@@ -274,7 +274,7 @@ impl Shop {
 
     /// Picks by the strategy among the available agents of `slots`, looking
     /// at each one.
-    fn scan_pick<R: Rng + ?Sized>(
+    pub(crate) fn scan_pick<R: Rng + ?Sized>(
         &self,
         slots: impl Iterator<Item = Slot>,
         rng: &mut R,

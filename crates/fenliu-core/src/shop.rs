@@ -15,7 +15,7 @@ use crate::agent::{Agent, AgentStatus, MaxLoad, Weight};
 use crate::conversation::{Conversation, ConversationStatus, EndReason, Entry, Reason, ReplyClock};
 use crate::deadlines::Deadlines;
 use crate::error::{CoreError, CoreResult, InvalidInput};
-use crate::explain::{Considered, Explanation, Verdict};
+use crate::explain::{Considered, Explanation, Verdict, EXPLAIN_LIST_LIMIT};
 use crate::ids::{AgentId, BuyerId, ConversationId, GroupId, IdMap, ShopId, Tag};
 use crate::index::{MemberState, Pool, Slot};
 use crate::queue::QueueIndex;
@@ -66,6 +66,8 @@ pub enum Command {
     Message(ConversationId, Party),
     /// Moves an active conversation to another agent.
     Transfer(ConversationId, AgentId),
+    /// Moves an active conversation to an agent of a group.
+    TransferToGroup(ConversationId, GroupId),
     /// Ends an active conversation.
     End(ConversationId, EndReason),
     /// A queued conversation leaves the queue.
@@ -93,6 +95,7 @@ impl Command {
             Self::Inquire(_) => "inquire",
             Self::Message(..) => "message",
             Self::Transfer(..) => "transfer",
+            Self::TransferToGroup(..) => "transfer_to_group",
             Self::End(..) => "end",
             Self::Cancel(_) => "cancel",
             Self::InviteRating(_) => "invite_rating",
@@ -385,6 +388,7 @@ impl Shop {
             Command::Inquire(inquiry) => Ok(self.inquire(inquiry, now, rng)),
             Command::Message(id, from) => self.message(id, from, now, rng),
             Command::Transfer(id, to) => self.transfer(id, &to, now, rng),
+            Command::TransferToGroup(id, group) => self.transfer_to_group(id, &group, now, rng),
             Command::End(id, why) => self.end(id, why, now, rng),
             Command::Cancel(id) => self.cancel(id, now),
             Command::InviteRating(id) => self.invite_rating(id, now),
@@ -1282,6 +1286,17 @@ impl Shop {
         self.refresh_recent(&buyer, &agent, now);
     }
 
+    /// The agent of an active conversation, or why it cannot be transferred.
+    fn transferable(&self, id: ConversationId) -> CoreResult<AgentId> {
+        let c = self.conversation_or_404(id)?;
+        if c.status != ConversationStatus::Active {
+            return Err(CoreError::conflict(
+                "only an active conversation can be transferred",
+            ));
+        }
+        Ok(c.agent.clone().expect("active conversation has an agent"))
+    }
+
     fn transfer<R: Rng + ?Sized>(
         &mut self,
         id: ConversationId,
@@ -1289,13 +1304,7 @@ impl Shop {
         now: Millis,
         rng: &mut R,
     ) -> CoreResult<Reply> {
-        let c = self.conversation_or_404(id)?;
-        if c.status != ConversationStatus::Active {
-            return Err(CoreError::conflict(
-                "only an active conversation can be transferred",
-            ));
-        }
-        let from = c.agent.clone().expect("active conversation has an agent");
+        let from = self.transferable(id)?;
         let slot = self
             .slot(to)
             .ok_or_else(|| CoreError::not_found(format!("agent {to} not found")))?;
@@ -1309,17 +1318,79 @@ impl Shop {
             )));
         }
         let mut explanation = Explanation::new(now, Reason::Transfer, self.settings.strategy);
-        explanation.agents.push(Considered {
-            agent_id: to.clone(),
-            status: target.status,
-            load: target.load,
-            max_load: target.max_load.get(),
-            assigned_today: target.assigned_on(self.today(now)),
-            effective_weight: target.effective_weight(self.settings.busy_threshold),
-            verdict: Verdict::Picked,
-        });
+        explanation
+            .agents
+            .push(self.considered(target, self.today(now), Verdict::Picked));
         explanation.target_size = 1;
         explanation.picked = Some(to.clone());
+        Ok(self.hand_over(id, from, slot, explanation, now, rng))
+    }
+
+    /// Transfers to an agent of `group` (转接到分组), picked by the shop's
+    /// strategy among the members other than the current agent that are
+    /// online with room; a conflict when there is none.
+    fn transfer_to_group<R: Rng + ?Sized>(
+        &mut self,
+        id: ConversationId,
+        group: &GroupId,
+        now: Millis,
+        rng: &mut R,
+    ) -> CoreResult<Reply> {
+        let from = self.transferable(id)?;
+        let members = self
+            .groups
+            .get(group)
+            .ok_or_else(|| CoreError::not_found(format!("group {group} not found")))?;
+        let from_slot = self.slot(&from);
+        // Members in id order, so that a seed gives the same pick.
+        let slots: Vec<Slot> = members
+            .iter()
+            .filter_map(|a| self.slot(a))
+            .filter(|&s| Some(s) != from_slot)
+            .collect();
+        self.ensure_day(now);
+        let Some(slot) = self.scan_pick(slots.iter().copied(), rng) else {
+            return Err(CoreError::conflict(format!(
+                "no agent of group {group} besides {from} is online with room"
+            )));
+        };
+        let today = self.today(now);
+        let mut explanation = Explanation::new(now, Reason::Transfer, self.settings.strategy);
+        explanation.target_size = slots.len() as u32;
+        for &s in slots.iter().take(EXPLAIN_LIST_LIMIT) {
+            let a = self.agent_at(s).expect("live");
+            let verdict = if s == slot {
+                Verdict::Picked
+            } else {
+                Shop::plain_verdict(a)
+            };
+            explanation.agents.push(self.considered(a, today, verdict));
+        }
+        if !explanation
+            .agents
+            .iter()
+            .any(|a| a.verdict == Verdict::Picked)
+        {
+            let a = self.agent_at(slot).expect("live");
+            explanation
+                .agents
+                .push(self.considered(a, today, Verdict::Picked));
+        }
+        explanation.picked = self.agent_at(slot).map(|a| a.id.clone());
+        Ok(self.hand_over(id, from, slot, explanation, now, rng))
+    }
+
+    /// Moves an active conversation from agent `from` to the agent in `slot`.
+    fn hand_over<R: Rng + ?Sized>(
+        &mut self,
+        id: ConversationId,
+        from: AgentId,
+        slot: Slot,
+        explanation: Explanation,
+        now: Millis,
+        rng: &mut R,
+    ) -> Reply {
+        let to = self.agent_at(slot).expect("live").id.clone();
         self.release(id);
         let reason = self.conversations[&id].reason;
         self.assign(id, slot, reason, false, explanation, now);
@@ -1328,10 +1399,10 @@ impl Shop {
         self.fx.events.push(Event::Transferred {
             conversation_id: id,
             from_agent_id: from,
-            agent_id: to.clone(),
+            agent_id: to,
         });
         self.drain(now, rng);
-        Ok(self.same(id))
+        self.same(id)
     }
 
     fn end<R: Rng + ?Sized>(

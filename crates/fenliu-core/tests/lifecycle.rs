@@ -483,6 +483,63 @@ fn transfer_to_an_unknown_agent_is_not_found_and_to_the_same_agent_conflicts() {
     assert!(is_conflict(w.run(Command::Transfer(c.id, aid("a")))));
 }
 
+#[test]
+fn transfer_to_a_group_goes_to_its_least_saturated_member_with_room_other_than_the_current_agent() {
+    // a holds the conversation and is in the group; b is busy, c full, d
+    // has 1 of 5 and e 1 of 10: e is the least saturated with room.
+    let mut w = World::new();
+    w.agent_in("a", Online, 5, &["g"]);
+    let c = w.inquire("b1");
+    w.agent_in("b", Busy, 5, &["g"])
+        .agent_in("c", Online, 1, &["g"])
+        .agent_in("d", Online, 5, &["g"])
+        .agent_in("e", Online, 10, &["g"])
+        .agent("outsider", Online, 50);
+    for (buyer, agent) in [("x1", "c"), ("x2", "d"), ("x3", "e")] {
+        let other = w.inquire(buyer);
+        if w.agent_of(other.id).as_deref() != Some(agent) {
+            w.transfer(other.id, agent);
+        }
+    }
+    let before = (w.load("c"), w.load("d"), w.load("e"));
+    assert_eq!(before, (1, 1, 1));
+
+    w.ok(Command::TransferToGroup(c.id, gid("g")));
+
+    assert_eq!(w.agent_of(c.id).as_deref(), Some("e"));
+    assert_eq!((w.load("a"), w.load("e")), (0, 2));
+    assert!(w.fx.events.iter().any(|e| matches!(
+        e,
+        Event::Transferred { from_agent_id, agent_id, .. }
+            if from_agent_id == &aid("a") && agent_id == &aid("e")
+    )));
+    let explained = &w.shop.conversation(c.id).unwrap().explanation;
+    assert_eq!(explained.reason, Reason::Transfer);
+    assert_eq!(explained.picked, Some(aid("e")));
+    assert_eq!(explained.target_size, 4);
+}
+
+#[test]
+fn transfer_to_a_group_with_nobody_else_online_with_room_conflicts_and_changes_nothing() {
+    let mut w = World::new();
+    w.agent_in("a", Online, 5, &["g"])
+        .agent_in("b", Busy, 5, &["g"]);
+    let c = w.inquire("b1");
+    w.put_group("empty", &[]);
+
+    for group in ["g", "empty"] {
+        assert!(is_conflict(
+            w.run(Command::TransferToGroup(c.id, gid(group)))
+        ));
+    }
+    assert!(matches!(
+        w.run(Command::TransferToGroup(c.id, gid("ghost"))),
+        Err(CoreError::NotFound(_))
+    ));
+    assert_eq!(w.agent_of(c.id).as_deref(), Some("a"));
+    assert_eq!(w.load("a"), 1);
+}
+
 // ---- rating ----------------------------------------------------------------
 
 #[test]

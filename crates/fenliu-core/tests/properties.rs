@@ -96,6 +96,7 @@ enum Op {
     Message(u16, bool),
     End(u16),
     Transfer(u16, u8),
+    TransferToGroup(u16, u8),
     Cancel(u16),
     Rate(u16, u8),
     Invite(u16),
@@ -241,6 +242,7 @@ fn op_strategy() -> impl Strategy<Value = Op> {
         8 => (any::<u16>(), any::<bool>()).prop_map(|(c, agent)| Op::Message(c, agent)),
         5 => any::<u16>().prop_map(Op::End),
         4 => (any::<u16>(), 0..AGENTS).prop_map(|(c, a)| Op::Transfer(c, a)),
+        2 => (any::<u16>(), 0..GROUPS).prop_map(|(c, g)| Op::TransferToGroup(c, g)),
         2 => any::<u16>().prop_map(Op::Cancel),
         1 => (any::<u16>(), 0u8..7).prop_map(|(c, s)| Op::Rate(c, s)),
         1 => any::<u16>().prop_map(Op::Invite),
@@ -324,6 +326,9 @@ fn commands(op: &Op, conversations: u64) -> Vec<Option<Command>> {
         }
         Op::End(c) => Command::End(conv(*c), EndReason::Service),
         Op::Transfer(c, a) => Command::Transfer(conv(*c), agent_name(*a)),
+        Op::TransferToGroup(c, g) => {
+            Command::TransferToGroup(conv(*c), group_names(1 << g).remove(0))
+        }
         Op::Cancel(c) => Command::Cancel(conv(*c)),
         Op::Rate(c, s) => Command::Rate(conv(*c), *s),
         Op::Invite(c) => Command::InviteRating(conv(*c)),

@@ -2,7 +2,7 @@
 
 use actix_web::{web, HttpResponse};
 use fenliu_core::{
-    AgentId, BuyerId, Command, ConversationId, EndReason, Inquiry, Party, Reply, Shop,
+    AgentId, BuyerId, Command, ConversationId, EndReason, GroupId, Inquiry, Party, Reply, Shop,
 };
 use fenliu_node::{Node, NodeError};
 use serde::Deserialize;
@@ -188,11 +188,13 @@ pub async fn message(
     answer(node.guarded(&shop, guard, cmd, conversation_view).await?)
 }
 
-/// Body of `POST /transfer`.
+/// Body of `POST /transfer`: the agent, or the group (an extension) to pick
+/// one from.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TransferBody {
-    to_agent: AgentId,
+    to_agent: Option<AgentId>,
+    to_group: Option<GroupId>,
 }
 
 /// `POST /conversations/{id}/transfer`.
@@ -204,7 +206,21 @@ pub async fn transfer(
 ) -> ApiResult<HttpResponse> {
     let (shop, id) = (shop_id(&path.0)?, conversation_id(&path.1)?);
     let guard = conversation_guard(&caller, &shop, id, &[Role::Service, Role::Admin], true)?;
-    let cmd = Command::Transfer(id, body.into_inner().to_agent);
+    let cmd = match body.into_inner() {
+        TransferBody {
+            to_agent: Some(agent),
+            to_group: None,
+        } => Command::Transfer(id, agent),
+        TransferBody {
+            to_agent: None,
+            to_group: Some(group),
+        } => Command::TransferToGroup(id, group),
+        _ => {
+            return Err(ApiError::invalid(
+                "give exactly one of to_agent and to_group",
+            ))
+        }
+    };
     answer(node.guarded(&shop, guard, cmd, conversation_view).await?)
 }
 
