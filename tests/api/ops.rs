@@ -3,7 +3,9 @@
 
 use reqwest::Method;
 
-use crate::helpers::{assert_error, TestShop};
+use serde_json::json;
+
+use crate::helpers::{assert_error, cid, TestShop};
 
 #[tokio::test]
 async fn healthz_and_readyz_answer_200_without_a_token() {
@@ -69,6 +71,53 @@ async fn metrics_are_prometheus_text_and_count_inquiries() {
     assert!(
         text.lines()
             .any(|l| l.starts_with("fenliu_queue_length{shop=\"shop\"} 1")),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn the_queue_wait_of_every_assigned_conversation_is_measured_once() {
+    // Arrange: b1 is assigned at once, b2 waits until b1 ends, then b2 is
+    // transferred (a transfer is no new wait).
+    let t = TestShop::start("shop");
+    t.online_agents(&["a1", "a2"]).await;
+    t.max_load("a1", 1).await;
+    t.max_load("a2", 1).await;
+    t.status("a2", "busy").await;
+    let b1 = cid(&t.inquire("b1").await);
+    let b2 = cid(&t.inquire("b2").await);
+    t.end(&b1).await;
+    assert_eq!(t.conversation(&b2).await["agent_id"], "a1");
+    t.status("a2", "online").await;
+    let moved = t.act(&b2, "transfer", json!({"to_agent": "a2"})).await;
+    assert_eq!(moved.status, 200, "{:?}", moved.body);
+
+    // Act
+    let text = t
+        .app
+        .client
+        .get(format!("{}/metrics", t.app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+
+    // Assert
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().to_owned())
+    };
+    assert_eq!(
+        value("fenliu_queue_wait_seconds_count").as_deref(),
+        Some("2"),
+        "{text}"
+    );
+    assert_eq!(
+        value("fenliu_queue_wait_seconds_bucket{le=\"0.5\"}").as_deref(),
+        Some("2"),
         "{text}"
     );
 }

@@ -15,6 +15,8 @@ pub struct Metrics {
     pub decision_seconds: prometheus::HistogramVec,
     /// Time spent in the core alone for one routing decision.
     pub routing_seconds: Histogram,
+    /// Time from inquiry to assignment of each assigned conversation.
+    pub queue_wait_seconds: Histogram,
     /// Queued conversations per shop.
     pub queue_length: IntGaugeVec,
     /// Active conversations per shop.
@@ -76,6 +78,16 @@ impl Metrics {
                 .buckets(latency_buckets),
             )
             .expect("metric"),
+            queue_wait_seconds: Histogram::with_opts(
+                HistogramOpts::new(
+                    "fenliu_queue_wait_seconds",
+                    "Time from inquiry to assignment of each conversation assigned (0 when at once)",
+                )
+                .buckets(vec![
+                    0.5, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0,
+                ]),
+            )
+            .expect("metric"),
             queue_length: IntGaugeVec::new(
                 Opts::new("fenliu_queue_length", "Queued conversations per shop"),
                 &["shop"],
@@ -126,6 +138,8 @@ impl Metrics {
         r.register(Box::new(m.decision_seconds.clone()))
             .expect("register");
         r.register(Box::new(m.routing_seconds.clone()))
+            .expect("register");
+        r.register(Box::new(m.queue_wait_seconds.clone()))
             .expect("register");
         r.register(Box::new(m.queue_length.clone()))
             .expect("register");

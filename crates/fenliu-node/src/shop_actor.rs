@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use actix::fut::{ready, wrap_future};
 use actix::prelude::*;
-use fenliu_core::{Effects, Millis, RecordKey, Shop, ShopId};
+use fenliu_core::{Effects, Event, Millis, Reason, RecordKey, Shop, ShopId};
 use fenliu_store::{codec, Batch, Fence, ShopStore, StoreError};
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
@@ -55,6 +55,8 @@ struct Applied<T> {
     batch: Batch,
     /// Agents changed (their newest state) and removed.
     agents: (Vec<AgentSnapshot>, Vec<fenliu_core::AgentId>),
+    /// How long each conversation assigned had waited, in seconds.
+    waits: Vec<f64>,
 }
 
 /// An operation on the shop: returns its answer and the effects to persist.
@@ -166,11 +168,14 @@ impl ShopActor {
                 if !applied.batch.is_empty() {
                     store.write(&id, &fence, applied.batch, now).await?;
                 }
-                Ok::<_, NodeError>((applied.answer, applied.agents))
+                Ok::<_, NodeError>((applied.answer, applied.agents, applied.waits))
             })
         })
         .map(|written, act, ctx| match written {
-            Ok((answer, (changed, removed))) => {
+            Ok((answer, (changed, removed), waits)) => {
+                for wait in waits {
+                    act.env.metrics.queue_wait_seconds.observe(wait);
+                }
                 act.env.agents.publish(&act.id, changed, removed);
                 act.after_write(ctx);
                 answer
@@ -246,10 +251,25 @@ impl ShopActor {
                     .iter()
                     .map(|e| events::encode(e, now))
                     .collect();
+                let waits = effects
+                    .events
+                    .iter()
+                    .filter_map(|e| match e {
+                        Event::Assigned {
+                            conversation_id,
+                            reason,
+                            ..
+                        } if *reason != Reason::Proactive => shop.conversation(*conversation_id),
+                        _ => None,
+                    })
+                    .filter_map(|c| Some(c.assigned_at? - c.created_at))
+                    .map(|ms| ms.max(0) as f64 / 1000.0)
+                    .collect();
                 Ok(Applied {
                     answer,
                     batch,
                     agents,
+                    waits,
                 })
             }
             Err(panic) => {
