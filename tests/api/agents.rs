@@ -327,3 +327,71 @@ async fn a_deleted_agents_conversations_go_to_the_head_of_the_queue_in_their_ord
         .collect();
     assert_eq!(order, [c1.as_str(), c2.as_str(), c4.as_str()]);
 }
+
+#[tokio::test]
+async fn an_agent_lists_its_active_conversations_oldest_first() {
+    // Arrange: a1 takes b1, b2 and b3; b2 ends; a2 takes b4.
+    let t = TestShop::start("shop");
+    t.online_agents(&["a1"]).await;
+    let ids: Vec<String> = {
+        let mut ids = Vec::new();
+        for b in ["b1", "b2", "b3"] {
+            ids.push(cid(&t.inquire(b).await));
+        }
+        ids
+    };
+    t.end(&ids[1]).await;
+    t.online_agents(&["a2"]).await;
+    t.status("a1", "busy").await;
+    t.inquire("b4").await;
+
+    // Act
+    let own = t
+        .app
+        .get(&t.path("/agents/a1/conversations"), &t.s.agent("a1"))
+        .await;
+    let by_service = t
+        .app
+        .get(&t.path("/agents/a2/conversations"), &t.s.service)
+        .await;
+
+    // Assert
+    assert_eq!(own.status, 200, "{:?}", own.body);
+    assert_eq!(own.body["agent_id"], "a1");
+    let listed: Vec<&str> = own.body["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["conversation_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, [ids[0].as_str(), ids[2].as_str()]);
+    assert!(own.body["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["status"] == "active" && c["agent_id"] == "a1"));
+    assert_eq!(by_service.status, 200);
+    assert_eq!(
+        by_service.body["conversations"].as_array().unwrap().len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn another_agents_conversations_are_forbidden_and_an_unknown_agent_is_not_found() {
+    let t = TestShop::start("shop");
+    t.online_agents(&["a1", "a2"]).await;
+    t.inquire("b1").await;
+
+    let other = t
+        .app
+        .get(&t.path("/agents/a1/conversations"), &t.s.agent("a2"))
+        .await;
+    let unknown = t
+        .app
+        .get(&t.path("/agents/ghost/conversations"), &t.s.service)
+        .await;
+
+    assert_error(&other, 403, "forbidden");
+    assert_error(&unknown, 404, "not_found");
+}

@@ -128,6 +128,17 @@ pub fn document() -> Value {
         ),
     );
     add(
+        format!("{shop}/agents/{{agent}}/conversations"),
+        "get",
+        a,
+        op(
+            "The agent's active conversations, oldest first (extension)",
+            "admin, supervisor, service, the agent itself",
+            None,
+            ("200", Some("AgentConversations")),
+        ),
+    );
+    add(
         format!("{shop}/agents/{{agent}}/status"),
         "put",
         a,
@@ -446,6 +457,7 @@ pub fn document() -> Value {
         "Error": obj(&[("error", obj(&[("code", en(&["invalid_request", "unauthorized", "forbidden", "not_found", "conflict", "payload_too_large", "unavailable", "internal"])), ("message", s())], &["code", "message"]))], &["error"]),
         "Agent": agent,
         "AgentList": obj(&[("agents", json!({"type": "array", "items": schema_ref("Agent")}))], &["agents"]),
+        "AgentConversations": obj(&[("agent_id", s()), ("conversations", json!({"type": "array", "items": schema_ref("Conversation")}))], &["agent_id", "conversations"]),
         "AgentBody": obj(&[("display_name", s()), ("weight", json!({"type": "integer", "minimum": 1, "maximum": 100})), ("groups", json!({"type": "array", "items": s()}))], &[]),
         "StatusBody": obj(&[("status", status)], &["status"]),
         "MaxLoadBody": obj(&[("max_load", json!({"type": "integer", "minimum": 1, "maximum": 50}))], &["max_load"]),

@@ -327,6 +327,14 @@ impl Shop {
                 }
                 ConversationStatus::Active => {
                     shop.d.open_by_buyer.insert(buyer.clone(), c.id);
+                    let slot = c.agent.as_ref().and_then(|a| shop.d.by_id.get(a)).copied();
+                    if let Some(slot) = slot {
+                        let at = slot as usize;
+                        if shop.d.active_by_slot.len() <= at {
+                            shop.d.active_by_slot.resize(at + 1, Vec::new());
+                        }
+                        shop.d.active_by_slot[at].push(c.id);
+                    }
                 }
                 ConversationStatus::Ended | ConversationStatus::Cancelled => {}
             }

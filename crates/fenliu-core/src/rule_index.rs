@@ -64,6 +64,9 @@ impl RuleIndex {
     /// The first of `rules` (the ones this index was built from) whose
     /// condition the inquiry meets.
     pub(crate) fn first_match(&self, rules: &[Rule], q: &Inquiry) -> Option<usize> {
+        if rules.is_empty() {
+            return None;
+        }
         let mut best: Option<usize> = None;
         let lists = tags_of_inquiry(q)
             .into_iter()

@@ -289,6 +289,8 @@ pub(crate) struct Derived {
     pub(crate) rules_by_slot: Vec<Vec<usize>>,
     /// The rules, filed for finding the first that matches.
     pub(crate) rule_index: RuleIndex,
+    /// The active conversations of each agent, by slot, in no order.
+    pub(crate) active_by_slot: Vec<Vec<ConversationId>>,
     pub(crate) pools_day: Day,
     pub(crate) open_by_buyer: IdMap<BuyerId, ConversationId>,
     pub(crate) last_by_buyer: IdMap<BuyerId, ConversationId>,
@@ -718,12 +720,7 @@ impl Shop {
         for g in &groups {
             self.leave_group(slot, id, g);
         }
-        let active: Vec<ConversationId> = self
-            .conversations
-            .values()
-            .filter(|c| c.status == ConversationStatus::Active && c.agent.as_ref() == Some(id))
-            .map(|c| c.id)
-            .collect();
+        let active = self.active_conversations_of(id);
         // Each goes to the head of the queue, so the newest goes first and
         // the oldest ends up served first.
         for cid in active.into_iter().rev() {
@@ -970,7 +967,7 @@ impl Shop {
             self.d.queue.remove(key);
         }
         self.d.timers.push(late_at, Timer::Late(id));
-        self.take_on(slot, today, true);
+        self.take_on(slot, id, today, true);
         self.count_reception(today, &agent_id, &buyer, true);
         self.d.last_by_buyer.insert(buyer.clone(), id);
         self.refresh_recent(&buyer, &agent_id, now);
@@ -983,8 +980,9 @@ impl Shop {
         });
     }
 
-    /// One more conversation for the agent in `slot`.
-    fn take_on(&mut self, slot: Slot, today: Day, clock_running: bool) {
+    /// One more conversation, `id`, for the agent in `slot`.
+    fn take_on(&mut self, slot: Slot, id: ConversationId, today: Day, clock_running: bool) {
+        self.active_of_slot(slot).push(id);
         let agent = self.agent_mut(slot);
         agent.load += 1;
         if agent.assigned_day != today {
@@ -1000,6 +998,15 @@ impl Shop {
         self.reindex(slot);
     }
 
+    /// The active conversations of the agent in `slot`.
+    fn active_of_slot(&mut self, slot: Slot) -> &mut Vec<ConversationId> {
+        let at = slot as usize;
+        if self.d.active_by_slot.len() <= at {
+            self.d.active_by_slot.resize(at + 1, Vec::new());
+        }
+        &mut self.d.active_by_slot[at]
+    }
+
     /// The conversation leaves its agent (end, transfer, agent deleted).
     fn release(&mut self, id: ConversationId) {
         let c = &self.conversations[&id];
@@ -1007,6 +1014,10 @@ impl Shop {
         let Some(slot) = c.agent.as_ref().and_then(|a| self.slot(a)) else {
             return;
         };
+        let active = self.active_of_slot(slot);
+        if let Some(at) = active.iter().position(|&c| c == id) {
+            active.swap_remove(at);
+        }
         let agent = self.agent_mut(slot);
         agent.load = agent.load.saturating_sub(1);
         if running {
@@ -1575,7 +1586,7 @@ impl Shop {
         c.assigned_at = Some(now);
         c.assigned_day = Some(today);
         c.explanation = explanation;
-        self.take_on(slot, today, false);
+        self.take_on(slot, id, today, false);
         self.count_reception(today, agent, &buyer, false);
         self.d.last_by_buyer.insert(buyer.clone(), id);
         self.refresh_recent(&buyer, agent, now);
@@ -1822,13 +1833,15 @@ impl Shop {
         self.d.group_pools.get(id)
     }
 
-    /// Distinct conversations of an agent that are active, for checks.
+    /// The active conversations of an agent, oldest first.
     pub fn active_conversations_of(&self, agent: &AgentId) -> Vec<ConversationId> {
-        self.conversations
-            .values()
-            .filter(|c| c.status == ConversationStatus::Active && c.agent.as_ref() == Some(agent))
-            .map(|c| c.id)
-            .collect()
+        let mut active = self
+            .slot(agent)
+            .and_then(|s| self.d.active_by_slot.get(s as usize))
+            .cloned()
+            .unwrap_or_default();
+        active.sort_unstable();
+        active
     }
 
     /// Agents that took part in the decision, as the explanation lists them.

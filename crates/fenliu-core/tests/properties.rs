@@ -508,6 +508,7 @@ impl Run {
 /// The invariants that depend on the shop alone.
 fn check_shop(shop: &Shop, now: Millis) -> Result<(), TestCaseError> {
     let mut load: HashMap<AgentId, u32> = HashMap::new();
+    let mut active: HashMap<AgentId, Vec<ConversationId>> = HashMap::new();
     let mut unreplied: HashMap<AgentId, u32> = HashMap::new();
     let mut open: HashMap<String, Vec<ConversationId>> = HashMap::new();
     let mut queued = BTreeSet::new();
@@ -528,6 +529,7 @@ fn check_shop(shop: &Shop, now: Millis) -> Result<(), TestCaseError> {
                     c.id
                 );
                 *load.entry(agent.clone()).or_default() += 1;
+                active.entry(agent.clone()).or_default().push(c.id);
                 if c.clock.is_running() {
                     *unreplied.entry(agent.clone()).or_default() += 1;
                 }
@@ -561,6 +563,14 @@ fn check_shop(shop: &Shop, now: Millis) -> Result<(), TestCaseError> {
             a.unreplied,
             unreplied.get(&a.id).copied().unwrap_or(0),
             "unreplied of {}",
+            a.id
+        );
+        let mut theirs = active.remove(&a.id).unwrap_or_default();
+        theirs.sort_unstable();
+        prop_assert_eq!(
+            shop.active_conversations_of(&a.id),
+            theirs,
+            "active conversations of {}",
             a.id
         );
     }

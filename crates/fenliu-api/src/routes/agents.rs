@@ -9,7 +9,7 @@ use serde_json::json;
 use super::{agent_id, shop_id};
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiResult};
-use crate::views::AgentView;
+use crate::views::{AgentView, ConversationView};
 
 /// Body of `PUT /agents/{agent}`.
 #[derive(Debug, Deserialize)]
@@ -78,6 +78,35 @@ pub async fn get(
     let snapshot = node.agent(&shop, &agent).await?;
     let now = node.now();
     found(snapshot.map(|s| AgentView::of(&s.agent, s.timezone.day_of(now))))
+}
+
+/// `GET /agents/{agent}/conversations` (an extension): the agent's active
+/// conversations, oldest first, for a workbench that reconnects.
+pub async fn conversations(
+    node: web::Data<Node>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (shop, agent) = (shop_id(&path.0)?, agent_id(&path.1)?);
+    if !caller.is_agent(&agent) {
+        caller.require(&shop, &[Role::Admin, Role::Supervisor, Role::Service])?;
+    }
+    caller.in_shop(&shop)?;
+    let body = node
+        .read(&shop, move |shop, _| -> ApiResult<serde_json::Value> {
+            if shop.agent(&agent).is_none() {
+                return Err(ApiError::not_found(format!("agent {agent} not found")));
+            }
+            let views: Vec<ConversationView> = shop
+                .active_conversations_of(&agent)
+                .into_iter()
+                .filter_map(|id| shop.conversation(id))
+                .map(|c| ConversationView::new(shop, c))
+                .collect();
+            Ok(json!({ "agent_id": agent, "conversations": views }))
+        })
+        .await??;
+    Ok(HttpResponse::Ok().json(body))
 }
 
 /// `PUT /agents/{agent}`: creates or updates.

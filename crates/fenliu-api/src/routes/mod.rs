@@ -30,6 +30,7 @@ pub fn v1(cfg: &mut web::ServiceConfig) {
                     .get(agents::get)
                     .delete(agents::delete),
             )
+            .service(resource("/agents/{agent}/conversations").get(agents::conversations))
             .service(resource("/agents/{agent}/status").put(agents::set_status))
             .service(resource("/agents/{agent}/max_load").put(agents::set_max_load))
             .service(resource("/groups").get(shop::list_groups))
