@@ -423,3 +423,65 @@ async fn a_queue_page_of_a_bad_size_is_refused_and_changes_nothing() {
     assert_eq!(buyers(&after), buyers(&before));
     assert_eq!(after["length"], before["length"]);
 }
+
+#[tokio::test]
+async fn a_full_queue_refuses_a_new_inquiry_with_409_and_keeps_everyone_in_place() {
+    // Arrange: a limit of two, both places taken.
+    let (t, _) = one_full_agent().await;
+    let settings = t
+        .routing(json!({"queue": {"enabled": true, "order": "fifo", "max_length": 2}}))
+        .await;
+    assert_eq!(settings["queue"]["max_length"], 2);
+    t.inquire("b1").await;
+    t.inquire("b2").await;
+
+    // Act
+    let refused = t
+        .app
+        .post(
+            &t.path("/inquiries"),
+            &t.s.service,
+            json!({"buyer_id": "b3", "entry": "live"}),
+        )
+        .await;
+    let again = t
+        .app
+        .post(
+            &t.path("/inquiries"),
+            &t.s.service,
+            json!({"buyer_id": "b1", "entry": "live"}),
+        )
+        .await;
+
+    // Assert
+    assert_error(&refused, 409, "conflict");
+    assert_eq!(
+        again.status, 200,
+        "a queued buyer asking again keeps its place"
+    );
+    assert_eq!(again.body["position"], 1);
+    let queue = t.queue().await;
+    assert_eq!(buyers(&queue), ["b1", "b2"]);
+}
+
+#[tokio::test]
+async fn a_queue_limit_out_of_range_is_refused() {
+    let t = TestShop::start("shop");
+    for bad in [json!(0), json!(1_000_001), json!(-1), json!("ten")] {
+        let a = t
+            .app
+            .put(
+                &t.path("/routing"),
+                &t.s.admin,
+                json!({"queue": {"max_length": bad}}),
+            )
+            .await;
+        assert_error(&a, 400, "invalid_request");
+    }
+    let settings = t.app.get(&t.path("/routing"), &t.s.admin).await;
+    assert!(
+        settings.body["queue"].get("max_length").is_none(),
+        "{:?}",
+        settings.body
+    );
+}

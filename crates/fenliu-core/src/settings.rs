@@ -53,6 +53,9 @@ pub struct QueueSettings {
     pub enabled: bool,
     /// Queue order.
     pub order: QueueOrder,
+    /// Most conversations the queue holds (排队上限), an extension; a new
+    /// inquiry that would wait beyond it is refused. `None`: no limit.
+    pub max_length: Option<u32>,
 }
 
 impl Default for QueueSettings {
@@ -60,9 +63,13 @@ impl Default for QueueSettings {
         Self {
             enabled: true,
             order: QueueOrder::Fifo,
+            max_length: None,
         }
     }
 }
+
+/// Highest accepted `queue.max_length`.
+pub const MAX_QUEUE_LENGTH: u32 = 1_000_000;
 
 /// Recent contact first (最近联系客服优先).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -247,6 +254,15 @@ impl RoutingSettings {
             "timers.proactive_window_secs",
             self.timers.proactive_window_secs,
         )?;
+        if self
+            .queue
+            .max_length
+            .is_some_and(|m| !(1..=MAX_QUEUE_LENGTH).contains(&m))
+        {
+            return Err(InvalidInput::new(format!(
+                "queue.max_length must be between 1 and {MAX_QUEUE_LENGTH}"
+            )));
+        }
         if self.busy_threshold > MAX_BUSY_THRESHOLD {
             return Err(InvalidInput::new(format!(
                 "busy_threshold must be at most {MAX_BUSY_THRESHOLD}"

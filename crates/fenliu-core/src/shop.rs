@@ -387,7 +387,7 @@ impl Shop {
             Command::SetMaxLoad(agent, max) => self.set_max_load(&agent, max, now, rng),
             Command::PutGroup(group, members) => self.put_group(group, members, now, rng),
             Command::SetRouting(settings) => self.set_routing(*settings, now, rng),
-            Command::Inquire(inquiry) => Ok(self.inquire(inquiry, now, rng)),
+            Command::Inquire(inquiry) => self.inquire(inquiry, now, rng),
             Command::Message(id, from) => self.message(id, from, now, rng),
             Command::Transfer(id, to) => self.transfer(id, &to, now, rng),
             Command::TransferToGroup(id, group) => self.transfer_to_group(id, &group, now, rng),
@@ -906,16 +906,28 @@ impl Shop {
         id
     }
 
-    fn inquire<R: Rng + ?Sized>(&mut self, inquiry: Inquiry, now: Millis, rng: &mut R) -> Reply {
+    fn inquire<R: Rng + ?Sized>(
+        &mut self,
+        inquiry: Inquiry,
+        now: Millis,
+        rng: &mut R,
+    ) -> CoreResult<Reply> {
         if let Some(id) = self.open_conversation_of(&inquiry.buyer_id) {
-            return Reply::Conversation {
+            return Ok(Reply::Conversation {
                 id,
                 created: false,
                 reason: Reason::Existing,
-            };
+            });
         }
         self.ensure_day(now);
         let routed = self.route(&inquiry, false, now, rng, &mut Memo::default());
+        let max_length = self.settings.queue.max_length;
+        let full = |m: &u32| routed.pick.is_none() && self.queue_len() >= *m as usize;
+        if let Some(max) = max_length.filter(full) {
+            return Err(CoreError::conflict(format!(
+                "the queue is full ({max} waiting); ask again later"
+            )));
+        }
         let explanation = self.explain_routed(&routed, now);
         let id = self.new_conversation(inquiry, now);
         let reason = match routed.pick {
@@ -928,11 +940,11 @@ impl Shop {
                 Reason::Queued
             }
         };
-        Reply::Conversation {
+        Ok(Reply::Conversation {
             id,
             created: true,
             reason,
-        }
+        })
     }
 
     /// Gives a conversation to the agent in `slot`, starting its reply clock.
@@ -1210,7 +1222,7 @@ impl Shop {
             (Party::Buyer, ConversationStatus::Ended | ConversationStatus::Cancelled) => {
                 // A buyer writing after the end starts a new inquiry.
                 let inquiry = c.inquiry.clone();
-                Ok(self.inquire(inquiry, now, rng))
+                self.inquire(inquiry, now, rng)
             }
             (Party::Agent, ConversationStatus::Active) => {
                 self.agent_message(id, now);

@@ -136,7 +136,12 @@ fn rule_strategy() -> impl Strategy<Value = Rule> {
 
 fn routing_strategy() -> impl Strategy<Value = RoutingSettings> {
     (
-        (0u8..3, proptest::bool::weighted(0.75), any::<bool>()),
+        (
+            0u8..3,
+            proptest::bool::weighted(0.75),
+            any::<bool>(),
+            proptest::option::weighted(0.3, 1u32..6),
+        ),
         (proptest::bool::weighted(0.8), 60u64..7_200, any::<bool>()),
         proptest::collection::vec(rule_strategy(), 0..4),
         (any::<bool>(), proptest::bool::weighted(0.3), 0u8..64),
@@ -146,7 +151,7 @@ fn routing_strategy() -> impl Strategy<Value = RoutingSettings> {
     )
         .prop_map(
             |(
-                (strategy, queue_on, lifo),
+                (strategy, queue_on, lifo, max_length),
                 (recent_on, window, within),
                 rules,
                 (any_online, offline_on, offline_mask),
@@ -166,6 +171,7 @@ fn routing_strategy() -> impl Strategy<Value = RoutingSettings> {
                     } else {
                         QueueOrder::Fifo
                     },
+                    max_length,
                 },
                 recent_contact: RecentContactSettings {
                     enabled: recent_on,

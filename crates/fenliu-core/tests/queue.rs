@@ -64,6 +64,59 @@ fn a_page_of_the_queue_lists_the_conversations_at_its_positions_in_either_order(
 }
 
 #[test]
+fn a_full_queue_refuses_a_new_inquiry_and_changes_nothing() {
+    // Arrange: room for two in the queue, both taken.
+    let (mut w, q) = full_shop(2, QueueOrder::Fifo);
+    w.routing(|r| r.queue.max_length = Some(2));
+    let before = w.records();
+
+    // Act
+    let refused = w.run(Command::Inquire(ask("late")));
+
+    // Assert
+    assert!(matches!(refused, Err(fenliu_core::CoreError::Conflict(_))));
+    assert_eq!(w.records(), before);
+    assert_eq!(w.queue(), q);
+}
+
+#[test]
+fn a_full_queue_still_answers_those_in_it_and_assigns_when_someone_is_free() {
+    let (mut w, q) = full_shop(2, QueueOrder::Fifo);
+    w.routing(|r| r.queue.max_length = Some(2));
+
+    // A queued buyer asking again gets its place; a free agent takes a
+    // newcomer at once, full queue or not.
+    let again = w.inquire_with(ask("q0"));
+    w.online("b");
+    let assigned = w.inquire("newcomer");
+
+    assert_eq!(again.id, q[0]);
+    assert_eq!(again.reason, Reason::Existing);
+    assert_eq!(w.agent_of(assigned.id).as_deref(), Some("b"));
+}
+
+#[test]
+fn lowering_the_queue_limit_below_its_length_keeps_everyone_waiting() {
+    let (mut w, q) = full_shop(3, QueueOrder::Fifo);
+
+    w.routing(|r| r.queue.max_length = Some(1));
+
+    let full = |w: &mut World| {
+        matches!(
+            w.run(Command::Inquire(ask("late"))),
+            Err(fenliu_core::CoreError::Conflict(_))
+        )
+    };
+    assert_eq!(w.queue(), q);
+    assert!(full(&mut w));
+    w.ok(Command::Cancel(q[0]));
+    w.ok(Command::Cancel(q[1]));
+    assert!(full(&mut w), "one is still waiting");
+    w.ok(Command::Cancel(q[2]));
+    assert_eq!(w.inquire("late").reason, Reason::Queued);
+}
+
+#[test]
 fn queued_event_and_reply_carry_the_position() {
     let (mut w, _) = full_shop(2, QueueOrder::Fifo);
 

@@ -63,6 +63,19 @@ pub async fn put_group(
     Ok(HttpResponse::Ok().json(view))
 }
 
+/// Routing settings as the API shows them: as the spec writes them, with
+/// the extensions only when they are set (a queue limit), so that a shop
+/// using none of them reads exactly the documented settings.
+fn settings_view(settings: &RoutingSettings) -> serde_json::Value {
+    let mut view = serde_json::to_value(settings).expect("settings serialize");
+    if settings.queue.max_length.is_none() {
+        if let Some(queue) = view.get_mut("queue").and_then(|q| q.as_object_mut()) {
+            queue.remove("max_length");
+        }
+    }
+    view
+}
+
 /// `GET /routing`.
 pub async fn get_routing(
     node: web::Data<Node>,
@@ -71,8 +84,10 @@ pub async fn get_routing(
 ) -> ApiResult<HttpResponse> {
     let shop = shop_id(&path)?;
     caller.require(&shop, READERS)?;
-    let settings = node.read(&shop, |shop, _| shop.settings().clone()).await?;
-    Ok(HttpResponse::Ok().json(settings))
+    let view = node
+        .read(&shop, |shop, _| settings_view(shop.settings()))
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
 }
 
 /// `PUT /routing`: replaces the settings; absent fields take their defaults.
@@ -90,7 +105,7 @@ pub async fn put_routing(
         .command(
             &shop,
             Command::SetRouting(Box::new(settings)),
-            |shop, _, _| shop.settings().clone(),
+            |shop, _, _| settings_view(shop.settings()),
         )
         .await?;
     Ok(HttpResponse::Ok().json(view))
