@@ -121,6 +121,21 @@ impl Caller {
         }
     }
 
+    /// Checks the shop and that the caller is `agent` itself or has one of
+    /// `roles`.
+    pub fn require_self_or(
+        &self,
+        shop: &ShopId,
+        agent: &AgentId,
+        roles: &[Role],
+    ) -> Result<(), ApiError> {
+        if self.is_agent(agent) {
+            self.in_shop(shop)
+        } else {
+            self.require(shop, roles)
+        }
+    }
+
     /// Whether the caller is this agent.
     pub fn is_agent(&self, agent: &AgentId) -> bool {
         self.claims.role == Role::Agent && self.claims.sub == agent.as_str()

@@ -70,10 +70,11 @@ pub async fn get(
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (shop, agent) = (shop_id(&path.0)?, agent_id(&path.1)?);
-    if !caller.is_agent(&agent) {
-        caller.require(&shop, &[Role::Admin, Role::Supervisor, Role::Service])?;
-    }
-    caller.in_shop(&shop)?;
+    caller.require_self_or(
+        &shop,
+        &agent,
+        &[Role::Admin, Role::Supervisor, Role::Service],
+    )?;
     // Served by the agent's actor, so polling agents never wait behind routing.
     let snapshot = node.agent(&shop, &agent).await?;
     let now = node.now();
@@ -88,10 +89,11 @@ pub async fn conversations(
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (shop, agent) = (shop_id(&path.0)?, agent_id(&path.1)?);
-    if !caller.is_agent(&agent) {
-        caller.require(&shop, &[Role::Admin, Role::Supervisor, Role::Service])?;
-    }
-    caller.in_shop(&shop)?;
+    caller.require_self_or(
+        &shop,
+        &agent,
+        &[Role::Admin, Role::Supervisor, Role::Service],
+    )?;
     let body = node
         .read(&shop, move |shop, _| -> ApiResult<serde_json::Value> {
             if shop.agent(&agent).is_none() {
@@ -149,10 +151,7 @@ pub async fn set_status(
     body: web::Json<StatusBody>,
 ) -> ApiResult<HttpResponse> {
     let (shop, agent) = (shop_id(&path.0)?, agent_id(&path.1)?);
-    caller.in_shop(&shop)?;
-    if !caller.is_agent(&agent) {
-        caller.require(&shop, &[Role::Service])?;
-    }
+    caller.require_self_or(&shop, &agent, &[Role::Service])?;
     let cmd = Command::SetStatus(agent.clone(), body.status);
     found(node.command(&shop, cmd, agent_view(agent)).await?)
 }
