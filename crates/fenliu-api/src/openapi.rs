@@ -509,8 +509,10 @@ mod tests {
                     .count()
             })
             .sum();
-        // 25 rows of the spec's table, `move`, and healthz, readyz, metrics.
-        assert_eq!(ops, 29);
+        // 25 rows of the spec's table, `move`, an agent's conversations, and
+        // healthz, readyz, metrics.
+        assert_eq!(ops, 30);
+        assert!(paths.contains_key("/v1/shops/{shop}/agents/{agent}/conversations"));
         for (path, item) in paths {
             for m in ["get", "put", "post", "delete"] {
                 if let Some(o) = item.get(m) {
