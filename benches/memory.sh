@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Node memory per stored conversation, on the embedded store.
+#
+#   bash benches/memory.sh [conversations] [agents]
+#
+# Builds the release binary, starts one node on a free loopback port, creates
+# a shop of `agents` online agents (default 50) of max load 50, prints the
+# node's resident memory, lets wrk post `conversations` inquiries from
+# distinct buyers (default 30,000; those beyond the agents' 2,500 slots are
+# queued), and prints the memory again with what it comes to per
+# conversation. Needs wrk and curl. Everything stays on 127.0.0.1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+total=${1:-30000}
+agents=${2:-50}
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
+cargo build --release -q -p fenliu
+bin="${CARGO_TARGET_DIR:-target}/release/fenliu"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+export FENLIU_JWT_SECRET=bench-secret
+FENLIU_LISTEN=127.0.0.1:$port RUST_LOG=warn "$bin" serve --workers 2 >/dev/null 2>&1 &
+node=$!
+lua=$(mktemp --suffix=.lua)
+trap 'kill $node 2>/dev/null || true; rm -f "$lua"' EXIT
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+rss() { awk '/VmRSS/ {print $2}' "/proc/$node/status"; }
+admin=$("$bin" token --role admin --shop mem --sub admin)
+svc=$("$bin" token --role service --shop mem --sub svc)
+for i in $(seq 1 "$agents"); do
+  agent=$("$bin" token --role agent --shop mem --sub "a$i")
+  curl -sf -XPUT "http://127.0.0.1:$port/v1/shops/mem/agents/a$i" -H "Authorization: Bearer $admin" -d '{}' >/dev/null
+  curl -sf -XPUT "http://127.0.0.1:$port/v1/shops/mem/agents/a$i/max_load" -H "Authorization: Bearer $agent" -d '{"max_load":50}' >/dev/null
+  curl -sf -XPUT "http://127.0.0.1:$port/v1/shops/mem/agents/a$i/status" -H "Authorization: Bearer $agent" -d '{"status":"online"}' >/dev/null
+done
+before=$(rss)
+# Two wrk threads, each with its own buyers and its half of the inquiries;
+# once a thread has sent its half it only asks /healthz.
+cat >"$lua" <<LUA
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+local n = 0
+request = function()
+  n = n + 1
+  if n > $((total / 2)) then return wrk.format("GET", "/healthz") end
+  local body = '{"buyer_id":"b' .. tid .. '-' .. n .. '","entry":"live"}'
+  return wrk.format("POST", "/v1/shops/mem/inquiries",
+    {["Authorization"] = "Bearer $svc", ["Content-Type"] = "application/json"}, body)
+end
+LUA
+stored=0
+while ((stored < total)); do
+  wrk -t2 -c4 -d3s -s "$lua" "http://127.0.0.1:$port" >/dev/null
+  stored=$(curl -s "http://127.0.0.1:$port/metrics" |
+    awk '/^fenliu_(queue_length|active_conversations)\{shop="mem"\}/ {s += $2} END {print s + 0}')
+  break
+done
+after=$(rss)
+echo "shop of $agents agents: $before kB staffed, $after kB with $stored conversations stored"
+echo "per conversation: $(((after - before) * 1024 / stored)) bytes"
