@@ -209,6 +209,41 @@ fn explanation_of_a_large_shop_lists_the_ties_and_counts_the_rest() {
 }
 
 #[test]
+fn explanation_of_a_large_shop_under_a_mixed_rule_lists_the_rules_ties_and_counts_its_target() {
+    // 100 agents; the rule names a1 and the groups g1 (a10..a29) and g2
+    // (a20..a39, overlapping): a target of 31, 6 of them busy.
+    let mut w = World::new();
+    for i in 0..100 {
+        let groups: Vec<&str> = [(10..30, "g1"), (20..40, "g2")]
+            .into_iter()
+            .filter(|(r, _)| r.contains(&i))
+            .map(|(_, g)| g)
+            .collect();
+        let status = if (30..36).contains(&i) { Busy } else { Online };
+        w.agent_in(&format!("a{i}"), status, 10, &groups);
+    }
+    w.routing(|r| r.rules = vec![rule(When::default(), &["a1"], &["g1", "g2"])]);
+
+    let c = w.inquire("b1");
+
+    let e = explanation(&w, c.id);
+    assert_eq!(e.matched_rule, Some(0));
+    assert_eq!(e.target_size, 31);
+    assert!(e.agents.len() <= EXPLAIN_TIE_LIMIT && e.agents.len() > 1);
+    let in_target = |id: &str| {
+        let n: u32 = id[1..].parse().unwrap();
+        n == 1 || (10..40).contains(&n)
+    };
+    assert!(
+        e.agents.iter().all(|a| in_target(a.agent_id.as_str())),
+        "{e:?}"
+    );
+    let rest = e.unlisted.clone().expect("a summary");
+    assert_eq!((rest.busy, rest.offline, rest.saturated), (6, 0, 0));
+    assert_eq!(e.agents.len() as u32 + rest.eligible + rest.busy, 31);
+}
+
+#[test]
 fn explanation_of_a_small_shop_has_no_summary() {
     let mut w = World::new();
     w.online("a");
