@@ -5,7 +5,8 @@
 //! and returns a [`Reply`] plus [`Effects`] (events to publish, records to
 //! persist). Nothing reads a clock, touches the network or uses global
 //! randomness, so every rule is testable to the millisecond and a run can be
-//! replayed from its seed.
+//! replayed from its seed. (Ids are hashed under a key drawn once per process,
+//! as `std`'s maps are; no decision depends on where a map puts an entry.)
 //!
 //! # Layout
 //!
