@@ -395,3 +395,67 @@ async fn another_agents_conversations_are_forbidden_and_an_unknown_agent_is_not_
     assert_error(&other, 403, "forbidden");
     assert_error(&unknown, 404, "not_found");
 }
+
+fn listed_ids(a: &fenliu_suite::Answer) -> Vec<String> {
+    a.body["agents"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{:?}", a.body))
+        .iter()
+        .map(|x| x["agent_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_agent_list_filters_by_status_and_group_and_pages_in_id_order() {
+    // Arrange: a1..a5 online, a6 busy, a7 offline; g holds a2, a4 and a6.
+    let t = TestShop::start("shop");
+    t.online_agents(&["a1", "a2", "a3", "a4", "a5", "a6"]).await;
+    t.status("a6", "busy").await;
+    t.agents(&["a7"]).await;
+    t.group("g", &["a2", "a4", "a6"]).await;
+    let get = |q: &'static str| {
+        let (t, q) = (&t, q);
+        async move {
+            t.app
+                .get(&t.path(&format!("/agents?{q}")), &t.s.supervisor)
+                .await
+        }
+    };
+
+    // Act
+    let online = get("status=online").await;
+    let page = get("status=online&offset=1&limit=2").await;
+    let group = get("group=g").await;
+    let busy_in_group = get("group=g&status=busy").await;
+    let past = get("offset=10").await;
+
+    // Assert
+    assert_eq!(listed_ids(&online), ["a1", "a2", "a3", "a4", "a5"]);
+    assert_eq!(listed_ids(&page), ["a2", "a3"]);
+    assert_eq!(listed_ids(&group), ["a2", "a4", "a6"]);
+    assert_eq!(listed_ids(&busy_in_group), ["a6"]);
+    assert!(listed_ids(&past).is_empty());
+}
+
+#[tokio::test]
+async fn a_bad_agent_list_query_is_refused() {
+    let t = TestShop::start("shop");
+    t.online_agents(&["a1"]).await;
+
+    for q in [
+        "status=away",
+        "limit=0",
+        "limit=1001",
+        "offset=-1",
+        "colour=red",
+        "group=a%20b",
+    ] {
+        let a = t
+            .app
+            .get(&t.path(&format!("/agents?{q}")), &t.s.admin)
+            .await;
+        assert_error(&a, 400, "invalid_request");
+    }
+    let unknown = t.app.get(&t.path("/agents?group=ghost"), &t.s.admin).await;
+    assert_error(&unknown, 404, "not_found");
+}

@@ -83,17 +83,19 @@ pub fn document() -> Value {
     };
     let a = &["shop", "agent"];
     let c = &["shop", "id"];
-    add(
-        format!("{shop}/agents"),
-        "get",
-        &["shop"],
-        op(
-            "List agents",
-            "admin, supervisor, service",
-            None,
-            ("200", Some("AgentList")),
-        ),
+    let mut list = op(
+        "List agents, or those with a status, of a group, a page at a time",
+        "admin, supervisor, service",
+        None,
+        ("200", Some("AgentList")),
     );
+    list["parameters"] = json!([
+        {"name": "status", "in": "query", "schema": en(&["online", "busy", "offline"])},
+        {"name": "group", "in": "query", "schema": s()},
+        {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
+    ]);
+    add(format!("{shop}/agents"), "get", &["shop"], list);
     add(
         format!("{shop}/agents/{{agent}}"),
         "put",

@@ -45,21 +45,61 @@ fn found(view: Option<AgentView>) -> ApiResult<HttpResponse> {
         .ok_or_else(|| ApiError::not_found("agent not found"))
 }
 
-/// `GET /agents`.
+/// Most agents one page of `GET /agents` lists.
+pub const MAX_AGENT_PAGE: usize = 1_000;
+
+/// Query of `GET /agents` (an extension): only agents with this status, of
+/// this group, a page at a time.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    status: Option<AgentStatus>,
+    group: Option<String>,
+    #[serde(default)]
+    offset: usize,
+    limit: Option<usize>,
+}
+
+/// `GET /agents`: every agent by id, or those the query names.
 pub async fn list(
     node: web::Data<Node>,
     caller: Caller,
     path: web::Path<String>,
+    query: web::Query<ListQuery>,
 ) -> ApiResult<HttpResponse> {
     let shop = shop_id(&path)?;
     caller.require(&shop, &[Role::Admin, Role::Supervisor, Role::Service])?;
+    let ListQuery {
+        status,
+        group,
+        offset,
+        limit,
+    } = query.into_inner();
+    let group = group.as_deref().map(super::group_id).transpose()?;
+    if limit.is_some_and(|l| !(1..=MAX_AGENT_PAGE).contains(&l)) {
+        return Err(ApiError::invalid(format!(
+            "limit must be between 1 and {MAX_AGENT_PAGE}"
+        )));
+    }
     let agents = node
-        .read(&shop, |shop, now| {
-            shop.agents()
+        .read(&shop, move |shop, now| -> ApiResult<Vec<AgentView>> {
+            let members = match &group {
+                Some(g) => Some(
+                    shop.group(g)
+                        .ok_or_else(|| ApiError::not_found(format!("group {g} not found")))?,
+                ),
+                None => None,
+            };
+            Ok(shop
+                .agents()
+                .filter(|a| status.is_none_or(|s| a.status == s))
+                .filter(|a| members.is_none_or(|m| m.contains(&a.id)))
+                .skip(offset)
+                .take(limit.unwrap_or(usize::MAX))
                 .map(|a| AgentView::new(shop, a, now))
-                .collect::<Vec<_>>()
+                .collect())
         })
-        .await?;
+        .await??;
     Ok(HttpResponse::Ok().json(json!({ "agents": agents })))
 }
 
