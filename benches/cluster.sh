@@ -14,6 +14,7 @@
 # Needs redis-server, nginx, wrk and curl. Everything stays on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/common.sh
 secs=${1:-10}
 conns=${2:-32}
 shops=${3:-6}
@@ -22,7 +23,6 @@ for tool in wrk redis-server nginx curl; do
 done
 cargo build --release -q -p fenliu
 bin="${CARGO_TARGET_DIR:-target}/release/fenliu"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # Node ports are consecutive: look for a free run of three.
 while :; do
   base=$(free_port)
@@ -50,13 +50,7 @@ done
 curl -sf "$lb/readyz" >/dev/null || { cat "$log" >&2; echo "the cluster did not become ready" >&2; exit 1; }
 svc=$("$bin" token --role service --shop '*' --sub svc)
 for s in $(seq 1 "$shops"); do
-  admin=$("$bin" token --role admin --shop "bench$s" --sub admin)
-  for i in $(seq 1 20); do
-    agent=$("$bin" token --role agent --shop "bench$s" --sub "a$i")
-    curl -sf -XPUT "$lb/v1/shops/bench$s/agents/a$i" -H "Authorization: Bearer $admin" -d '{}' >/dev/null
-    curl -sf -XPUT "$lb/v1/shops/bench$s/agents/a$i/max_load" -H "Authorization: Bearer $agent" -d '{"max_load":50}' >/dev/null
-    curl -sf -XPUT "$lb/v1/shops/bench$s/agents/a$i/status" -H "Authorization: Bearer $agent" -d '{"status":"online"}' >/dev/null
-  done
+  staff_shop "$bin" "$lb" "bench$s" 20
 done
 # Spread the shops over the nodes (the first request of each would otherwise
 # pick its owner, and nginx's round robin can hand them all to one node).

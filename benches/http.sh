@@ -10,25 +10,20 @@
 # summary. Everything stays on 127.0.0.1 and stops by itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/common.sh
 secs=${1:-10}
 conns=${2:-32}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 cargo build --release -q -p fenliu
 bin=target/release/fenliu
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 export FENLIU_JWT_SECRET=bench-secret
 FENLIU_LISTEN=127.0.0.1:$port RUST_LOG=warn "$bin" serve --workers 2 >/dev/null 2>&1 &
 node=$!
 trap 'kill $node 2>/dev/null || true; rm -f "$lua"' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
-admin=$("$bin" token --role admin --shop bench --sub admin)
 svc=$("$bin" token --role service --shop bench --sub svc)
-for i in $(seq 1 200); do
-  agent=$("$bin" token --role agent --shop bench --sub "a$i")
-  curl -sf -XPUT "http://127.0.0.1:$port/v1/shops/bench/agents/a$i" -H "Authorization: Bearer $admin" -d '{}' >/dev/null
-  curl -sf -XPUT "http://127.0.0.1:$port/v1/shops/bench/agents/a$i/max_load" -H "Authorization: Bearer $agent" -d '{"max_load":50}' >/dev/null
-  curl -sf -XPUT "http://127.0.0.1:$port/v1/shops/bench/agents/a$i/status" -H "Authorization: Bearer $agent" -d '{"status":"online"}' >/dev/null
-done
+staff_shop "$bin" "http://127.0.0.1:$port" bench 200
 lua=$(mktemp --suffix=.lua)
 cat >"$lua" <<LUA
 local threads = 0

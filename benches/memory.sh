@@ -12,12 +12,13 @@
 # stores fewer, and says how many. Needs wrk and curl. Loopback only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/common.sh
 total=${1:-30000}
 agents=${2:-50}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 cargo build --release -q -p fenliu
 bin="${CARGO_TARGET_DIR:-target}/release/fenliu"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 export FENLIU_JWT_SECRET=bench-secret
 FENLIU_LISTEN=127.0.0.1:$port RUST_LOG=warn "$bin" serve --workers 2 >/dev/null 2>&1 &
 node=$!
@@ -25,14 +26,8 @@ lua=$(mktemp --suffix=.lua)
 trap 'kill $node 2>/dev/null || true; rm -f "$lua"' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 rss() { awk '/VmRSS/ {print $2}' "/proc/$node/status"; }
-admin=$("$bin" token --role admin --shop mem --sub admin)
 svc=$("$bin" token --role service --shop mem --sub svc)
-for i in $(seq 1 "$agents"); do
-  agent=$("$bin" token --role agent --shop mem --sub "a$i")
-  curl -sf -XPUT "http://127.0.0.1:$port/v1/shops/mem/agents/a$i" -H "Authorization: Bearer $admin" -d '{}' >/dev/null
-  curl -sf -XPUT "http://127.0.0.1:$port/v1/shops/mem/agents/a$i/max_load" -H "Authorization: Bearer $agent" -d '{"max_load":50}' >/dev/null
-  curl -sf -XPUT "http://127.0.0.1:$port/v1/shops/mem/agents/a$i/status" -H "Authorization: Bearer $agent" -d '{"status":"online"}' >/dev/null
-done
+staff_shop "$bin" "http://127.0.0.1:$port" mem "$agents"
 before=$(rss)
 # Two wrk threads, each with its own buyers and its half of the inquiries;
 # once a thread has sent its half it only asks /healthz.
