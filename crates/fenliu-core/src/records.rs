@@ -316,6 +316,8 @@ impl Shop {
         }
         shop.rebuild_recent_expiry();
         let mut last: crate::ids::IdMap<BuyerId, (Millis, ConversationId)> = Default::default();
+        // Every agent's slot was handed out above, one per agent record.
+        shop.d.active_by_slot = vec![Vec::new(); shop.agents.len()];
         for c in shop.conversations.values() {
             let buyer = &c.inquiry.buyer_id;
             match c.status {
@@ -327,13 +329,8 @@ impl Shop {
                 }
                 ConversationStatus::Active => {
                     shop.d.open_by_buyer.insert(buyer.clone(), c.id);
-                    let slot = c.agent.as_ref().and_then(|a| shop.d.by_id.get(a)).copied();
-                    if let Some(slot) = slot {
-                        let at = slot as usize;
-                        if shop.d.active_by_slot.len() <= at {
-                            shop.d.active_by_slot.resize(at + 1, Vec::new());
-                        }
-                        shop.d.active_by_slot[at].push(c.id);
+                    if let Some(&slot) = c.agent.as_ref().and_then(|a| shop.d.by_id.get(a)) {
+                        shop.d.active_by_slot[slot as usize].push(c.id);
                     }
                 }
                 ConversationStatus::Ended | ConversationStatus::Cancelled => {}

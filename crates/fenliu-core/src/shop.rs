@@ -285,11 +285,12 @@ pub(crate) struct Derived {
     /// The pool of each rule whose target is not exactly one group (`None`
     /// for those, which use the group's pool), by rule index.
     pub(crate) rule_pools: Vec<Option<Pool>>,
-    /// The rules whose pool holds each agent, by slot.
+    /// The rules whose pool holds each agent, by slot (as long as `agents`).
     pub(crate) rules_by_slot: Vec<Vec<usize>>,
     /// The rules, filed for finding the first that matches.
     pub(crate) rule_index: RuleIndex,
-    /// The active conversations of each agent, by slot, in no order.
+    /// The active conversations of each agent, by slot (as long as
+    /// `agents`), in no order.
     pub(crate) active_by_slot: Vec<Vec<ConversationId>>,
     pub(crate) pools_day: Day,
     pub(crate) open_by_buyer: IdMap<BuyerId, ConversationId>,
@@ -586,9 +587,6 @@ impl Shop {
                 .collect(),
         };
         let at = slot as usize;
-        if self.d.rules_by_slot.len() <= at {
-            self.d.rules_by_slot.resize(at + 1, Vec::new());
-        }
         let old = std::mem::take(&mut self.d.rules_by_slot[at]);
         for i in old.iter().filter(|i| !wanted.contains(i)) {
             if let Some(pool) = self.d.rule_pools.get_mut(*i).and_then(Option::as_mut) {
@@ -636,7 +634,10 @@ impl Shop {
             None => {
                 let slot = self.d.free_slots.pop().unwrap_or(self.agents.len() as Slot);
                 if slot as usize == self.agents.len() {
+                    // A new slot: every list kept by slot grows with it.
                     self.agents.push(None);
+                    self.d.active_by_slot.push(Vec::new());
+                    self.d.rules_by_slot.push(Vec::new());
                 }
                 self.agents[slot as usize] = Some(Agent::new(id.clone()));
                 self.d.by_id.insert(id.clone(), slot);
@@ -1012,11 +1013,7 @@ impl Shop {
 
     /// The active conversations of the agent in `slot`.
     fn active_of_slot(&mut self, slot: Slot) -> &mut Vec<ConversationId> {
-        let at = slot as usize;
-        if self.d.active_by_slot.len() <= at {
-            self.d.active_by_slot.resize(at + 1, Vec::new());
-        }
-        &mut self.d.active_by_slot[at]
+        &mut self.d.active_by_slot[slot as usize]
     }
 
     /// The conversation leaves its agent (end, transfer, agent deleted).
