@@ -83,13 +83,6 @@ pub struct Changed {
 }
 
 impl Changed {
-    /// Adds a key.
-    pub fn insert(&mut self, key: RecordKey) {
-        if !self.contains(&key) {
-            self.keys.push(key);
-        }
-    }
-
     /// Appends a key; [`Changed::settle`] must follow before the set leaves
     /// the core.
     pub(crate) fn push(&mut self, key: RecordKey) {
