@@ -1189,12 +1189,46 @@ impl Shop {
             };
             let Some((key, id)) = next else { break };
             cursor = Some(key);
-            let inquiry = self.conversations[&id].inquiry.clone();
-            let routed = self.route(&inquiry, true, now, rng, &mut memo);
-            if let Some(pick) = routed.pick {
-                let explanation = self.explain_routed(&routed, now);
-                self.assign(id, pick.slot, pick.reason, false, explanation, now);
-            }
+            self.place_queued(id, now, rng, &mut memo);
+        }
+    }
+
+    /// Decides one queued conversation again, as the drain does, and assigns
+    /// it if an agent of its target set is available.
+    fn place_queued<R: Rng + ?Sized>(
+        &mut self,
+        id: ConversationId,
+        now: Millis,
+        rng: &mut R,
+        memo: &mut Memo,
+    ) {
+        let inquiry = self.conversations[&id].inquiry.clone();
+        let routed = self.route(&inquiry, true, now, rng, memo);
+        if let Some(pick) = routed.pick {
+            let explanation = self.explain_routed(&routed, now);
+            self.assign(id, pick.slot, pick.reason, false, explanation, now);
+        }
+    }
+
+    /// A queued buyer's recent agent changed without any capacity appearing
+    /// (the agent wrote to the buyer's ended conversation): the buyer's queued
+    /// conversation, if any, is decided again, since recent contact may now
+    /// place it. The rest of the queue cannot gain from this.
+    fn recent_contact_changed<R: Rng + ?Sized>(
+        &mut self,
+        buyer: &BuyerId,
+        now: Millis,
+        rng: &mut R,
+    ) {
+        if !self.settings.recent_contact.enabled {
+            return;
+        }
+        let Some(id) = self.open_conversation_of(buyer) else {
+            return;
+        };
+        if self.conversations[&id].status == ConversationStatus::Queued {
+            self.ensure_day(now);
+            self.place_queued(id, now, rng, &mut Memo::default());
         }
     }
 
@@ -1236,6 +1270,7 @@ impl Shop {
                 self.conv_mut(id).last_agent_reply_at = Some(now);
                 if let Some(agent) = agent {
                     self.refresh_recent(&buyer, &agent, now);
+                    self.recent_contact_changed(&buyer, now, rng);
                 }
                 Ok(self.same(id))
             }

@@ -363,6 +363,78 @@ fn queued_buyer_goes_back_to_its_recent_agent_when_it_frees_up() {
     );
 }
 
+/// Spec §2: "a queued conversation is decided again each time ... recent
+/// contact only to an available agent". The buyer's recent agent can appear
+/// while the buyer waits, without any capacity appearing: the agent writes
+/// to the buyer's ended conversation within the reply window, which refreshes
+/// the mapping. The queued conversation must then go to that agent rather
+/// than wait for the next unrelated event.
+#[test]
+fn queued_conversation_is_decided_again_when_its_buyers_recent_agent_writes_to_it() {
+    // Arrange: b1 was served by `a`, the mapping has expired, and b1's new
+    // inquiry queues behind a rule whose only agent is offline.
+    let mut w = World::new();
+    w.routing(|r| {
+        r.recent_contact.window_secs = 60;
+        r.overflow = Overflow::None;
+    });
+    w.agent("a", Online, 2).agent("vip", Offline, 1);
+    let first = w.inquire("b1");
+    w.end(first.id);
+    w.advance(61_000);
+    w.routing(|r| r.rules = vec![rule(When::default(), &["vip"], &[])]);
+    let back = w.inquire("b1");
+    assert_eq!(back.reason, Reason::Queued);
+
+    // Act: `a` writes to the ended conversation.
+    w.agent_says(first.id);
+
+    // Assert
+    assert_eq!(w.agent_of(back.id).as_deref(), Some("a"));
+    assert_eq!(
+        w.shop.conversation(back.id).unwrap().reason,
+        Reason::RecentContact
+    );
+    assert!(w.queue().is_empty());
+}
+
+/// The queue path never exceeds max load, so a saturated recent agent who
+/// writes to a queued buyer leaves the buyer waiting.
+#[test]
+fn a_saturated_recent_agent_writing_to_a_queued_buyer_leaves_it_queued() {
+    // Arrange: live inquiries go to `vip` (offline); `a` is full with `x`.
+    let mut w = World::new();
+    let live = When {
+        entry: Some(Entry::Live),
+        ..When::default()
+    };
+    w.routing(|r| {
+        r.recent_contact.window_secs = 60;
+        r.recent_contact.within_max_load = false;
+        r.overflow = Overflow::None;
+    });
+    w.agent("a", Online, 1).agent("vip", Offline, 1);
+    let mut inquiry = ask("b1");
+    inquiry.entry = Entry::Live;
+    let first = w.inquire_with(inquiry.clone());
+    w.end(first.id);
+    w.advance(61_000);
+    w.routing(|r| r.rules = vec![rule(live, &["vip"], &[])]);
+    let back = w.inquire_with(inquiry);
+    let x = w.inquire("x");
+    assert_eq!(
+        (back.reason, w.agent_of(x.id).as_deref()),
+        (Reason::Queued, Some("a"))
+    );
+
+    // Act
+    w.agent_says(first.id);
+
+    // Assert
+    assert_eq!(w.status_of(back.id), ConversationStatus::Queued);
+    assert_eq!(w.load("a"), 1);
+}
+
 #[test]
 fn queued_buyer_skips_its_saturated_recent_agent_for_another_available_one() {
     let mut w = World::new();
