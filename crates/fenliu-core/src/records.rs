@@ -46,6 +46,8 @@ pub enum RecordKey {
     Order(Tag),
     /// An agent's figures for a day.
     Stats(Day, AgentId),
+    /// A buyer an agent received on a day.
+    Reception(Day, AgentId, BuyerId),
 }
 
 impl RecordKey {
@@ -60,6 +62,8 @@ impl RecordKey {
             Self::Recent(b) => format!("recent:{b}"),
             Self::Order(o) => format!("order:{o}"),
             Self::Stats(d, a) => format!("stats:{d}:{a}"),
+            // An agent id has no ':', so the buyer id is what follows the second.
+            Self::Reception(d, a, b) => format!("recv:{d}:{a}:{b}"),
         }
     }
 }
@@ -193,9 +197,26 @@ pub enum Record {
     Order(OrderRecord),
     /// An agent's figures for a day.
     Stats(Day, AgentId, AgentDay),
+    /// A buyer an agent received on a day.
+    Reception(Day, AgentId, BuyerId),
 }
 
 impl Record {
+    /// The key the record is stored under.
+    pub fn key(&self) -> RecordKey {
+        match self {
+            Self::Meta(_) => RecordKey::Meta,
+            Self::Settings(_) => RecordKey::Settings,
+            Self::Agent(a) => RecordKey::Agent(a.id.clone()),
+            Self::Group(g, _) => RecordKey::Group(g.clone()),
+            Self::Conversation(c) => RecordKey::Conversation(c.id),
+            Self::Recent(b, _) => RecordKey::Recent(b.clone()),
+            Self::Order(o) => RecordKey::Order(o.order_id.clone()),
+            Self::Stats(d, a, _) => RecordKey::Stats(*d, a.clone()),
+            Self::Reception(d, a, b) => RecordKey::Reception(*d, a.clone(), b.clone()),
+        }
+    }
+
     /// When the store may forget the record by itself, if ever.
     pub fn expires_at(&self, shop: &Shop) -> Option<Millis> {
         let t = &shop.settings.timers;
@@ -224,6 +245,10 @@ impl Shop {
             RecordKey::Order(o) => Record::Order(self.orders.get(o)?.clone()),
             RecordKey::Stats(d, a) => {
                 Record::Stats(*d, a.clone(), self.stats.get(d)?.get(a)?.clone())
+            }
+            RecordKey::Reception(d, a, b) => {
+                self.received.get(d)?.get(a)?.get(b)?;
+                Record::Reception(*d, a.clone(), b.clone())
             }
         })
     }
@@ -256,6 +281,13 @@ impl Shop {
                 .iter()
                 .map(|(a, s)| Record::Stats(*d, a.clone(), s.clone()))
         }));
+        out.extend(self.received.iter().flat_map(|(d, by_agent)| {
+            by_agent.iter().flat_map(move |(a, buyers)| {
+                buyers
+                    .iter()
+                    .map(move |b| Record::Reception(*d, a.clone(), b.clone()))
+            })
+        }));
         out
     }
 
@@ -284,6 +316,14 @@ impl Shop {
                 Record::Order(o) => orders.push(o),
                 Record::Stats(d, a, s) => {
                     shop.stats.entry(d).or_default().insert(a, s);
+                }
+                Record::Reception(d, a, b) => {
+                    shop.received
+                        .entry(d)
+                        .or_default()
+                        .entry(a)
+                        .or_default()
+                        .insert(b);
                 }
             }
         }

@@ -16,7 +16,7 @@ use crate::conversation::{Conversation, ConversationStatus, EndReason, Entry, Re
 use crate::deadlines::Deadlines;
 use crate::error::{CoreError, CoreResult, InvalidInput};
 use crate::explain::{Considered, Explanation, Verdict, EXPLAIN_LIST_LIMIT};
-use crate::ids::{AgentId, BuyerId, ConversationId, GroupId, IdMap, ShopId, Tag};
+use crate::ids::{AgentId, BuyerId, ConversationId, GroupId, IdMap, IdSet, ShopId, Tag};
 use crate::index::{MemberState, Pool, Slot};
 use crate::queue::QueueIndex;
 use crate::records::{Changed, Meta, RecordKey};
@@ -321,6 +321,9 @@ pub struct Shop {
     /// updates it, and an ordered map keyed by (day, agent id) cost a dozen
     /// string comparisons per update in a shop of thousands of agents.
     pub(crate) stats: BTreeMap<Day, IdMap<AgentId, AgentDay>>,
+    /// The buyers each agent received, by day: what makes `receptions`
+    /// count distinct buyers. Each pair is its own record, written once.
+    pub(crate) received: BTreeMap<Day, IdMap<AgentId, IdSet<BuyerId>>>,
     pub(crate) d: Derived,
     pub(crate) fx: Effects,
 }
@@ -345,6 +348,7 @@ impl Shop {
             recent: IdMap::default(),
             orders: HashMap::new(),
             stats: BTreeMap::new(),
+            received: BTreeMap::new(),
             d: Derived {
                 pool: Pool::new(Strategy::default()),
                 ..Derived::default()
@@ -1705,7 +1709,12 @@ impl Shop {
 
     // ---- recent contact ---------------------------------------------------
 
+    /// Sets or refreshes the buyer's recent agent. With recent contact off
+    /// nothing is kept or written: the mapping is the feature's alone.
     fn refresh_recent(&mut self, buyer: &BuyerId, agent: &AgentId, now: Millis) {
+        if !self.settings.recent_contact.enabled {
+            return;
+        }
         let expires_at = now + self.settings.recent_contact.window_secs as i64 * 1000;
         let fresh = RecentContact {
             agent: agent.clone(),
@@ -1759,9 +1768,24 @@ impl Shop {
         assigned_day.filter(|&d| d == today || d == today - 1)
     }
 
+    /// Counts a conversation received; a buyer new to the agent today is a
+    /// reception, recorded once as its own (day, agent, buyer) record, so
+    /// that no record grows with the day's volume.
     fn count_reception(&mut self, today: Day, agent: &AgentId, buyer: &BuyerId, clocked: bool) {
+        let new_buyer = self
+            .received
+            .entry(today)
+            .or_default()
+            .entry(agent.clone())
+            .or_default()
+            .insert(buyer.clone());
+        if new_buyer {
+            self.fx
+                .changed
+                .push(RecordKey::Reception(today, agent.clone(), buyer.clone()));
+        }
         let day = self.day_stats(today, agent);
-        day.buyers.insert(buyer.clone());
+        day.receptions += u32::from(new_buyer);
         day.sessions += 1;
         if clocked {
             day.clocked += 1;
@@ -1803,6 +1827,19 @@ impl Shop {
             let (_, figures) = self.stats.pop_first().expect("first day");
             for agent in figures.into_keys() {
                 self.fx.changed.push(RecordKey::Stats(day, agent));
+            }
+        }
+        while let Some((&day, _)) = self.received.first_key_value() {
+            if day >= today - 1 {
+                break;
+            }
+            let (_, by_agent) = self.received.pop_first().expect("first day");
+            for (agent, buyers) in by_agent {
+                for buyer in buyers {
+                    self.fx
+                        .changed
+                        .push(RecordKey::Reception(day, agent.clone(), buyer));
+                }
             }
         }
         if capacity_freed {

@@ -1,19 +1,20 @@
 //! Agent performance (客服排名): daily figures and the ranking.
 
-use std::collections::BTreeSet;
-
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CoreError, CoreResult};
-use crate::ids::{AgentId, BuyerId, GroupId};
+use crate::ids::{AgentId, GroupId};
 use crate::shop::Shop;
 use crate::time::{Day, Millis};
 
 /// One agent's figures for one shop day.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentDay {
-    /// Distinct buyers received (接待人数 counts them).
-    pub buyers: BTreeSet<BuyerId>,
+    /// Distinct buyers received (接待人数). Which buyers they were is kept
+    /// beside the figures, one record per agent and buyer (see
+    /// `Shop::count_reception`), so that this record stays the same size
+    /// however busy the day.
+    pub receptions: u32,
     /// Conversations received (接待会话量).
     pub sessions: u32,
     /// Conversations whose reply clock ran at least once.
@@ -109,7 +110,7 @@ pub struct Ranking {
 
 fn metric_value(day: &AgentDay, metric: Metric) -> Option<f64> {
     match metric {
-        Metric::Receptions => Some(day.buyers.len() as f64),
+        Metric::Receptions => Some(f64::from(day.receptions)),
         Metric::Sessions => Some(f64::from(day.sessions)),
         Metric::ReplyRate3m => day.reply_rate(),
         Metric::SatisfactionRate => day.satisfaction(),
@@ -193,7 +194,7 @@ impl Shop {
         let with_receptions: Vec<f64> = now_figs
             .iter()
             .zip(&now_vals)
-            .filter(|(d, _)| !d.buyers.is_empty())
+            .filter(|(d, _)| d.receptions > 0)
             .filter_map(|(_, v)| *v)
             .collect();
         let mut average = (!with_receptions.is_empty())
@@ -204,7 +205,7 @@ impl Shop {
             .enumerate()
             .map(|(i, a)| RankRow {
                 agent_id: a.clone(),
-                receptions: now_figs[i].buyers.len() as u32,
+                receptions: now_figs[i].receptions,
                 sessions: now_figs[i].sessions,
                 reply_rate_3m: now_figs[i].reply_rate(),
                 satisfaction_rate: now_figs[i].satisfaction(),

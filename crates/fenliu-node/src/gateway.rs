@@ -5,6 +5,7 @@
 //! (round robin), and retires actors whose lease is gone or superseded.
 
 use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use actix::prelude::*;
 use fenliu_core::ShopId;
@@ -54,26 +55,54 @@ struct Live {
     epoch: u64,
 }
 
+/// The live shop actors, shared by the gateway (the only writer) and every
+/// HTTP worker (readers), so that a request for a shop already served here
+/// goes straight to its actor instead of through the gateway's mailbox. A
+/// read-write lock: every request reads it, only starting and stopping a
+/// shop actor writes it, and nobody holds it across an await.
+#[derive(Clone, Default)]
+pub struct ShopDirectory {
+    inner: Arc<RwLock<HashMap<ShopId, Live>>>,
+}
+
+impl ShopDirectory {
+    /// The actor serving `shop` under the lease epoch `epoch`, if it runs.
+    pub fn get(&self, shop: &ShopId, epoch: u64) -> Option<Addr<ShopActor>> {
+        let map = self.inner.read().expect("shop directory lock");
+        map.get(shop)
+            .filter(|live| live.epoch == epoch && live.addr.connected())
+            .map(|live| live.addr.clone())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<ShopId, Live>> {
+        self.inner.write().expect("shop directory lock")
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<ShopId, Live>> {
+        self.inner.read().expect("shop directory lock")
+    }
+}
+
 /// The gateway.
 pub struct Gateway {
     env: ShopEnv,
     arbiters: Vec<ArbiterHandle>,
     next_arbiter: usize,
     next_generation: u64,
-    shops: HashMap<ShopId, Live>,
+    shops: ShopDirectory,
     draining: bool,
 }
 
 impl Gateway {
     /// A gateway that runs shop actors on `arbiters`.
-    pub fn new(env: ShopEnv, arbiters: Vec<ArbiterHandle>) -> Self {
+    pub fn new(env: ShopEnv, arbiters: Vec<ArbiterHandle>, shops: ShopDirectory) -> Self {
         assert!(!arbiters.is_empty(), "at least one shop arbiter");
         Self {
             env,
             arbiters,
             next_arbiter: 0,
             next_generation: 0,
-            shops: HashMap::new(),
+            shops,
             draining: false,
         }
     }
@@ -87,7 +116,7 @@ impl Gateway {
         let addr = Supervisor::start_in_arbiter(arbiter, move |_| {
             ShopActor::new(shop, generation, fence, env, gateway)
         });
-        self.shops.insert(
+        self.shops.write().insert(
             id,
             Live {
                 addr: addr.clone(),
@@ -107,7 +136,7 @@ impl Handler<Lookup> for Gateway {
     type Result = Result<Addr<ShopActor>, NodeError>;
 
     fn handle(&mut self, Lookup(shop, fence): Lookup, ctx: &mut Self::Context) -> Self::Result {
-        if let Some(live) = self.shops.get(&shop) {
+        if let Some(live) = self.shops.read().get(&shop) {
             if live.epoch == fence.epoch && live.addr.connected() {
                 return Ok(live.addr.clone());
             }
@@ -126,12 +155,12 @@ impl Handler<Passivated> for Gateway {
     type Result = ();
 
     fn handle(&mut self, msg: Passivated, _ctx: &mut Self::Context) {
-        if self
-            .shops
+        let mut shops = self.shops.write();
+        if shops
             .get(&msg.shop)
             .is_some_and(|l| l.generation == msg.generation)
         {
-            self.shops.remove(&msg.shop);
+            shops.remove(&msg.shop);
         }
     }
 }
@@ -140,24 +169,28 @@ impl Handler<Evict> for Gateway {
     type Result = ();
 
     fn handle(&mut self, Evict(shop): Evict, _ctx: &mut Self::Context) {
-        if let Some(live) = self.shops.remove(&shop) {
+        if let Some(live) = self.shops.write().remove(&shop) {
             live.addr.do_send(Retire);
         }
     }
 }
 
 impl Handler<Drain> for Gateway {
-    type Result = Vec<ShopId>;
+    type Result = ResponseFuture<Vec<ShopId>>;
 
-    fn handle(&mut self, _: Drain, _ctx: &mut Self::Context) -> Vec<ShopId> {
+    /// Answers once every shop actor has written what it decided and stopped.
+    fn handle(&mut self, _: Drain, _ctx: &mut Self::Context) -> Self::Result {
         self.draining = true;
-        self.shops
+        let (shops, retired): (Vec<ShopId>, Vec<_>) = self
+            .shops
+            .write()
             .drain()
-            .map(|(shop, live)| {
-                live.addr.do_send(Retire);
-                shop
-            })
-            .collect()
+            .map(|(shop, live)| (shop, live.addr.send(Retire)))
+            .unzip();
+        Box::pin(async move {
+            futures::future::join_all(retired).await;
+            shops
+        })
     }
 }
 
@@ -165,7 +198,11 @@ impl Handler<LiveShops> for Gateway {
     type Result = usize;
 
     fn handle(&mut self, _: LiveShops, _ctx: &mut Self::Context) -> usize {
-        self.shops.values().filter(|l| l.addr.connected()).count()
+        self.shops
+            .read()
+            .values()
+            .filter(|l| l.addr.connected())
+            .count()
     }
 }
 
@@ -175,6 +212,7 @@ impl Handler<LiveShopIds> for Gateway {
     fn handle(&mut self, _: LiveShopIds, _ctx: &mut Self::Context) -> Self::Result {
         MessageResult(
             self.shops
+                .read()
                 .iter()
                 .filter(|(_, l)| l.addr.connected())
                 .map(|(s, _)| s.clone())

@@ -33,6 +33,13 @@ pub struct Metrics {
     pub timer_ticks: IntCounter,
     /// HTTP requests by method, matched route and status.
     pub http_requests: IntCounterVec,
+    /// Round trips to the store made by shop actors, by kind (`write`,
+    /// `load`, `wakeup`): with group commit, far fewer writes than commands.
+    pub store_round_trips: IntCounterVec,
+    /// Commands (and reads waiting on a write) answered by one shop write.
+    pub write_commands: Histogram,
+    /// Bytes of records and events sent to the store by shop writes.
+    pub store_bytes_written: IntCounter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -55,7 +62,31 @@ impl Metrics {
             0.000_01, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025,
             0.05, 0.1, 0.25, 0.5, 1.0,
         ];
+        let batch_buckets = vec![
+            1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0,
+        ];
         let m = Self {
+            store_round_trips: IntCounterVec::new(
+                Opts::new(
+                    "fenliu_store_round_trips_total",
+                    "Round trips to the store made by shop actors, by kind",
+                ),
+                &["kind"],
+            )
+            .expect("metric"),
+            write_commands: Histogram::with_opts(
+                HistogramOpts::new(
+                    "fenliu_write_batch_commands",
+                    "Commands answered by one shop write (group commit)",
+                )
+                .buckets(batch_buckets),
+            )
+            .expect("metric"),
+            store_bytes_written: IntCounter::new(
+                "fenliu_store_written_bytes_total",
+                "Bytes of records and events written by shop actors",
+            )
+            .expect("metric"),
             inquiries: IntCounterVec::new(
                 Opts::new("fenliu_inquiries_total", "Inquiries by outcome and reason"),
                 &["outcome", "reason"],
@@ -154,6 +185,12 @@ impl Metrics {
         r.register(Box::new(m.timer_ticks.clone()))
             .expect("register");
         r.register(Box::new(m.http_requests.clone()))
+            .expect("register");
+        r.register(Box::new(m.store_round_trips.clone()))
+            .expect("register");
+        r.register(Box::new(m.write_commands.clone()))
+            .expect("register");
+        r.register(Box::new(m.store_bytes_written.clone()))
             .expect("register");
         m
     }

@@ -19,7 +19,7 @@ use crate::agent_actor::{AgentDirectory, AgentSnapshot, Get};
 use crate::clock::SharedClock;
 use crate::error::NodeError;
 use crate::events::{self, EventHub, Subscription};
-use crate::gateway::{Drain, Evict, Gateway, LiveShopIds, LiveShops, Lookup};
+use crate::gateway::{Drain, Evict, Gateway, LiveShopIds, LiveShops, Lookup, ShopDirectory};
 use crate::metrics::Metrics;
 use crate::ownership::Leases;
 use crate::shop_actor::{Exec, Op, Restart, ShopActor, ShopEnv, Tick};
@@ -69,6 +69,7 @@ pub enum Route {
 #[derive(Clone)]
 pub struct Node {
     gateway: Addr<Gateway>,
+    shops: ShopDirectory,
     hub: EventHub,
     metrics: Metrics,
     store: Arc<dyn ShopStore>,
@@ -111,10 +112,14 @@ impl Node {
             .map(|_| Arbiter::new())
             .collect();
         let handles = arbiters.iter().map(Arbiter::handle).collect();
-        let gateway =
-            Gateway::start_in_arbiter(&arbiters[0].handle(), move |_| Gateway::new(env, handles));
+        let shops = ShopDirectory::default();
+        let directory = shops.clone();
+        let gateway = Gateway::start_in_arbiter(&arbiters[0].handle(), move |_| {
+            Gateway::new(env, handles, directory)
+        });
         let node = Node {
             gateway,
+            shops,
             hub,
             metrics,
             store,
@@ -197,6 +202,10 @@ impl Node {
             Route::Local(fence) => fence,
             Route::Remote { fence, .. } => return Err(NodeError::Elsewhere(fence.node_id)),
         };
+        // A shop already served here: straight to its actor.
+        if let Some(addr) = self.shops.get(shop, fence.epoch) {
+            return Ok(addr);
+        }
         self.gateway
             .send(Lookup(shop.clone(), fence))
             .await
@@ -241,8 +250,12 @@ impl Node {
                         let inquiry = matches!(cmd, Command::Inquire(_));
                         let t = Instant::now();
                         let handled = shop.handle(cmd, now, rng).map(|(reply, more)| {
-                            fx.events.extend(more.events);
-                            fx.changed.extend(more.changed);
+                            if fx.is_empty() {
+                                fx = more;
+                            } else {
+                                fx.events.extend(more.events);
+                                fx.changed.extend(more.changed);
+                            }
                             reply
                         });
                         if inquiry {
@@ -409,15 +422,14 @@ impl Node {
         self.draining.load(Ordering::Relaxed)
     }
 
-    /// Stops taking shops, retires every shop actor and gives the leases
-    /// back so other nodes take the shops at once. Every change was written
-    /// before it was acknowledged, so nothing needs flushing.
+    /// Stops taking shops, retires every shop actor (each first writes what
+    /// it has decided, so every caller gets its answer) and gives the leases
+    /// back so other nodes take the shops at once.
     pub async fn drain(&self) {
         self.draining.store(true, Ordering::Relaxed);
         self.drain_signal.send_replace(true);
+        // Answers once every shop actor has written what it decided.
         let retired = self.gateway.send(Drain).await.unwrap_or_default();
-        // Let in-flight operations of the retired actors finish first.
-        tokio::time::sleep(Duration::from_millis(50)).await;
         for (shop, fence) in self.leases.all() {
             self.leases.forget(&shop, &fence);
             if let Err(e) = self.store.release(&shop, &fence).await {

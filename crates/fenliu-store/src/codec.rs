@@ -5,10 +5,14 @@
 //! |---|---|
 //! | 1 | the first format |
 //! | 2 | routing settings carry `queue.max_length` |
+//! | 3 | an agent's daily figures count receptions; the buyers received are records of their own (`recv:…`) |
 //!
 //! Records are written in the newest format and read in any: bincode is not
 //! self-describing, so an older format is read through a copy of the types
-//! as they were ([`v1`]).
+//! as they were ([`v1`], [`v2`]). An old record that is now several records
+//! (a day's figures with its buyers) is read as all of them, and
+//! [`restore`] hands back what must be rewritten so that the store holds
+//! the new form before anything else is written.
 
 use fenliu_core::records::Record;
 use fenliu_core::{Effects, Shop};
@@ -17,33 +21,40 @@ use crate::{Batch, Put, StoreError};
 
 /// The first format.
 pub const FORMAT_V1: u8 = 1;
-/// The format written now.
+/// Routing settings with the queue limit.
 pub const FORMAT_V2: u8 = 2;
+/// The format written now.
+pub const FORMAT_V3: u8 = 3;
 
 /// Encodes a record.
 pub fn encode(record: &Record) -> Vec<u8> {
-    let mut out = vec![FORMAT_V2];
-    let body = bincode::serde::encode_to_vec(record, bincode::config::standard())
+    let mut out = Vec::with_capacity(64);
+    out.push(FORMAT_V3);
+    bincode::serde::encode_into_std_write(record, &mut out, bincode::config::standard())
         .expect("records always encode");
-    out.extend(body);
     out
 }
 
-/// Decodes a record written by [`encode`].
-pub fn decode(key: &str, bytes: &[u8]) -> Result<Record, StoreError> {
+/// Decodes a record written by [`encode`] in any format; an old record that
+/// is several records now reads as all of them (its own first).
+pub fn decode(key: &str, bytes: &[u8]) -> Result<Vec<Record>, StoreError> {
     let corrupt = |reason: String| StoreError::Corrupt {
         key: key.to_owned(),
         reason,
     };
+    let config = bincode::config::standard();
     match bytes.split_first() {
+        Some((&FORMAT_V3, body)) => bincode::serde::decode_from_slice(body, config)
+            .map(|(r, _)| vec![r])
+            .map_err(|e| corrupt(e.to_string())),
         Some((&FORMAT_V2, body)) => {
-            bincode::serde::decode_from_slice(body, bincode::config::standard())
-                .map(|(r, _)| r)
+            bincode::serde::decode_from_slice::<v2::Record, _>(body, config)
+                .map(|(r, _)| r.into_records())
                 .map_err(|e| corrupt(e.to_string()))
         }
         Some((&FORMAT_V1, body)) => {
-            bincode::serde::decode_from_slice::<v1::Record, _>(body, bincode::config::standard())
-                .map(|(r, _)| r.into())
+            bincode::serde::decode_from_slice::<v1::Record, _>(body, config)
+                .map(|(r, _)| v2::Record::from(r).into_records())
                 .map_err(|e| corrupt(e.to_string()))
         }
         Some((v, _)) => Err(corrupt(format!("unknown format version {v}"))),
@@ -86,18 +97,17 @@ pub fn full_batch(shop: &Shop) -> Batch {
 }
 
 fn record_name(record: &Record) -> String {
-    use fenliu_core::records::RecordKey as K;
-    let key = match record {
-        Record::Meta(_) => K::Meta,
-        Record::Settings(_) => K::Settings,
-        Record::Agent(a) => K::Agent(a.id.clone()),
-        Record::Group(g, _) => K::Group(g.clone()),
-        Record::Conversation(c) => K::Conversation(c.id),
-        Record::Recent(b, _) => K::Recent(b.clone()),
-        Record::Order(o) => K::Order(o.order_id.clone()),
-        Record::Stats(d, a, _) => K::Stats(*d, a.clone()),
-    };
-    key.name()
+    record.key().name()
+}
+
+/// A shop rebuilt from the store, and the records to write back because
+/// they were stored in an older shape.
+pub struct Restored {
+    /// The shop.
+    pub shop: Shop,
+    /// Records to rewrite in the newest format before anything else is
+    /// written (empty when the store already holds the newest form).
+    pub rewrite: Batch,
 }
 
 /// Rebuilds a shop from what the store holds.
@@ -105,29 +115,117 @@ pub fn restore(
     shop: fenliu_core::ShopId,
     stored: Vec<(String, Vec<u8>)>,
     now: fenliu_core::Millis,
-) -> Result<Shop, StoreError> {
-    let records = stored
-        .iter()
-        .map(|(k, v)| decode(k, v))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Shop::restore(shop, records, now))
+) -> Result<Restored, StoreError> {
+    let mut records = Vec::with_capacity(stored.len());
+    let mut migrated = Vec::new();
+    for (key, value) in &stored {
+        let decoded = decode(key, value)?;
+        if value.first() != Some(&FORMAT_V3) && decoded.len() > 1 {
+            migrated.extend(decoded.iter().cloned());
+        }
+        records.extend(decoded);
+    }
+    let shop = Shop::restore(shop, records, now);
+    let rewrite = Batch {
+        puts: migrated
+            .iter()
+            .map(|record| Put {
+                key: record_name(record),
+                expires_at: record.expires_at(&shop),
+                value: encode(record),
+            })
+            .collect(),
+        ..Batch::default()
+    };
+    Ok(Restored { shop, rewrite })
 }
 
-/// Records as format 1 wrote them: the same as now, but for routing
-/// settings without `queue.max_length`.
-pub(crate) mod v1 {
+/// Records as format 2 wrote them: an agent's daily figures held the set of
+/// buyers it received.
+pub(crate) mod v2 {
+    use std::collections::BTreeSet;
+
     use fenliu_core::agent::Agent;
     use fenliu_core::records::{self, Meta};
+    use fenliu_core::shop::{OrderRecord, RecentContact};
+    use fenliu_core::stats::AgentDay as NewAgentDay;
+    use fenliu_core::time::Day;
+    use fenliu_core::{AgentId, BuyerId, Conversation, GroupId, RoutingSettings};
+    use serde::{Deserialize, Serialize};
+
+    /// `Record`, formats 1 and 2 (same variants, in the same order).
+    #[derive(Serialize, Deserialize)]
+    pub(crate) enum Record {
+        Meta(Meta),
+        Settings(RoutingSettings),
+        Agent(Agent),
+        Group(GroupId, Vec<AgentId>),
+        Conversation(Box<Conversation>),
+        Recent(BuyerId, RecentContact),
+        Order(OrderRecord),
+        Stats(Day, AgentId, AgentDay),
+    }
+
+    /// `AgentDay`, formats 1 and 2 (same fields, in the same order).
+    #[derive(Clone, Default, Serialize, Deserialize)]
+    pub(crate) struct AgentDay {
+        pub(crate) buyers: BTreeSet<BuyerId>,
+        pub(crate) sessions: u32,
+        pub(crate) clocked: u32,
+        pub(crate) late: u32,
+        pub(crate) ratings: u32,
+        pub(crate) satisfied: u32,
+        pub(crate) credited_orders: u32,
+    }
+
+    impl Record {
+        /// The records this one is now: itself, and for a day's figures one
+        /// reception record per buyer.
+        pub(crate) fn into_records(self) -> Vec<records::Record> {
+            use records::Record as R;
+            vec![match self {
+                Record::Meta(m) => R::Meta(m),
+                Record::Settings(s) => R::Settings(s),
+                Record::Agent(a) => R::Agent(a),
+                Record::Group(g, m) => R::Group(g, m),
+                Record::Conversation(c) => R::Conversation(c),
+                Record::Recent(b, r) => R::Recent(b, r),
+                Record::Order(o) => R::Order(o),
+                Record::Stats(d, a, s) => {
+                    let figures = NewAgentDay {
+                        receptions: s.buyers.len() as u32,
+                        sessions: s.sessions,
+                        clocked: s.clocked,
+                        late: s.late,
+                        ratings: s.ratings,
+                        satisfied: s.satisfied,
+                        credited_orders: s.credited_orders,
+                    };
+                    let mut out = vec![R::Stats(d, a.clone(), figures)];
+                    out.extend(s.buyers.into_iter().map(|b| R::Reception(d, a.clone(), b)));
+                    return out;
+                }
+            }]
+        }
+    }
+}
+
+/// Records as format 1 wrote them: as format 2, but for routing settings
+/// without `queue.max_length`.
+pub(crate) mod v1 {
+    use fenliu_core::agent::Agent;
+    use fenliu_core::records::Meta;
     use fenliu_core::settings::{
         OfflineSettings, Overflow, QueueOrder, QueueSettings, RecentContactSettings, Rule, Timers,
     };
     use fenliu_core::shop::{OrderRecord, RecentContact};
-    use fenliu_core::stats::AgentDay;
     use fenliu_core::time::Day;
     use fenliu_core::{
         AgentId, BuyerId, Conversation, GroupId, RoutingSettings, Strategy, TzOffset,
     };
     use serde::{Deserialize, Serialize};
+
+    use super::v2::{self, AgentDay};
 
     /// `Record`, format 1 (same variants, in the same order).
     #[derive(Serialize, Deserialize)]
@@ -164,7 +262,7 @@ pub(crate) mod v1 {
         pub(crate) order: QueueOrder,
     }
 
-    impl From<Record> for records::Record {
+    impl From<Record> for v2::Record {
         fn from(r: Record) -> Self {
             match r {
                 Record::Meta(m) => Self::Meta(m),
@@ -198,7 +296,8 @@ pub(crate) mod v1 {
 #[cfg(test)]
 mod tests {
     use fenliu_core::settings::{QueueOrder, QueueSettings};
-    use fenliu_core::{Agent, AgentId, RoutingSettings};
+    use fenliu_core::stats::AgentDay;
+    use fenliu_core::{Agent, AgentId, BuyerId, RoutingSettings, ShopId};
 
     use super::*;
 
@@ -236,10 +335,10 @@ mod tests {
             ..RoutingSettings::default()
         };
         let bytes = encode(&Record::Settings(settings.clone()));
-        assert_eq!(bytes[0], FORMAT_V2);
+        assert_eq!(bytes[0], FORMAT_V3);
         assert_eq!(
             decode("settings", &bytes).unwrap(),
-            Record::Settings(settings)
+            vec![Record::Settings(settings)]
         );
     }
 
@@ -250,11 +349,11 @@ mod tests {
         written.busy_threshold = 7;
         let bytes = format_1(&v1::Record::Settings(settings_v1(&written)));
 
-        let Record::Settings(read) = decode("settings", &bytes).unwrap() else {
+        let [Record::Settings(read)] = &decode("settings", &bytes).unwrap()[..] else {
             panic!("a settings record");
         };
 
-        assert_eq!(read, written);
+        assert_eq!(read, &written);
         assert_eq!(read.queue.max_length, None);
     }
 
@@ -263,10 +362,99 @@ mod tests {
         let agent = Agent::new(AgentId::parse("a1").unwrap());
         let bytes = format_1(&v1::Record::Agent(agent.clone()));
 
-        assert_eq!(decode("agent:a1", &bytes).unwrap(), Record::Agent(agent));
+        assert_eq!(
+            decode("agent:a1", &bytes).unwrap(),
+            vec![Record::Agent(agent)]
+        );
         assert!(
             decode("x", &[9, 0]).is_err(),
             "an unknown format is refused"
+        );
+    }
+
+    fn format_2(record: &v2::Record) -> Vec<u8> {
+        let mut out = vec![FORMAT_V2];
+        out.extend(bincode::serde::encode_to_vec(record, bincode::config::standard()).unwrap());
+        out
+    }
+
+    #[test]
+    fn format_2_figures_read_as_a_count_and_one_reception_record_per_buyer() {
+        let (a, day) = (AgentId::parse("a1").unwrap(), 20_000);
+        let buyers: std::collections::BTreeSet<_> = ["b1", "b2"]
+            .iter()
+            .map(|b| BuyerId::parse(b).unwrap())
+            .collect();
+        let old = v2::AgentDay {
+            buyers: buyers.clone(),
+            sessions: 3,
+            late: 1,
+            clocked: 2,
+            ..v2::AgentDay::default()
+        };
+        let bytes = format_2(&v2::Record::Stats(day, a.clone(), old));
+
+        let read = decode("stats:20000:a1", &bytes).unwrap();
+
+        let mut expected = vec![Record::Stats(
+            day,
+            a.clone(),
+            AgentDay {
+                receptions: 2,
+                sessions: 3,
+                clocked: 2,
+                late: 1,
+                ..AgentDay::default()
+            },
+        )];
+        expected.extend(
+            buyers
+                .into_iter()
+                .map(|b| Record::Reception(day, a.clone(), b)),
+        );
+        assert_eq!(read, expected);
+    }
+
+    #[test]
+    fn a_shop_restored_from_format_2_figures_hands_back_their_newest_form_to_write() {
+        let (a, day) = (AgentId::parse("a1").unwrap(), 20_000);
+        let old = v2::AgentDay {
+            buyers: [BuyerId::parse("b1").unwrap()].into_iter().collect(),
+            sessions: 1,
+            ..v2::AgentDay::default()
+        };
+        let stored = vec![
+            (
+                "stats:20000:a1".to_owned(),
+                format_2(&v2::Record::Stats(day, a.clone(), old)),
+            ),
+            ("meta".to_owned(), encode(&Record::Meta(Default::default()))),
+        ];
+
+        let restored = restore(ShopId::parse("s").unwrap(), stored, 0).unwrap();
+
+        let keys: Vec<&str> = restored
+            .rewrite
+            .puts
+            .iter()
+            .map(|p| p.key.as_str())
+            .collect();
+        assert_eq!(keys, ["stats:20000:a1", "recv:20000:a1:b1"]);
+        assert!(restored
+            .rewrite
+            .puts
+            .iter()
+            .all(|p| p.value[0] == FORMAT_V3));
+        let again: Vec<_> = restored
+            .rewrite
+            .puts
+            .iter()
+            .map(|p| (p.key.clone(), p.value.clone()))
+            .collect();
+        let twice = restore(ShopId::parse("s").unwrap(), again, 0).unwrap();
+        assert!(
+            twice.rewrite.puts.is_empty(),
+            "the newest form needs no rewrite"
         );
     }
 }

@@ -278,16 +278,7 @@ impl World {
 
 /// The key a record is stored under.
 pub fn key_of(record: &Record) -> RecordKey {
-    match record {
-        Record::Meta(_) => RecordKey::Meta,
-        Record::Settings(_) => RecordKey::Settings,
-        Record::Agent(a) => RecordKey::Agent(a.id.clone()),
-        Record::Group(g, _) => RecordKey::Group(g.clone()),
-        Record::Conversation(c) => RecordKey::Conversation(c.id),
-        Record::Recent(b, _) => RecordKey::Recent(b.clone()),
-        Record::Order(o) => RecordKey::Order(o.order_id.clone()),
-        Record::Stats(d, a, _) => RecordKey::Stats(*d, a.clone()),
-    }
+    record.key()
 }
 
 /// The records of a shop by key, each shown with `Debug` so that two shops

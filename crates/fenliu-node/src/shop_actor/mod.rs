@@ -1,0 +1,737 @@
+//! The shop actor: a thin shell around one `fenliu_core::Shop`.
+//!
+//! It loads the shop from the store on first use, decides each operation
+//! against it at once, and writes the changed records and the events
+//! (appended to the shop's stream) before it answers.
+//!
+//! **Group commit.** The core decides one command at a time, in mailbox
+//! order, in memory. At most one store write is in flight; whatever is
+//! decided meanwhile gathers in the next [`Group`] and goes out as one batch
+//! (one round trip, fenced as one) when the write in flight ends. A caller
+//! is answered only once the write holding its change has succeeded. A read
+//! that changes nothing is answered at once when nothing is waiting to be
+//! written, and otherwise joins the next group: what it saw is then stored
+//! before it is shown. If a write fails, every command in it fails, so does
+//! every command decided after it (they stood on state that was never
+//! stored), and the shop is reloaded from the store once no write is in
+//! flight. See docs/architecture.md, "Group commit".
+
+mod group;
+
+use std::collections::VecDeque;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::fut::wrap_future;
+use actix::prelude::*;
+use fenliu_core::{Effects, Event, Millis, Reason, RecordKey, Shop, ShopId};
+use fenliu_store::{codec, Batch, Fence, ShopStore, StoreError};
+use rand::rngs::SmallRng;
+use rand::SeedableRng;
+use tokio::sync::oneshot;
+use tracing::{error, info, warn};
+
+use crate::agent_actor::{AgentDirectory, AgentSnapshot};
+use crate::clock::SharedClock;
+use crate::error::NodeError;
+use crate::events;
+use crate::gateway::{Gateway, Passivated};
+use crate::metrics::Metrics;
+use crate::ownership::Leases;
+use group::{Group, Waiter};
+
+/// What a shop actor needs from its node.
+#[derive(Clone)]
+pub struct ShopEnv {
+    /// The store.
+    pub store: Arc<dyn ShopStore>,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Time.
+    pub clock: SharedClock,
+    /// The leases this node holds.
+    pub leases: Leases,
+    /// The agent actors of the shops served here.
+    pub agents: AgentDirectory,
+    /// Whether the store is shared by several nodes (wake-up times are
+    /// then published for takeover).
+    pub shared: bool,
+    /// How long a shop may be idle before its actor is passivated.
+    pub passivate_after: Duration,
+}
+
+/// An operation on the shop: returns its answer and the effects to persist.
+pub type Op<T> =
+    Box<dyn FnOnce(&mut Shop, Millis, &mut SmallRng) -> (Result<T, NodeError>, Effects) + Send>;
+
+/// Runs an operation against the shop; answered once its change is stored.
+#[derive(Message)]
+#[rtype(result = "Result<T, NodeError>")]
+pub struct Exec<T: 'static>(pub Op<T>);
+
+/// Fires the timers that are due (sent by the actor to itself).
+#[derive(Message)]
+#[rtype(result = "Result<(), NodeError>")]
+pub struct Tick;
+
+/// Stops the actor; its supervisor restarts it and it reloads from the store.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Restart;
+
+/// Stops serving the shop for good (lease lost, moved, or node draining);
+/// answered once every change decided before it is written (or failed).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Retire;
+
+/// How long a failed wake-up publication waits before it is tried again.
+const WAKEUP_RETRY: Duration = Duration::from_secs(1);
+
+/// Where the actor's copy of the shop stands.
+enum State {
+    /// Not in memory: the next operation loads it (once no write is in flight).
+    Unloaded,
+    /// Being read from the store; operations wait in the backlog.
+    Loading,
+    /// In memory and serving.
+    Ready(Box<Shop>),
+    /// Serving no more (passivated, retired, fenced): every operation is
+    /// refused as unavailable, and the caller retries through a fresh lease.
+    Retired,
+}
+
+/// An operation waiting for the shop to be loaded; `true` means the load
+/// failed and it must answer so.
+type Job = Box<dyn FnOnce(&mut ShopActor, &mut Context<ShopActor>, bool)>;
+
+/// The actor of one shop.
+pub struct ShopActor {
+    id: ShopId,
+    generation: u64,
+    fence: Fence,
+    state: State,
+    /// Operations that arrived while the shop was not in memory.
+    backlog: VecDeque<Job>,
+    /// Decided, not yet written.
+    next: Group,
+    /// Whether a write is in flight.
+    writing: bool,
+    /// Records an older format left to rewrite, written with the first group.
+    rewrite: Option<Batch>,
+    /// Who waits for the actor to stop after [`Retire`].
+    retiring: Vec<oneshot::Sender<()>>,
+    /// The wake-up time last published to the store (`None`: not known to
+    /// be there), and whether a publication is on its way.
+    wakeup: Option<Option<Millis>>,
+    publishing_wakeup: bool,
+    env: ShopEnv,
+    gateway: Addr<Gateway>,
+    rng: SmallRng,
+    /// The armed timer and the deadline it is for.
+    timer: Option<(SpawnHandle, Millis)>,
+    last_used: Millis,
+}
+
+impl ShopActor {
+    /// An actor for `id`; the shop is loaded on first use.
+    pub fn new(
+        id: ShopId,
+        generation: u64,
+        fence: Fence,
+        env: ShopEnv,
+        gateway: Addr<Gateway>,
+    ) -> Self {
+        let last_used = env.clock.now();
+        Self {
+            id,
+            generation,
+            fence,
+            state: State::Unloaded,
+            backlog: VecDeque::new(),
+            next: Group::default(),
+            writing: false,
+            rewrite: None,
+            retiring: Vec::new(),
+            wakeup: None,
+            publishing_wakeup: false,
+            env,
+            gateway,
+            rng: SmallRng::from_os_rng(),
+            timer: None,
+            last_used,
+        }
+    }
+
+    fn shop(&self) -> Option<&Shop> {
+        match &self.state {
+            State::Ready(shop) => Some(shop),
+            _ => None,
+        }
+    }
+
+    /// Runs `job` now when the shop is in memory (or will never be), else
+    /// after it is loaded.
+    fn submit(&mut self, job: Job, ctx: &mut Context<Self>) {
+        match self.state {
+            State::Ready(_) | State::Retired if self.backlog.is_empty() => job(self, ctx, false),
+            _ => {
+                self.backlog.push_back(job);
+                self.load_when_idle(ctx);
+            }
+        }
+    }
+
+    /// Decides an operation and answers `tx` once its change is stored.
+    fn run<T: Send + 'static>(
+        &mut self,
+        op: Op<T>,
+        tx: oneshot::Sender<Result<T, NodeError>>,
+        ctx: &mut Context<Self>,
+    ) {
+        if matches!(self.state, State::Ready(_)) && !self.env.leases.holds(&self.id, &self.fence) {
+            // The lease lapsed (or moved): stop serving before anyone else
+            // may take the shop; the caller retries through a fresh lease.
+            warn!(shop_id = %self.id, epoch = self.fence.epoch, "lease no longer valid; retiring");
+            self.retire(ctx);
+        }
+        if !matches!(self.state, State::Ready(_)) {
+            let _ = tx.send(Err(NodeError::Unavailable));
+            return;
+        }
+        let (answer, batch) = match self.apply(op) {
+            Ok(applied) => applied,
+            Err(panic) => {
+                let _ = tx.send(Err(NodeError::Internal(panic)));
+                self.flush(ctx);
+                return;
+            }
+        };
+        if batch.is_empty() && !self.writing && self.next.is_idle() {
+            // Nothing to store and nothing stored is pending: answer now.
+            let _ = tx.send(answer);
+            return;
+        }
+        self.next.absorb(batch);
+        self.next.commands += 1;
+        self.next
+            .waiters
+            .push(Box::new(move |written: Result<(), NodeError>| {
+                let _ = tx.send(written.and(answer));
+            }) as Waiter);
+        self.schedule(ctx);
+        self.flush(ctx);
+    }
+
+    /// Starts writing the next group unless a write is in flight.
+    fn flush(&mut self, ctx: &mut Context<Self>) {
+        if self.writing || self.next.is_idle() {
+            return;
+        }
+        let mut group = std::mem::take(&mut self.next);
+        let mut batch = group.take_batch();
+        if let Some(rewrite) = self.rewrite.take() {
+            let mut first = Group::default();
+            first.absorb(rewrite);
+            first.absorb(batch);
+            batch = first.take_batch();
+        }
+        let m = &self.env.metrics;
+        m.write_commands.observe(group.commands as f64);
+        self.writing = true;
+        let write = (!batch.is_empty()).then(|| {
+            m.store_round_trips.with_label_values(&["write"]).inc();
+            m.store_bytes_written.inc_by(batch_bytes(&batch));
+            let (store, id, fence, now) = (
+                self.env.store.clone(),
+                self.id.clone(),
+                self.fence.clone(),
+                self.env.clock.now(),
+            );
+            async move { store.write(&id, &fence, batch, now).await }
+        });
+        let fut = wrap_future::<_, Self>(async move {
+            match write {
+                Some(w) => w.await,
+                None => Ok(()),
+            }
+        })
+        .map(move |written, act, ctx| act.written(group, written, ctx));
+        ctx.spawn(fut);
+    }
+
+    /// A write ended: answer its callers, then write the next group or reload.
+    fn written(&mut self, group: Group, written: Result<(), StoreError>, ctx: &mut Context<Self>) {
+        self.writing = false;
+        match written {
+            Ok(()) => {
+                for wait in &group.waits {
+                    self.env.metrics.queue_wait_seconds.observe(*wait);
+                }
+                let (changed, removed) = group.agents.into_iter().fold(
+                    (Vec::new(), Vec::new()),
+                    |(mut changed, mut removed), (id, snap)| {
+                        match snap {
+                            Some(s) => changed.push(s),
+                            None => removed.push(id),
+                        }
+                        (changed, removed)
+                    },
+                );
+                if self.shop().is_some() {
+                    self.env.agents.publish(&self.id, changed, removed);
+                }
+                for waiter in group.waiters {
+                    waiter(Ok(()));
+                }
+                self.after_write(ctx);
+            }
+            Err(err) => {
+                self.env
+                    .metrics
+                    .store_errors
+                    .with_label_values(&["shop"])
+                    .inc();
+                warn!(shop_id = %self.id, error = %err, commands = group.commands, "store write failed; dropping in-memory state");
+                let fenced = matches!(err, StoreError::Fenced(_));
+                let mut err = Some(NodeError::Store(err));
+                for waiter in group.waiters {
+                    waiter(Err(err.take().unwrap_or(NodeError::Unavailable)));
+                }
+                // Decided on top of what was never stored: none of it happened.
+                for waiter in std::mem::take(&mut self.next).waiters {
+                    waiter(Err(NodeError::Unavailable));
+                }
+                if fenced {
+                    self.retire(ctx);
+                } else if !matches!(self.state, State::Retired) {
+                    self.drop_state();
+                }
+            }
+        }
+        self.flush(ctx);
+        if !self.writing {
+            self.load_when_idle(ctx);
+            if matches!(self.state, State::Retired) && self.next.is_idle() {
+                self.stop_retired(ctx);
+            }
+        }
+    }
+
+    /// Loads the shop for the backlog once no write is in flight (a load
+    /// must see every write this actor made).
+    fn load_when_idle(&mut self, ctx: &mut Context<Self>) {
+        if !matches!(self.state, State::Unloaded) || self.writing || self.backlog.is_empty() {
+            return;
+        }
+        self.state = State::Loading;
+        let (store, id, now) = (
+            self.env.store.clone(),
+            self.id.clone(),
+            self.env.clock.now(),
+        );
+        self.env
+            .metrics
+            .store_round_trips
+            .with_label_values(&["load"])
+            .inc();
+        let load = async move { store.load(&id, now).await };
+        // `wait`: no other message is handled until the shop is in memory.
+        ctx.wait(wrap_future(load).map(|loaded, act: &mut Self, ctx| {
+            let failed = match act.install(loaded) {
+                Ok(()) => false,
+                Err(e) => {
+                    warn!(shop_id = %act.id, error = %e, "cannot load the shop");
+                    act.env
+                        .metrics
+                        .store_errors
+                        .with_label_values(&["load"])
+                        .inc();
+                    if matches!(act.state, State::Loading) {
+                        act.state = State::Unloaded;
+                    }
+                    true
+                }
+            };
+            act.run_backlog(failed, ctx);
+        }));
+    }
+
+    /// Runs the operations that waited for the load, until the shop leaves
+    /// memory again (a panic) or the backlog is empty.
+    fn run_backlog(&mut self, failed: bool, ctx: &mut Context<Self>) {
+        while let Some(job) = self.backlog.pop_front() {
+            if failed {
+                job(self, ctx, true);
+                continue;
+            }
+            if !matches!(self.state, State::Ready(_) | State::Retired) {
+                self.backlog.push_front(job);
+                self.load_when_idle(ctx);
+                return;
+            }
+            job(self, ctx, false);
+        }
+    }
+
+    fn install(
+        &mut self,
+        loaded: Result<Vec<(String, Vec<u8>)>, StoreError>,
+    ) -> Result<(), NodeError> {
+        if !matches!(self.state, State::Loading) {
+            return Ok(());
+        }
+        let restored = codec::restore(self.id.clone(), loaded?, self.env.clock.now())?;
+        let shop = restored.shop;
+        info!(shop_id = %self.id, agents = shop.agent_count(), queued = shop.queue_len(), "shop loaded");
+        let timezone = shop.settings().timezone;
+        let all = shop
+            .agents()
+            .map(|a| AgentSnapshot {
+                agent: a.clone(),
+                timezone,
+            })
+            .collect();
+        self.env.agents.publish(&self.id, all, Vec::new());
+        self.rewrite = (!restored.rewrite.is_empty()).then_some(restored.rewrite);
+        self.state = State::Ready(Box::new(shop));
+        Ok(())
+    }
+
+    /// Runs the operation and turns its effects into a batch; a panic in the
+    /// core drops the in-memory state so that the shop is rebuilt from the
+    /// store (and answers the panic's message).
+    fn apply<T>(&mut self, op: Op<T>) -> Result<(Result<T, NodeError>, Batch), String> {
+        let now = self.env.clock.now();
+        self.last_used = now;
+        let State::Ready(shop) = &mut self.state else {
+            unreachable!("apply runs on a loaded shop")
+        };
+        let shop: &mut Shop = shop;
+        let rng = &mut self.rng;
+        match catch_unwind(AssertUnwindSafe(|| op(shop, now, rng))) {
+            Ok((answer, effects)) => {
+                let mut batch = codec::batch_for(shop, &effects);
+                let timezone = shop.settings().timezone;
+                for key in &effects.changed {
+                    if let RecordKey::Agent(id) = key {
+                        let snap = shop.agent(id).map(|a| AgentSnapshot {
+                            agent: a.clone(),
+                            timezone,
+                        });
+                        self.next.agents.insert(id.clone(), snap);
+                    }
+                }
+                // The events travel in the same write as the state: an event
+                // exists if and only if its change was stored, and every
+                // subscriber, on any node, reads it from the shop's stream.
+                batch.events = effects
+                    .events
+                    .iter()
+                    .map(|e| events::encode(e, now))
+                    .collect();
+                self.next.waits.extend(
+                    effects
+                        .events
+                        .iter()
+                        .filter_map(|e| match e {
+                            Event::Assigned {
+                                conversation_id,
+                                reason,
+                                ..
+                            } if *reason != Reason::Proactive => {
+                                shop.conversation(*conversation_id)
+                            }
+                            _ => None,
+                        })
+                        .filter_map(|c| Some(c.assigned_at? - c.created_at))
+                        .map(|ms| ms.max(0) as f64 / 1000.0),
+                );
+                Ok((answer, batch))
+            }
+            Err(panic) => {
+                let msg = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "panic".into());
+                error!(shop_id = %self.id, panic = %msg, "core panicked; reloading shop from the store");
+                // What was decided before the panic is whole and still
+                // written; the shop is reloaded once that write is done.
+                self.drop_state();
+                Err(msg)
+            }
+        }
+    }
+
+    /// Serves the shop no more: refuses what comes next, writes what was
+    /// decided, then stops.
+    fn retire(&mut self, ctx: &mut Context<Self>) {
+        if !matches!(self.state, State::Retired) {
+            self.leave();
+            self.state = State::Retired;
+        }
+        for job in std::mem::take(&mut self.backlog) {
+            job(self, ctx, true);
+        }
+        if !self.writing && self.next.is_idle() {
+            self.stop_retired(ctx);
+        }
+    }
+
+    fn stop_retired(&mut self, ctx: &mut Context<Self>) {
+        for tx in self.retiring.drain(..) {
+            let _ = tx.send(());
+        }
+        ctx.stop();
+    }
+
+    /// The shop leaves this node (passivated, moved, lease lost): forget its
+    /// state, its agent mirrors and its per-shop gauges.
+    fn leave(&mut self) {
+        self.drop_state();
+        let m = &self.env.metrics;
+        let label = [self.id.as_str()];
+        let _ = m.queue_length.remove_label_values(&label);
+        let _ = m.active_conversations.remove_label_values(&label);
+        for status in ["online", "busy", "offline"] {
+            let _ = m.agents.remove_label_values(&[self.id.as_str(), status]);
+        }
+    }
+
+    /// Forgets the in-memory state; the next operation reloads it.
+    fn drop_state(&mut self) {
+        if !matches!(self.state, State::Retired) {
+            self.state = State::Unloaded;
+        }
+        self.env.agents.clear_shop(&self.id);
+    }
+
+    fn after_write(&mut self, ctx: &mut Context<Self>) {
+        let Some(shop) = self.shop() else { return };
+        let m = &self.env.metrics;
+        let label = [self.id.as_str()];
+        m.queue_length
+            .with_label_values(&label)
+            .set(shop.queue_len() as i64);
+        m.active_conversations
+            .with_label_values(&label)
+            .set(shop.active_count() as i64);
+        let (online, busy, offline) = shop.status_counts();
+        for (status, n) in [("online", online), ("busy", busy), ("offline", offline)] {
+            m.agents
+                .with_label_values(&[self.id.as_str(), status])
+                .set(i64::from(n));
+        }
+        self.publish_wakeup(ctx);
+    }
+
+    /// Publishes when this shop next needs its timers fired, which lets this
+    /// node wake it after passivation and another node after a takeover.
+    ///
+    /// One publication at a time, so that an older time never lands after a
+    /// newer one; when one ends, the time is looked at again, and a failed
+    /// one is tried again after [`WAKEUP_RETRY`]: a shop whose timers are
+    /// due must not be missed by a takeover because the store blinked once.
+    /// Only stored state is published: this runs after a write.
+    fn publish_wakeup(&mut self, ctx: &mut Context<Self>) {
+        if self.publishing_wakeup || matches!(self.state, State::Retired) {
+            return;
+        }
+        let Some(next) = self.shop().map(Shop::next_deadline) else {
+            return;
+        };
+        if self.wakeup == Some(next) {
+            return;
+        }
+        self.publishing_wakeup = true;
+        self.env
+            .metrics
+            .store_round_trips
+            .with_label_values(&["wakeup"])
+            .inc();
+        let (store, id) = (self.env.store.clone(), self.id.clone());
+        let publish = async move { store.set_wakeup(&id, next).await };
+        ctx.spawn(wrap_future(publish).map(move |done, act: &mut Self, ctx| {
+            act.publishing_wakeup = false;
+            match done {
+                Ok(()) => {
+                    act.wakeup = Some(next);
+                    act.publish_wakeup(ctx);
+                }
+                Err(e) => {
+                    warn!(shop_id = %act.id, error = %e, "could not publish the wake-up time; retrying");
+                    act.wakeup = None;
+                    ctx.run_later(WAKEUP_RETRY, |act, ctx| act.publish_wakeup(ctx));
+                }
+            }
+        }));
+    }
+
+    /// Wakes the actor when the next timer is due (re-armed only when that
+    /// deadline moved).
+    fn schedule(&mut self, ctx: &mut Context<Self>) {
+        let Some(at) = self.shop().and_then(Shop::next_deadline) else {
+            return;
+        };
+        if self.timer.is_some_and(|(_, armed)| armed == at) {
+            return;
+        }
+        if let Some((handle, _)) = self.timer.take() {
+            ctx.cancel_future(handle);
+        }
+        let delay = (at - self.env.clock.now()).max(0) as u64;
+        // Timers far away are re-armed on every operation anyway; cap the
+        // sleep so that a clock jump is noticed within the hour.
+        let delay = Duration::from_millis(delay.min(3_600_000) + 1);
+        let handle = ctx.run_later(delay, |act, ctx| {
+            act.timer = None;
+            ctx.notify(Tick);
+        });
+        self.timer = Some((handle, at));
+    }
+
+    fn check_idle(&mut self, ctx: &mut Context<Self>) {
+        let now = self.env.clock.now();
+        let idle_for = self.env.passivate_after.as_millis() as Millis;
+        let busy = self.writing || !self.next.is_idle() || !self.backlog.is_empty();
+        if matches!(self.state, State::Retired) || busy || now - self.last_used < idle_for {
+            return;
+        }
+        info!(shop_id = %self.id, "passivating idle shop actor");
+        self.gateway.do_send(Passivated {
+            shop: self.id.clone(),
+            generation: self.generation,
+        });
+        self.leave();
+        self.state = State::Retired;
+        // Give the lease back so that any node may take the shop at once.
+        let (store, leases, id, fence) = (
+            self.env.store.clone(),
+            self.env.leases.clone(),
+            self.id.clone(),
+            self.fence.clone(),
+        );
+        leases.forget(&id, &fence);
+        actix::spawn(async move {
+            let _ = store.release(&id, &fence).await;
+        });
+        ctx.stop();
+    }
+}
+
+/// Bytes a batch sends to the store (record values and events).
+fn batch_bytes(batch: &Batch) -> u64 {
+    let puts: usize = batch.puts.iter().map(|p| p.key.len() + p.value.len()).sum();
+    let events: usize = batch.events.iter().map(Vec::len).sum();
+    (puts + events) as u64
+}
+
+impl Actor for ShopActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.env.metrics.shop_actors.inc();
+        if matches!(self.state, State::Retired) {
+            // Restarted by the supervisor after retiring: stay inert until
+            // the last address is dropped and the supervisor lets it go.
+            return;
+        }
+        let every = (self.env.passivate_after / 4).max(Duration::from_millis(100));
+        ctx.run_interval(every, |act, ctx| act.check_idle(ctx));
+        // Load at once so that timers due while nobody owned the shop fire.
+        ctx.notify(Tick);
+    }
+
+    fn stopped(&mut self, _ctx: &mut Self::Context) {
+        self.env.metrics.shop_actors.dec();
+    }
+}
+
+impl Supervised for ShopActor {
+    fn restarting(&mut self, _ctx: &mut Self::Context) {
+        warn!(shop_id = %self.id, "shop actor restarting; reloading from the store");
+        // The actor stops only with no write in flight; anything decided and
+        // not written is dropped with its callers (they are told to retry).
+        self.writing = false;
+        self.next = Group::default();
+        self.drop_state();
+        self.timer = None;
+    }
+}
+
+impl<T: Send + 'static> Handler<Exec<T>> for ShopActor {
+    type Result = ResponseFuture<Result<T, NodeError>>;
+
+    fn handle(&mut self, Exec(op): Exec<T>, ctx: &mut Self::Context) -> Self::Result {
+        let (tx, rx) = oneshot::channel();
+        self.submit(
+            Box::new(move |act, ctx, failed| {
+                if failed {
+                    let _ = tx.send(Err(NodeError::Unavailable));
+                } else {
+                    act.run(op, tx, ctx);
+                }
+            }),
+            ctx,
+        );
+        Box::pin(async move { rx.await.unwrap_or(Err(NodeError::Unavailable)) })
+    }
+}
+
+impl Handler<Tick> for ShopActor {
+    type Result = ResponseFuture<Result<(), NodeError>>;
+
+    fn handle(&mut self, _: Tick, ctx: &mut Self::Context) -> Self::Result {
+        let metrics = self.env.metrics.clone();
+        let (tx, rx) = oneshot::channel();
+        self.submit(
+            Box::new(move |act, ctx, failed| {
+                if failed {
+                    let _ = tx.send(Err(NodeError::Unavailable));
+                    return;
+                }
+                // A timer is not a use: it must not keep an idle shop awake.
+                let last_used = act.last_used;
+                let tick: Op<()> = Box::new(move |shop, now, rng| {
+                    let fx = shop.tick(now, rng);
+                    if !fx.is_empty() {
+                        metrics.timer_ticks.inc();
+                    }
+                    (Ok(()), fx)
+                });
+                act.run(tick, tx, ctx);
+                act.last_used = last_used;
+            }),
+            ctx,
+        );
+        Box::pin(async move { rx.await.unwrap_or(Err(NodeError::Unavailable)) })
+    }
+}
+
+impl Handler<Retire> for ShopActor {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, _: Retire, ctx: &mut Self::Context) -> Self::Result {
+        let (tx, rx) = oneshot::channel();
+        self.retiring.push(tx);
+        self.retire(ctx);
+        Box::pin(async move {
+            let _ = rx.await;
+        })
+    }
+}
+
+impl Handler<Restart> for ShopActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Restart, ctx: &mut Self::Context) {
+        // Let what is decided be written first: the reload must see it.
+        if self.writing || !self.next.is_idle() {
+            ctx.run_later(Duration::from_millis(5), |_, ctx| ctx.notify(Restart));
+            return;
+        }
+        ctx.stop();
+    }
+}
