@@ -1,76 +1,20 @@
 //! The shop actor's lifecycle: restart from the store, panics, passivation,
 //! the wake-up time it publishes.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod common;
+
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
-
-use fenliu_core::settings::Inquiry;
-use fenliu_core::{AgentId, AgentStatus, BuyerId, Command, Entry, Millis, ShopId};
-use fenliu_node::clock::SystemClock;
+use common::*;
+use fenliu_core::{AgentStatus, Command, Millis};
 use fenliu_node::shop_actor::Op;
-use fenliu_node::{Node, NodeConfig, NodeError};
-use fenliu_store::{Acquired, Batch, Fence, MemoryStore, ShopStore, StoreError, StreamBounds};
+use fenliu_node::{Node, NodeError};
+use fenliu_store::{MemoryStore, ShopStore};
 
 fn node(passivate_after: Duration) -> Node {
     node_on(passivate_after, Arc::new(MemoryStore::new()))
-}
-
-fn node_on(passivate_after: Duration, store: Arc<dyn ShopStore>) -> Node {
-    let config = NodeConfig {
-        node_id: "t".into(),
-        advertise_url: "http://127.0.0.1:1".into(),
-        shop_threads: 2,
-        passivate_after,
-        lease_ttl: Duration::from_secs(10),
-    };
-    Node::start(config, store, Arc::new(SystemClock))
-}
-
-fn shop() -> ShopId {
-    ShopId::parse("s1").unwrap()
-}
-
-fn agent() -> AgentId {
-    AgentId::parse("a1").unwrap()
-}
-
-async fn staff_and_route(node: &Node, buyers: usize) {
-    let s = shop();
-    node.command(
-        &s,
-        Command::UpsertAgent {
-            agent: agent(),
-            display_name: None,
-            weight: None,
-            groups: None,
-        },
-        |_, _, _| (),
-    )
-    .await
-    .unwrap();
-    node.command(
-        &s,
-        Command::SetStatus(agent(), AgentStatus::Online),
-        |_, _, _| (),
-    )
-    .await
-    .unwrap();
-    for k in 0..buyers {
-        let inquiry = Inquiry {
-            buyer_id: BuyerId::parse(&format!("b{k}")).unwrap(),
-            entry: Entry::Live,
-            question: None,
-            order_state: None,
-            product_id: None,
-            intent: None,
-        };
-        node.command(&s, Command::Inquire(inquiry), |_, _, _| ())
-            .await
-            .unwrap();
-    }
 }
 
 async fn load(node: &Node) -> u32 {
@@ -183,107 +127,14 @@ async fn a_draining_node_is_not_ready_and_takes_no_shops() {
     node.shutdown();
 }
 
-/// The in-memory store, except that its first `failures` wake-up
-/// publications fail as if the store had blinked.
-struct FlakyWakeups {
-    inner: MemoryStore,
-    failures: AtomicUsize,
-}
-
-#[async_trait]
-impl ShopStore for FlakyWakeups {
-    async fn load(&self, shop: &ShopId, now: Millis) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        self.inner.load(shop, now).await
-    }
-    async fn write(
-        &self,
-        shop: &ShopId,
-        fence: &Fence,
-        batch: Batch,
-        now: Millis,
-    ) -> Result<(), StoreError> {
-        self.inner.write(shop, fence, batch, now).await
-    }
-    async fn ping(&self) -> Result<(), StoreError> {
-        self.inner.ping().await
-    }
-    fn kind(&self) -> &'static str {
-        "flaky"
-    }
-    fn is_shared(&self) -> bool {
-        false
-    }
-    async fn acquire(
-        &self,
-        shop: &ShopId,
-        node_id: &str,
-        ttl_ms: u64,
-    ) -> Result<Acquired, StoreError> {
-        self.inner.acquire(shop, node_id, ttl_ms).await
-    }
-    async fn renew(&self, shop: &ShopId, fence: &Fence, ttl_ms: u64) -> Result<bool, StoreError> {
-        self.inner.renew(shop, fence, ttl_ms).await
-    }
-    async fn release(&self, shop: &ShopId, fence: &Fence) -> Result<(), StoreError> {
-        self.inner.release(shop, fence).await
-    }
-    async fn owner(&self, shop: &ShopId) -> Result<Option<Fence>, StoreError> {
-        self.inner.owner(shop).await
-    }
-    async fn epoch(&self, shop: &ShopId) -> Result<u64, StoreError> {
-        self.inner.epoch(shop).await
-    }
-    async fn register_node(&self, node_id: &str, url: &str, ttl_ms: u64) -> Result<(), StoreError> {
-        self.inner.register_node(node_id, url, ttl_ms).await
-    }
-    async fn node_url(&self, node_id: &str) -> Result<Option<String>, StoreError> {
-        self.inner.node_url(node_id).await
-    }
-    async fn set_wakeup(&self, shop: &ShopId, at: Option<Millis>) -> Result<(), StoreError> {
-        let failed = self
-            .failures
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok();
-        if failed {
-            return Err(StoreError::Unavailable("blinked".into()));
-        }
-        self.inner.set_wakeup(shop, at).await
-    }
-    async fn due_wakeups(
-        &self,
-        now: Millis,
-        skip: usize,
-        limit: usize,
-    ) -> Result<Vec<ShopId>, StoreError> {
-        self.inner.due_wakeups(now, skip, limit).await
-    }
-    async fn last_event_id(&self, shop: &ShopId) -> Result<String, StoreError> {
-        self.inner.last_event_id(shop).await
-    }
-    async fn read_events(
-        &self,
-        shop: &ShopId,
-        after: &str,
-        block_ms: u64,
-    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        self.inner.read_events(shop, after, block_ms).await
-    }
-    async fn event_bounds(&self, shop: &ShopId) -> Result<StreamBounds, StoreError> {
-        self.inner.event_bounds(shop).await
-    }
-}
-
 #[actix_rt::test]
 async fn a_wake_up_time_the_store_refused_is_published_again() {
     // Arrange: a staffed shop, then a store that refuses the next two
     // publications.
-    let store = Arc::new(FlakyWakeups {
-        inner: MemoryStore::new(),
-        failures: AtomicUsize::new(0),
-    });
+    let store = Arc::new(HookedStore::new());
     let node = node_on(Duration::from_secs(600), store.clone());
     staff_and_route(&node, 0).await;
-    store.failures.store(2, Ordering::SeqCst);
+    store.wakeup_failures.store(2, Ordering::SeqCst);
 
     // Act: an assignment starts a reply clock, whose timer is the next
     // deadline; nothing else is written after it.
@@ -303,5 +154,5 @@ async fn a_wake_up_time_the_store_refused_is_published_again() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(store.failures.load(Ordering::SeqCst), 0);
+    assert_eq!(store.wakeup_failures.load(Ordering::SeqCst), 0);
 }

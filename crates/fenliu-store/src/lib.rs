@@ -31,7 +31,7 @@ pub use memory::MemoryStore;
 pub use redis::RedisStore;
 
 /// Why the store could not do what was asked.
-#[derive(Debug, Error)]
+#[derive(Clone, Debug, Error)]
 pub enum StoreError {
     /// The store cannot be reached or answered with an error; try again later.
     #[error("store unavailable: {0}")]

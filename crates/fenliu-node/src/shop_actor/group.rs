@@ -126,4 +126,141 @@ mod tests {
         assert_eq!(b.events, vec![vec![1], vec![2], vec![3]]);
         assert!(g.writes_nothing());
     }
+
+    mod batching_changes_nothing {
+        //! The same commands, written one batch each or merged into groups of
+        //! any sizes, leave the store holding the same records and events.
+
+        use std::collections::BTreeMap;
+
+        use fenliu_core::{
+            AgentId, AgentStatus, BuyerId, Command, ConversationId, EndReason, Entry, Inquiry,
+            Party, Shop, ShopId,
+        };
+        use fenliu_store::{codec, Batch};
+        use proptest::prelude::*;
+        use rand::rngs::SmallRng;
+        use rand::SeedableRng;
+
+        use super::super::Group;
+
+        #[derive(Default, Debug, PartialEq)]
+        struct Stored {
+            records: BTreeMap<String, Vec<u8>>,
+            events: Vec<Vec<u8>>,
+        }
+
+        impl Stored {
+            fn write(&mut self, batch: Batch) {
+                for put in batch.puts {
+                    self.records.insert(put.key, put.value);
+                }
+                for key in batch.deletes {
+                    self.records.remove(&key);
+                }
+                self.events.extend(batch.events);
+            }
+        }
+
+        fn command(op: (u8, u8, u8)) -> Command {
+            let (kind, a, b) = op;
+            let agent = AgentId::parse(&format!("a{}", a % 3)).unwrap();
+            let conv = ConversationId(1 + u64::from(b % 12));
+            match kind % 7 {
+                6 => Command::DeleteAgent(agent),
+                0 => Command::UpsertAgent {
+                    agent,
+                    display_name: None,
+                    weight: None,
+                    groups: None,
+                },
+                1 => Command::SetStatus(
+                    agent,
+                    [AgentStatus::Online, AgentStatus::Busy, AgentStatus::Offline]
+                        [usize::from(b % 3)],
+                ),
+                2 | 3 => Command::Inquire(Inquiry {
+                    buyer_id: BuyerId::parse(&format!("b{}", b % 6)).unwrap(),
+                    entry: Entry::Live,
+                    question: None,
+                    order_state: None,
+                    product_id: None,
+                    intent: None,
+                }),
+                4 => Command::Message(
+                    conv,
+                    if a % 2 == 0 {
+                        Party::Agent
+                    } else {
+                        Party::Buyer
+                    },
+                ),
+                _ => Command::End(conv, EndReason::Service),
+            }
+        }
+
+        proptest! {
+            #[test]
+            fn merged_batches_store_what_one_batch_per_command_stores(
+                ops in proptest::collection::vec((any::<u8>(), any::<u8>(), any::<u8>()), 1..60),
+                cuts in proptest::collection::vec(1usize..8, 1..20),
+            ) {
+                let mut shop = Shop::new(ShopId::parse("s").unwrap());
+                let mut rng = SmallRng::seed_from_u64(7);
+                let batches: Vec<Batch> = ops
+                    .iter()
+                    .enumerate()
+                    .map(|(i, op)| {
+                        let now = 1_700_000_000_000 + i as i64 * 7_000;
+                        let effects = match shop.handle(command(*op), now, &mut rng) {
+                            Ok((_, fx)) => fx,
+                            Err(_) => shop.take_effects(),
+                        };
+                        codec::batch_for(&shop, &effects)
+                    })
+                    .collect();
+
+                let mut one_each = Stored::default();
+                for b in batches.clone() {
+                    one_each.write(b);
+                }
+                let mut grouped = Stored::default();
+                let mut rest = batches.into_iter().peekable();
+                for size in cuts.iter().cycle() {
+                    if rest.peek().is_none() {
+                        break;
+                    }
+                    let mut group = Group::default();
+                    for b in rest.by_ref().take(*size) {
+                        group.absorb(b);
+                    }
+                    let merged = group.take_batch();
+                    // Each record once: the stores apply puts and deletes in
+                    // different orders, which must not matter.
+                    let mut keys: Vec<&String> =
+                        merged.puts.iter().map(|p| &p.key).chain(&merged.deletes).collect();
+                    let named = keys.len();
+                    keys.sort();
+                    keys.dedup();
+                    prop_assert_eq!(keys.len(), named, "a record named twice in one write");
+                    grouped.write(merged);
+                }
+
+                prop_assert_eq!(&grouped, &one_each);
+                let restored = codec::restore(
+                    ShopId::parse("s").unwrap(),
+                    grouped.records.into_iter().collect(),
+                    0,
+                )
+                .unwrap();
+                let encoded = |shop: &Shop| -> BTreeMap<String, Vec<u8>> {
+                    shop.snapshot()
+                        .iter()
+                        .map(|r| (r.key().name(), codec::encode(r)))
+                        .collect()
+                };
+                prop_assert_eq!(encoded(&restored.shop), encoded(&shop));
+            }
+        }
+    }
 }

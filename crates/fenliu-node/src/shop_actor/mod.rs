@@ -295,9 +295,10 @@ impl ShopActor {
                     .inc();
                 warn!(shop_id = %self.id, error = %err, commands = group.commands, "store write failed; dropping in-memory state");
                 let fenced = matches!(err, StoreError::Fenced(_));
-                let mut err = Some(NodeError::Store(err));
+                // Whether the store applied the write is not known: these
+                // callers get the store's error (503), never a silent retry.
                 for waiter in group.waiters {
-                    waiter(Err(err.take().unwrap_or(NodeError::Unavailable)));
+                    waiter(Err(NodeError::Store(err.clone())));
                 }
                 // Decided on top of what was never stored: none of it happened.
                 for waiter in std::mem::take(&mut self.next).waiters {

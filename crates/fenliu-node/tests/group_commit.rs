@@ -1,0 +1,243 @@
+//! Group commit in the shop actor: commands decided while a write is in
+//! flight go out together in the next write; every caller is answered only
+//! after the write holding its change; a failed or fenced write fails every
+//! command in it and keeps none of them; what was decided on top of a
+//! failed write is decided again on the reloaded shop.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use fenliu_core::{Command, MaxLoad, Reason, Reply};
+use fenliu_node::{Node, NodeError};
+use fenliu_store::StoreError;
+use futures::future::join_all;
+
+const IDLE: Duration = Duration::from_secs(600);
+
+async fn roomy_shop(node: &Node) {
+    staff_and_route(node, 0).await;
+    node.command(
+        &shop(),
+        Command::SetMaxLoad(agent(), MaxLoad::new(50).unwrap()),
+        |_, _, _| (),
+    )
+    .await
+    .unwrap();
+}
+
+/// Sends an inquiry per buyer at once; answers in the same order.
+async fn inquire_all(node: &Node, buyers: &[String]) -> Vec<Result<Reason, NodeError>> {
+    let s = shop();
+    join_all(buyers.iter().map(|b| {
+        node.command(
+            &s,
+            Command::Inquire(inquiry(b)),
+            |_, reply, _| match reply {
+                Reply::Conversation { reason, .. } => *reason,
+                other => panic!("an inquiry answers a conversation, not {other:?}"),
+            },
+        )
+    }))
+    .await
+}
+
+fn buyers(prefix: &str, n: usize) -> Vec<String> {
+    (0..n).map(|k| format!("{prefix}{k}")).collect()
+}
+
+async fn load(node: &Node) -> u32 {
+    node.read(&shop(), |s, _| s.agent(&agent()).map_or(0, |a| a.load))
+        .await
+        .unwrap()
+}
+
+/// The loads the store holds, read by a node that starts from it afresh.
+async fn stored_load(store: Arc<HookedStore>) -> u32 {
+    let fresh = node_on(IDLE, store);
+    let load = load(&fresh).await;
+    fresh.shutdown();
+    load
+}
+
+/// Lets every command sent so far reach the shop actor and be decided: they
+/// are in-process messages, decided in microseconds, and none can be
+/// answered while the write before them is held.
+async fn let_them_be_decided() {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+}
+
+#[actix_rt::test]
+async fn commands_decided_while_a_write_is_in_flight_go_out_together_in_the_next_write() {
+    // Arrange: the first inquiry's write is held at the store.
+    let store = Arc::new(HookedStore::new());
+    let node = node_on(IDLE, store.clone());
+    roomy_shop(&node).await;
+    let before = store.writes.lock().unwrap().len();
+    store.hold();
+    let first = {
+        let node = node.clone();
+        actix_rt::spawn(async move { inquire_all(&node, &buyers("first", 1)).await })
+    };
+    store.started(before + 1).await;
+
+    // Act: twenty more arrive meanwhile, then the store lets writes through.
+    let rest = {
+        let node = node.clone();
+        actix_rt::spawn(async move { inquire_all(&node, &buyers("b", 20)).await })
+    };
+    let_them_be_decided().await;
+    store.release();
+    let first = first.await.unwrap();
+    let rest = rest.await.unwrap();
+
+    // Assert: all answered, in two writes, the second with all twenty.
+    assert!(
+        first.iter().chain(&rest).all(|r| r.is_ok()),
+        "{first:?} {rest:?}"
+    );
+    let writes = store.writes.lock().unwrap()[before..].to_vec();
+    assert_eq!(writes.len(), 2, "{writes:?}");
+    assert_eq!(writes[1].1, 20, "one assignment event each: {writes:?}");
+    assert_eq!(load(&node).await, 21);
+    assert_eq!(stored_load(store.clone()).await, 21);
+    node.shutdown();
+}
+
+#[actix_rt::test]
+async fn no_caller_is_answered_before_the_write_holding_its_change() {
+    let store = Arc::new(HookedStore::new());
+    let node = node_on(IDLE, store.clone());
+    roomy_shop(&node).await;
+    store.hold();
+
+    let asked = {
+        let node = node.clone();
+        actix_rt::spawn(async move { inquire_all(&node, &buyers("b", 3)).await })
+    };
+    let_them_be_decided().await;
+
+    assert!(!asked.is_finished(), "answered while its write was held");
+    // A read that saw the held changes waits for them too.
+    let read = {
+        let node = node.clone();
+        actix_rt::spawn(async move { load(&node).await })
+    };
+    let_them_be_decided().await;
+    assert!(!read.is_finished(), "a read showed what was not stored yet");
+
+    store.release();
+    assert!(asked.await.unwrap().iter().all(|r| r.is_ok()));
+    assert_eq!(read.await.unwrap(), 3);
+    node.shutdown();
+}
+
+#[actix_rt::test]
+async fn a_failed_write_fails_every_command_in_it_and_keeps_none_of_them() {
+    // Arrange: one inquiry's write held; the next write will fail.
+    let store = Arc::new(HookedStore::new());
+    let node = node_on(IDLE, store.clone());
+    roomy_shop(&node).await;
+    let before = store.started_so_far();
+    store.hold();
+    store.fail_write_after(
+        before + 1,
+        StoreError::Unavailable("connection reset".into()),
+    );
+    let first = {
+        let node = node.clone();
+        actix_rt::spawn(async move { inquire_all(&node, &buyers("first", 1)).await })
+    };
+    store.started(before + 1).await;
+    let batched = {
+        let node = node.clone();
+        actix_rt::spawn(async move { inquire_all(&node, &buyers("b", 10)).await })
+    };
+    let_them_be_decided().await;
+
+    // Act: the first write goes through, the batch of ten fails.
+    store.release();
+    let first = first.await.unwrap();
+    let batched = batched.await.unwrap();
+
+    // Assert: every one of the ten is refused with the store's error, and
+    // neither the node nor the store keeps any of them.
+    assert!(first[0].is_ok(), "{first:?}");
+    assert!(
+        batched
+            .iter()
+            .all(|r| matches!(r, Err(NodeError::Store(StoreError::Unavailable(_))))),
+        "{batched:?}"
+    );
+    assert_eq!(load(&node).await, 1);
+    assert_eq!(stored_load(store.clone()).await, 1);
+    node.shutdown();
+}
+
+#[actix_rt::test]
+async fn commands_decided_on_top_of_a_failed_write_are_decided_again_on_the_reloaded_shop() {
+    // Arrange: the first inquiry's write is held and will fail.
+    let store = Arc::new(HookedStore::new());
+    let node = node_on(IDLE, store.clone());
+    roomy_shop(&node).await;
+    let before = store.started_so_far();
+    store.hold();
+    store.fail_write_after(before, StoreError::Unavailable("connection reset".into()));
+    let first = {
+        let node = node.clone();
+        actix_rt::spawn(async move { inquire_all(&node, &buyers("first", 1)).await })
+    };
+    store.started(before + 1).await;
+    let on_top = {
+        let node = node.clone();
+        actix_rt::spawn(async move { inquire_all(&node, &buyers("b", 5)).await })
+    };
+    let_them_be_decided().await;
+
+    // Act
+    store.release();
+    let first = first.await.unwrap();
+    let on_top = on_top.await.unwrap();
+
+    // Assert: the failed one is refused; the five, never written, were
+    // retried on the shop as the store holds it, and are stored.
+    assert!(matches!(first[0], Err(NodeError::Store(_))), "{first:?}");
+    assert!(on_top.iter().all(|r| r.is_ok()), "{on_top:?}");
+    assert_eq!(load(&node).await, 5);
+    assert_eq!(stored_load(store.clone()).await, 5);
+    node.shutdown();
+}
+
+#[actix_rt::test]
+async fn a_fenced_batch_fails_every_command_in_it_and_the_shop_is_served_no_more() {
+    let store = Arc::new(HookedStore::new());
+    let node = node_on(IDLE, store.clone());
+    roomy_shop(&node).await;
+    let before = store.started_so_far();
+    store.hold();
+    store.fail_write_after(before, StoreError::Fenced("epoch 2 is newer".into()));
+    let fenced = {
+        let node = node.clone();
+        actix_rt::spawn(async move { inquire_all(&node, &buyers("b", 1)).await })
+    };
+    store.started(before + 1).await;
+    let behind = {
+        let node = node.clone();
+        actix_rt::spawn(async move { inquire_all(&node, &buyers("c", 4)).await })
+    };
+    let_them_be_decided().await;
+
+    store.release();
+    let fenced = fenced.await.unwrap();
+    let behind = behind.await.unwrap();
+
+    assert!(
+        matches!(fenced[0], Err(NodeError::Store(StoreError::Fenced(_)))),
+        "{fenced:?}"
+    );
+    assert!(behind.iter().all(|r| r.is_err()), "{behind:?}");
+    assert_eq!(stored_load(store.clone()).await, 0);
+    node.shutdown();
+}
