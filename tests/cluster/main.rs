@@ -289,6 +289,121 @@ async fn killing_the_owner_loses_nothing_acknowledged() {
     assert_eq!(again.body["agent_id"], b1_agent);
 }
 
+/// Group commit under a crash: the owner is killed while inquiries stream in,
+/// so writes are in flight and decided commands wait for the next one.
+/// Every acknowledged conversation survives with its agent; every conversation
+/// the survivor shows is whole (loads match the agents' conversations) and
+/// was asked for. (A write Redis applied just before the kill, whose answer
+/// never left the node, may show without having been acknowledged: the
+/// caller saw an error and may ask again, which answers `existing`.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_owner_with_batches_in_flight_loses_nothing_acknowledged() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    // Arrange
+    let c = Arc::new(Cluster::start(3, TTL_MS).await);
+    let s = Arc::new(ShopFixture::new("inflight"));
+    staff(&c, 0, &s, 4, 50).await;
+    let (old_owner, _) = owner(&c, 0, &s).await;
+    let victim = c.index_of(&old_owner);
+    let acked = Arc::new(AtomicUsize::new(0));
+
+    // Act: 32 callers stream inquiries at the owner; it dies under them.
+    let callers: Vec<_> = (0..32)
+        .map(|t| {
+            let (c, s, acked) = (c.clone(), s.clone(), acked.clone());
+            tokio::spawn(async move {
+                let mut answers = Vec::new();
+                for k in 0..20 {
+                    let buyer = format!("t{t}-{k}");
+                    let body = json!({"buyer_id": buyer, "entry": "live"});
+                    let a = c
+                        .call(
+                            victim,
+                            Method::POST,
+                            &s.path("/inquiries"),
+                            &s.service,
+                            Some(body),
+                        )
+                        .await;
+                    if a.status == StatusCode::CREATED {
+                        acked.fetch_add(1, Ordering::SeqCst);
+                    }
+                    let failed = a.status.is_server_error();
+                    answers.push((buyer, a));
+                    if failed {
+                        break;
+                    }
+                }
+                answers
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while acked.load(Ordering::SeqCst) < 100 {
+        assert!(
+            Instant::now() < deadline,
+            "the owner answered too few inquiries"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    c.nodes[victim].kill9();
+    let mut answers = Vec::new();
+    for caller in callers {
+        answers.extend(caller.await.unwrap());
+    }
+
+    // Assert
+    let survivor = (victim + 1) % 3;
+    let agents = get(&c, survivor, &s.path("/agents"), &s.service).await;
+    assert_eq!(agents.status, 200, "{:?}", agents.body);
+    let mut shown = Vec::new();
+    for (agent, load, max) in loads(&agents) {
+        assert!(load <= max, "{agent} over its max load");
+        let theirs = get(
+            &c,
+            survivor,
+            &s.path(&format!("/agents/{agent}/conversations")),
+            &s.service,
+        )
+        .await;
+        let list = theirs.body["conversations"].as_array().unwrap().clone();
+        assert_eq!(
+            list.len() as u64,
+            load,
+            "{agent}: load and conversations agree"
+        );
+        shown.extend(list.into_iter().map(|c| {
+            (
+                c["buyer_id"].as_str().unwrap().to_owned(),
+                c["conversation_id"].as_str().unwrap().to_owned(),
+                agent.clone(),
+            )
+        }));
+    }
+    let asked: std::collections::HashSet<&str> = answers.iter().map(|(b, _)| b.as_str()).collect();
+    assert!(
+        shown.iter().all(|(b, _, _)| asked.contains(b.as_str())),
+        "only what was asked for is shown"
+    );
+    let acknowledged: Vec<_> = answers
+        .iter()
+        .filter(|(_, a)| a.status == StatusCode::CREATED)
+        .collect();
+    assert!(acknowledged.len() >= 100);
+    for (buyer, a) in acknowledged {
+        let id = a.body["conversation_id"].as_str().unwrap();
+        let agent = a.body["agent_id"].as_str().unwrap();
+        assert!(
+            shown
+                .iter()
+                .any(|(b, c, g)| b == buyer && c == id && g == agent),
+            "acknowledged {id} of {buyer} with {agent} was lost"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paused_owner_that_lost_its_lease_writes_nothing() {
     let c = Cluster::start(3, TTL_MS).await;
