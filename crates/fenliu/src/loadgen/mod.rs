@@ -239,3 +239,72 @@ async fn run_async(args: &LoadgenArgs, secret: &str, plan: &Plan) -> anyhow::Res
         checks,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Cmd};
+
+    fn plan(args: &[&str]) -> Plan {
+        let cli = Cli::try_parse_from([&["fenliu", "loadgen"], args].concat()).unwrap();
+        let Cmd::Loadgen(args) = cli.command else {
+            panic!("not loadgen")
+        };
+        Plan::new(&args)
+    }
+
+    #[test]
+    fn inquiries_default_to_one_shop_of_200_agents_of_max_load_50_for_10_seconds() {
+        let p = plan(&["--workload", "inquiries"]);
+        assert_eq!((p.shops, p.agents, p.max_load), (1, 200, 50));
+        assert_eq!(
+            (p.schedule.windows, p.schedule.total()),
+            (1, Duration::from_secs(10))
+        );
+        assert_eq!(p.schedule.rate, None);
+    }
+
+    #[test]
+    fn a_day_defaults_to_five_windows_of_four_seconds() {
+        let p = plan(&["--workload", "day"]);
+        assert_eq!(
+            (p.schedule.windows, p.schedule.window),
+            (5, Duration::from_secs(4))
+        );
+    }
+
+    #[test]
+    fn the_mix_is_the_default_workload_with_ten_small_shops() {
+        let p = plan(&[]);
+        assert_eq!((p.shops, p.agents, p.max_load), (10, 20, 5));
+    }
+
+    #[test]
+    fn a_duration_is_one_window_and_excludes_windows() {
+        let p = plan(&["--workload", "day", "--duration-secs", "3"]);
+        assert_eq!(
+            (p.schedule.windows, p.schedule.total()),
+            (1, Duration::from_secs(3))
+        );
+        let both = [
+            "fenliu",
+            "loadgen",
+            "--duration-secs",
+            "3",
+            "--windows",
+            "2",
+        ];
+        assert!(Cli::try_parse_from(both).is_err());
+    }
+
+    #[test]
+    fn a_rate_must_be_a_positive_number() {
+        for bad in ["0", "-5", "fast", "NaN"] {
+            let args = ["fenliu", "loadgen", "--rate", bad];
+            assert!(Cli::try_parse_from(args).is_err(), "{bad}");
+        }
+        assert_eq!(plan(&["--rate", "250.5"]).schedule.rate, Some(250.5));
+    }
+}

@@ -15,8 +15,9 @@ use crate::loadgen::workload::OpKind;
 /// Transport errors described per connection.
 const MAX_ERROR_SAMPLES: usize = 5;
 
-/// Latencies are recorded from 1 µs up to an hour, to 3 significant digits.
-fn histogram() -> Histogram<u64> {
+/// Latencies are recorded from 1 µs up to an hour, to 3 significant digits;
+/// 32-bit counts keep a connection's histogram small (about 90 KB).
+fn histogram() -> Histogram<u32> {
     Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds")
 }
 
@@ -47,7 +48,7 @@ pub struct WindowStats {
 /// What one connection (or, merged, the whole run) measured.
 pub struct Stats {
     /// Latency of every request, µs.
-    pub latency: Histogram<u64>,
+    pub latency: Histogram<u32>,
     /// Answers by HTTP status.
     pub codes: BTreeMap<u16, u64>,
     /// Requests that got no answer.
@@ -471,5 +472,45 @@ impl Report {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_done_after_the_last_window_counts_in_the_last() {
+        let mut stats = Stats::new(2);
+
+        stats.record(OpKind::Inquiry, 0, 100, Ok(201));
+        stats.record(OpKind::Inquiry, 5, 300, Ok(201));
+
+        assert_eq!(stats.windows[0].requests, 1);
+        assert_eq!(stats.windows[1].requests, 1);
+        assert_eq!(stats.windows[1].max_us, 300);
+    }
+
+    #[test]
+    fn merged_stats_add_answers_by_status_and_transport_errors() {
+        let mut a = Stats::new(1);
+        let mut b = Stats::new(1);
+        a.record(OpKind::End, 0, 50, Ok(200));
+        b.record(OpKind::End, 0, 70, Ok(200));
+        b.record(OpKind::Transfer, 0, 90, Ok(409));
+        b.record(OpKind::End, 0, 10_000, Err(&TransportError("reset".into())));
+
+        a.merge(b);
+        let report = RunReport::new(&a, Duration::from_secs(2), Duration::from_secs(2));
+
+        assert_eq!(report.requests, 4);
+        assert_eq!(report.throughput_rps, 2.0);
+        assert_eq!(report.answers["200"], 2);
+        assert_eq!(report.answers["409"], 1);
+        assert_eq!(report.transport_errors, 1);
+        assert_eq!(report.ops["end"].requests, 3);
+        assert_eq!(report.ops["end"].transport_errors, 1);
+        assert!(!report.ops.contains_key("inquiry"));
+        assert_eq!(report.latency_us.max, 10_007, "3 significant digits");
     }
 }

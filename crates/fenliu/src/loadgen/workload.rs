@@ -999,3 +999,227 @@ impl Generator for Mix {
         self.out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use rand::SeedableRng;
+
+    use super::*;
+    use crate::cli::WorkloadKind;
+
+    fn world(kind: WorkloadKind, shops: u32, agents: u32, max_load: u32) -> Arc<World> {
+        Arc::new(
+            World::new(
+                kind,
+                "secret",
+                "t",
+                shops,
+                agents,
+                max_load,
+                Duration::from_secs(60),
+            )
+            .unwrap(),
+        )
+    }
+
+    fn answer(status: u16, body: serde_json::Value) -> Answer {
+        Answer {
+            status,
+            body: Bytes::from(body.to_string()),
+        }
+    }
+
+    /// The conversation id in a request path `.../conversations/{id}[/verb]`.
+    fn conversation_of(path: &str) -> &str {
+        path.split("/conversations/")
+            .nth(1)
+            .unwrap()
+            .split('/')
+            .next()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_queued_conversation_may_be_placed_or_end_but_not_cancel_behind_loadgens_back() {
+        let queued = Seen::Queued;
+        assert!(queued.may_become(&Seen::Queued));
+        assert!(queued.may_become(&Seen::Active("a1".into())));
+        assert!(queued.may_become(&Seen::Ended));
+        assert!(!queued.may_become(&Seen::Cancelled));
+    }
+
+    #[test]
+    fn an_active_conversation_keeps_its_agent_until_it_ends() {
+        let active = Seen::Active("a1".into());
+        assert!(active.may_become(&Seen::Active("a1".into())));
+        assert!(active.may_become(&Seen::Ended));
+        assert!(!active.may_become(&Seen::Active("a2".into())));
+        assert!(!active.may_become(&Seen::Queued));
+        assert!(!active.may_become(&Seen::Cancelled));
+    }
+
+    #[test]
+    fn ended_and_cancelled_conversations_stay_so() {
+        for closed in [Seen::Ended, Seen::Cancelled] {
+            assert!(closed.may_become(&closed));
+            assert!(!closed.may_become(&Seen::Queued));
+            assert!(!closed.may_become(&Seen::Active("a1".into())));
+        }
+        assert!(!Seen::Ended.may_become(&Seen::Cancelled));
+    }
+
+    #[test]
+    fn a_client_error_is_unexpected_but_a_server_error_is_only_counted() {
+        let mut gen = Inquiries::new(world(WorkloadKind::Inquiries, 1, 1, 1), 0, true);
+        let mut rng = SmallRng::seed_from_u64(1);
+
+        gen.next(&mut rng);
+        gen.observe(Ok(&answer(400, serde_json::json!({"error": {}}))));
+        gen.next(&mut rng);
+        gen.observe(Ok(&answer(503, serde_json::json!({"error": {}}))));
+        gen.next(&mut rng);
+        let ok =
+            serde_json::json!({"conversation_id": "c-1", "status": "active", "agent_id": "a1"});
+        gen.observe(Ok(&answer(201, ok)));
+
+        let out = Box::new(gen).finish();
+        assert_eq!(out.unexpected.count, 1);
+        assert!(
+            out.unexpected.samples[0].contains("answered 400"),
+            "{:?}",
+            out.unexpected.samples
+        );
+        assert_eq!(out.acks.len(), 1);
+        assert_eq!(out.acks[0].seen, Seen::Active("a1".into()));
+    }
+
+    #[test]
+    fn inquiries_spread_over_the_shops_in_turn_with_distinct_buyers() {
+        let mut gen = Inquiries::new(world(WorkloadKind::Inquiries, 3, 1, 1), 0, true);
+        let mut rng = SmallRng::seed_from_u64(1);
+
+        let reqs: Vec<Request> = (0..6).map(|_| gen.next(&mut rng)).collect();
+
+        let shops: Vec<&str> = reqs
+            .iter()
+            .map(|r| r.path.split('/').nth(3).unwrap())
+            .collect();
+        assert_eq!(shops, ["t-1", "t-2", "t-3", "t-1", "t-2", "t-3"]);
+        let mut bodies: Vec<&Bytes> = reqs.iter().map(|r| r.body.as_ref().unwrap()).collect();
+        bodies.dedup();
+        assert_eq!(bodies.len(), 6);
+    }
+
+    #[test]
+    fn a_day_ends_each_assigned_conversation_and_cancels_a_queued_one() {
+        let mut gen = Day::new(world(WorkloadKind::Day, 1, 1, 1), 0);
+        let mut rng = SmallRng::seed_from_u64(1);
+        let active =
+            serde_json::json!({"conversation_id": "c-1", "status": "active", "agent_id": "a1"});
+        let queued = serde_json::json!({"conversation_id": "c-2", "status": "queued"});
+
+        assert_eq!(gen.next(&mut rng).op, OpKind::Inquiry);
+        gen.observe(Ok(&answer(201, active)));
+        let end = gen.next(&mut rng);
+        gen.observe(Ok(&answer(
+            200,
+            serde_json::json!({"conversation_id": "c-1", "status": "ended"}),
+        )));
+        assert_eq!(gen.next(&mut rng).op, OpKind::Inquiry);
+        gen.observe(Ok(&answer(201, queued)));
+        let cancel = gen.next(&mut rng);
+
+        assert_eq!(
+            (end.op, end.path.as_str()),
+            (OpKind::End, "/v1/shops/t-1/conversations/c-1/end")
+        );
+        assert_eq!(cancel.op, OpKind::Cancel);
+        assert!(cancel.path.ends_with("/conversations/c-2/cancel"));
+        let out = Box::new(gen).finish();
+        assert_eq!(out.acks[0].seen, Seen::Ended);
+    }
+
+    /// Answers a mix request as a target whose agents never take anything:
+    /// every inquiry queued, every cancel done.
+    fn queue_everything(req: &Request, n: &mut u32) -> Answer {
+        let conversation =
+            |id: &str, status: &str| serde_json::json!({"conversation_id": id, "status": status});
+        match req.op {
+            OpKind::Inquiry | OpKind::ReturnInquiry | OpKind::ReturnMessage => {
+                *n += 1;
+                answer(201, conversation(&format!("c-{n}"), "queued"))
+            }
+            OpKind::Cancel => answer(200, conversation(conversation_of(&req.path), "cancelled")),
+            OpKind::Poll => answer(200, conversation(conversation_of(&req.path), "queued")),
+            _ => answer(200, serde_json::json!({})),
+        }
+    }
+
+    #[test]
+    fn a_mix_connection_keeps_at_most_its_cap_of_conversations_open() {
+        // 2 shops x 3 agents x max load 2 = 12 slots; one connection may keep
+        // 14 (12 x 6/5, rounded down) + 2 = 16 open.
+        let mut gen = Mix::new(world(WorkloadKind::Mix, 2, 3, 2), 0, 1);
+        let mut rng = SmallRng::seed_from_u64(7);
+        let mut n = 0;
+        let mut most = 0;
+
+        for _ in 0..2_000 {
+            let req = gen.next(&mut rng);
+            gen.observe(Ok(&queue_everything(&req, &mut n)));
+            most = most.max(gen.active.len() + gen.queued.len());
+        }
+
+        assert_eq!(gen.cap, 16);
+        assert_eq!(most, gen.cap);
+        let out = Box::new(gen).finish();
+        assert_eq!(out.unexpected.count, 0, "{:?}", out.unexpected.samples);
+        assert!(out.acks.iter().any(|a| a.seen == Seen::Cancelled));
+    }
+
+    #[test]
+    fn a_mix_transfers_to_groups_only() {
+        let mut gen = Mix::new(world(WorkloadKind::Mix, 1, 8, 5), 0, 1);
+        let mut rng = SmallRng::seed_from_u64(3);
+        let mut n = 0;
+        let mut transfers = 0;
+
+        for _ in 0..3_000 {
+            let req = gen.next(&mut rng);
+            let reply = match req.op {
+                OpKind::Inquiry | OpKind::ReturnInquiry | OpKind::ReturnMessage => {
+                    n += 1;
+                    answer(
+                        201,
+                        serde_json::json!({"conversation_id": format!("c-{n}"), "status": "active", "agent_id": "a1"}),
+                    )
+                }
+                OpKind::Transfer => {
+                    transfers += 1;
+                    let body: serde_json::Value =
+                        serde_json::from_slice(req.body.as_ref().unwrap()).unwrap();
+                    assert!(body.get("to_agent").is_none(), "{body}");
+                    assert!(
+                        ["g1", "g2", "g3", "g4"].contains(&body["to_group"].as_str().unwrap()),
+                        "{body}"
+                    );
+                    answer(409, serde_json::json!({"error": {"code": "conflict"}}))
+                }
+                OpKind::End => answer(
+                    200,
+                    serde_json::json!({"conversation_id": conversation_of(&req.path), "status": "ended", "agent_id": "a1"}),
+                ),
+                _ if req.path.contains("/conversations/") => answer(
+                    200,
+                    serde_json::json!({"conversation_id": conversation_of(&req.path), "status": "active", "agent_id": "a1"}),
+                ),
+                _ => answer(200, serde_json::json!({})),
+            };
+            gen.observe(Ok(&reply));
+        }
+
+        assert!(transfers > 0);
+    }
+}
