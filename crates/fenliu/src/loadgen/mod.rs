@@ -9,8 +9,9 @@
 //! # Layout
 //!
 //! - [`setup`]: the shops, agents and tokens of a run; the untimed staffing.
-//! - [`workload`]: per-connection generators of requests (`inquiries`,
-//!   `day`, `mix`) and their model of the acknowledged conversations.
+//! - [`workload`]: per-connection generators of requests and their model of
+//!   the acknowledged conversations; the `inquiries` and `day` workloads.
+//! - [`mix`]: the realistic mix.
 //! - [`driver`]: the timed run, one task per keep-alive connection.
 //! - [`http`]: the bare hyper HTTP/1.1 connection those tasks use.
 //! - [`baseline`]: the actix-web endpoint `--baseline` measures.
@@ -21,6 +22,7 @@ mod baseline;
 mod check;
 mod driver;
 mod http;
+mod mix;
 mod report;
 mod setup;
 mod workload;
@@ -36,9 +38,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::cli::{LoadgenArgs, WorkloadKind};
 use crate::loadgen::driver::{drive, Schedule};
 use crate::loadgen::http::Target;
+use crate::loadgen::mix::Mix;
 use crate::loadgen::report::{Report, RunReport, Settings};
 use crate::loadgen::setup::World;
-use crate::loadgen::workload::{Day, Generator, Inquiries, Mix};
+use crate::loadgen::workload::{Day, Generator, Inquiries};
 
 /// Setup calls in flight at once.
 const SETUP_PARALLEL: usize = 16;
