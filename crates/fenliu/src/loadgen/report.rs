@@ -433,8 +433,13 @@ impl Report {
             .map_or_else(|| "flat out".to_owned(), |r| format!("{r} req/s"));
         let _ = writeln!(
             out,
-            "fenliu loadgen: workload {} against {}; {} shop(s) of {} agents, max load {}; {} connections, {} thread(s), {rate}, {} x {} s, seed {}",
-            s.workload, s.target, s.shops, s.agents_per_shop, s.max_load, s.connections, s.threads, s.windows, s.window_secs, s.seed
+            "fenliu loadgen: workload {} against {}; {} shop(s) of {} agents, max load {}",
+            s.workload, s.target, s.shops, s.agents_per_shop, s.max_load
+        );
+        let _ = writeln!(
+            out,
+            "  {} connections, {} thread(s), {rate}, {} x {} s, seed {}",
+            s.connections, s.threads, s.windows, s.window_secs, s.seed
         );
         let _ = writeln!(out, "setup: {:.2} s", self.setup_secs);
         if let Some(b) = &self.baseline {
