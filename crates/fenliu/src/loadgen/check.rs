@@ -9,12 +9,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::header::HeaderValue;
-use hyper::Method;
+use bytes::Bytes;
 use indicatif::ProgressBar;
 use serde::Deserialize;
 
-use crate::loadgen::http::{Answer, Conn, Target, TransportError};
+use crate::loadgen::http::{Answer, Conn, Method, Target, TransportError};
 use crate::loadgen::report::Checks;
 use crate::loadgen::setup::World;
 use crate::loadgen::workload::{Ack, Outcome, Seen, View};
@@ -47,7 +46,7 @@ pub struct Reader {
     /// The target.
     pub target: Arc<Target>,
     /// The token of the reads (a service's).
-    pub auth: HeaderValue,
+    pub auth: Bytes,
     /// Reads in flight at once.
     pub parallel: usize,
     /// Timeout of one read.
@@ -86,7 +85,7 @@ impl Reader {
                     let path = path_of(job);
                     let mut answer = Err(TransportError("not sent".into()));
                     for _ in 0..TRIES {
-                        answer = conn.send(Method::GET, &path, Some(&auth), None).await;
+                        answer = conn.send(Method::Get, &path, Some(&auth), None).await;
                         if answer.is_ok() {
                             break;
                         }

@@ -98,7 +98,7 @@ pub async fn drive(
                 };
                 let req = generator.next(&mut rng);
                 let answer = conn
-                    .send(req.method, &req.path, Some(&req.auth), req.body)
+                    .send(req.method, &req.path, Some(&req.auth), req.body.as_deref())
                     .await;
                 let done = Instant::now();
                 let window =

@@ -5,12 +5,11 @@
 
 use std::sync::Arc;
 
-use hyper::header::HeaderValue;
-use hyper::Method;
+use bytes::Bytes;
 use rand::rngs::SmallRng;
 use rand::Rng;
 
-use crate::loadgen::http::{Answer, TransportError};
+use crate::loadgen::http::{Answer, Method, TransportError};
 use crate::loadgen::setup::World;
 use crate::loadgen::workload::{
     request, view_of, Ack, Generator, OpKind, Outcome, Req, Request, Seen, View,
@@ -134,14 +133,14 @@ impl Mix {
         what: Pending,
         method: Method,
         path: String,
-        auth: HeaderValue,
+        auth: Bytes,
         body: Option<String>,
     ) -> Request {
         self.pending = Some((
             op,
             what,
             Req {
-                method: method.clone(),
+                method,
                 path: path.clone(),
             },
         ));
@@ -161,7 +160,7 @@ impl Mix {
 
     /// The agent index and token of an active conversation's agent, when the
     /// agent is one of this run's.
-    fn owner(&self, c: usize) -> Option<(usize, HeaderValue)> {
+    fn owner(&self, c: usize) -> Option<(usize, Bytes)> {
         let Seen::Active(agent) = self.seen(c) else {
             return None;
         };
@@ -265,7 +264,7 @@ impl Generator for Mix {
             return self.send(
                 OpKind::Poll,
                 Pending::Conversation(c),
-                Method::GET,
+                Method::Get,
                 path,
                 auth,
                 None,
@@ -324,7 +323,7 @@ impl Generator for Mix {
                 self.send(
                     OpKind::Inquiry,
                     Pending::Inquiry(b),
-                    Method::POST,
+                    Method::Post,
                     path,
                     service,
                     Some(body),
@@ -340,7 +339,7 @@ impl Generator for Mix {
                         self.send(
                             OpKind::ReturnMessage,
                             Pending::Inquiry(b),
-                            Method::POST,
+                            Method::Post,
                             path,
                             service,
                             Some(body),
@@ -355,7 +354,7 @@ impl Generator for Mix {
                         self.send(
                             OpKind::ReturnInquiry,
                             Pending::Inquiry(b),
-                            Method::POST,
+                            Method::Post,
                             path,
                             service,
                             Some(body),
@@ -370,7 +369,7 @@ impl Generator for Mix {
                 self.send(
                     OpKind::BuyerMessage,
                     Pending::Conversation(c),
-                    Method::POST,
+                    Method::Post,
                     path,
                     service,
                     Some(body),
@@ -387,7 +386,7 @@ impl Generator for Mix {
                 self.send(
                     OpKind::AgentMessage,
                     Pending::Conversation(c),
-                    Method::POST,
+                    Method::Post,
                     path,
                     auth,
                     Some(body),
@@ -401,7 +400,7 @@ impl Generator for Mix {
                 self.send(
                     OpKind::Transfer,
                     Pending::Conversation(c),
-                    Method::POST,
+                    Method::Post,
                     path,
                     service,
                     Some(body),
@@ -417,7 +416,7 @@ impl Generator for Mix {
                 self.send(
                     OpKind::End,
                     Pending::Conversation(c),
-                    Method::POST,
+                    Method::Post,
                     path,
                     auth,
                     None,
@@ -429,7 +428,7 @@ impl Generator for Mix {
                 self.send(
                     OpKind::Cancel,
                     Pending::Conversation(c),
-                    Method::POST,
+                    Method::Post,
                     path,
                     service,
                     None,
@@ -441,7 +440,7 @@ impl Generator for Mix {
                 self.send(
                     OpKind::Poll,
                     Pending::Conversation(c),
-                    Method::GET,
+                    Method::Get,
                     path,
                     service,
                     None,
@@ -474,7 +473,7 @@ impl Generator for Mix {
                 self.send(
                     OpKind::AgentStatus,
                     Pending::Status(i, !go_away),
-                    Method::PUT,
+                    Method::Put,
                     path,
                     auth,
                     Some(body),
@@ -493,7 +492,7 @@ impl Generator for Mix {
                 self.send(
                     OpKind::Read,
                     Pending::Read,
-                    Method::GET,
+                    Method::Get,
                     path,
                     service,
                     None,

@@ -9,11 +9,9 @@ use std::time::Duration;
 use anyhow::Context;
 use bytes::Bytes;
 use fenliu_api::auth::{Claims, JwtKeys, Role};
-use hyper::header::HeaderValue;
-use hyper::Method;
 
 use crate::cli::WorkloadKind;
-use crate::loadgen::http::{Answer, Conn, Target};
+use crate::loadgen::http::{Answer, Conn, Method, Target};
 
 /// Groups of a mix shop (`g1`..`g4`, agents dealt round-robin; fewer when
 /// the shop has fewer agents).
@@ -36,11 +34,11 @@ pub struct World {
     pub max_load: u32,
     /// Tag in every buyer id, so that two runs on one target never share a buyer.
     pub run_tag: String,
-    /// `Bearer` header of a service token of every shop (`*`).
-    pub service: HeaderValue,
-    admins: Vec<HeaderValue>,
+    /// `Authorization` header value (`Bearer …`) of a service token of every shop (`*`).
+    pub service: Bytes,
+    admins: Vec<Bytes>,
     /// Agent tokens, shop-major.
-    agent_tokens: Vec<HeaderValue>,
+    agent_tokens: Vec<Bytes>,
 }
 
 impl World {
@@ -64,7 +62,7 @@ impl World {
                 shop: shop.to_owned(),
                 exp,
             });
-            HeaderValue::from_str(&format!("Bearer {token}")).expect("a JWT is a valid header")
+            Bytes::from(format!("Bearer {token}"))
         };
         let shops: Vec<String> = (1..=shops).map(|i| format!("{shop_prefix}-{i}")).collect();
         for shop in &shops {
@@ -109,12 +107,12 @@ impl World {
     }
 
     /// The admin token of a shop.
-    pub fn admin(&self, shop: usize) -> &HeaderValue {
+    pub fn admin(&self, shop: usize) -> &Bytes {
         &self.admins[shop]
     }
 
     /// The token of agent `agent` (an index into [`World::agents`]) of a shop.
-    pub fn agent_token(&self, shop: usize, agent: usize) -> &HeaderValue {
+    pub fn agent_token(&self, shop: usize, agent: usize) -> &Bytes {
         &self.agent_tokens[shop * self.agents.len() + agent]
     }
 
@@ -188,12 +186,17 @@ pub async fn expect_ok(
     conn: &mut Conn,
     method: Method,
     path: &str,
-    auth: &HeaderValue,
+    auth: &Bytes,
     body: Option<&serde_json::Value>,
 ) -> anyhow::Result<Answer> {
-    let bytes = body.map(|b| Bytes::from(b.to_string()));
+    let bytes = body.map(|b| b.to_string());
     let answer = conn
-        .send(method.clone(), path, Some(auth), bytes)
+        .send(
+            method,
+            path,
+            Some(auth),
+            bytes.as_deref().map(str::as_bytes),
+        )
         .await
         .with_context(|| format!("{method} {path}"))?;
     if !(200..300).contains(&answer.status) {
@@ -215,7 +218,7 @@ pub async fn expect_ok(
 pub async fn wait_ready(target: &Arc<Target>, timeout: Duration) -> anyhow::Result<()> {
     let mut conn = Conn::new(target.clone(), timeout);
     let answer = conn
-        .send(Method::GET, "/readyz", None, None)
+        .send(Method::Get, "/readyz", None, None)
         .await
         .with_context(|| format!("cannot reach {}", target.url))?;
     anyhow::ensure!(
@@ -244,7 +247,7 @@ pub async fn staff(
         let path = format!("{}/routing", world.shop_paths[shop]);
         expect_ok(
             &mut conn,
-            Method::PUT,
+            Method::Put,
             &path,
             world.admin(shop),
             Some(&routing),
@@ -271,7 +274,7 @@ pub async fn staff(
                 let body = world.agent_body(agent);
                 expect_ok(
                     &mut conn,
-                    Method::PUT,
+                    Method::Put,
                     &path,
                     world.admin(shop),
                     Some(&body),
@@ -279,9 +282,9 @@ pub async fn staff(
                 .await?;
                 let token = world.agent_token(shop, agent);
                 let max_path = format!("{path}/max_load");
-                expect_ok(&mut conn, Method::PUT, &max_path, token, Some(&max_load)).await?;
+                expect_ok(&mut conn, Method::Put, &max_path, token, Some(&max_load)).await?;
                 let status_path = format!("{path}/status");
-                expect_ok(&mut conn, Method::PUT, &status_path, token, Some(&online)).await?;
+                expect_ok(&mut conn, Method::Put, &status_path, token, Some(&online)).await?;
                 done.fetch_add(1, Ordering::Relaxed);
             }
         }));

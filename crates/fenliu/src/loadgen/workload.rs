@@ -14,12 +14,10 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use hyper::header::HeaderValue;
-use hyper::Method;
 use rand::rngs::SmallRng;
 use serde::Deserialize;
 
-use crate::loadgen::http::{Answer, TransportError};
+use crate::loadgen::http::{Answer, Method, TransportError};
 use crate::loadgen::setup::World;
 
 /// The kinds of request, for the per-kind counts of the report.
@@ -107,7 +105,7 @@ pub struct Request {
     /// Path below the target.
     pub path: String,
     /// `Authorization` header.
-    pub auth: HeaderValue,
+    pub auth: Bytes,
     /// JSON body.
     pub body: Option<Bytes>,
 }
@@ -261,7 +259,7 @@ pub(super) fn request(
     op: OpKind,
     method: Method,
     path: String,
-    auth: &HeaderValue,
+    auth: &Bytes,
     body: Option<String>,
 ) -> Request {
     Request {
@@ -309,13 +307,13 @@ impl Inquiries {
         self.last = Some((
             shop as u32,
             Req {
-                method: Method::POST,
+                method: Method::Post,
                 path: path.clone(),
             },
         ));
         request(
             OpKind::Inquiry,
-            Method::POST,
+            Method::Post,
             path,
             &self.world.service,
             Some(body),
@@ -403,11 +401,11 @@ impl Generator for Day {
         self.closing = Some((
             i,
             Req {
-                method: Method::POST,
+                method: Method::Post,
                 path: path.clone(),
             },
         ));
-        request(op, Method::POST, path, &world.service, None)
+        request(op, Method::Post, path, &world.service, None)
     }
 
     fn observe(&mut self, answer: Result<&Answer, &TransportError>) {
