@@ -337,11 +337,8 @@ async fn check_conversations(
             ));
         }
         if answer.status != 200 {
-            return Some(format!(
-                "conversation {} of shop {shop}: {}",
-                a.id,
-                describe("", &answer)
-            ));
+            let path = format!("{}/conversations/{}", w2.shop_paths[a.shop as usize], a.id);
+            return Some(describe(&path, &answer));
         }
         let now = serde_json::from_slice::<View>(&answer.body)
             .ok()
