@@ -21,6 +21,9 @@ pub enum Cmd {
     Serve(ServeArgs),
     /// Print a signed token.
     Token(TokenArgs),
+    /// Drive a node or a load balancer with generated traffic and report
+    /// throughput, latency and the invariants checked afterwards.
+    Loadgen(LoadgenArgs),
 }
 
 /// Log output format.
@@ -149,5 +152,105 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = term => {},
+    }
+}
+
+/// The traffic `fenliu loadgen` generates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum WorkloadKind {
+    /// Every request a new buyer's inquiry; no-queue mode, recent contact off.
+    Inquiries,
+    /// Inquiries, each assigned one ended at once; reported in windows.
+    Day,
+    /// Many shops, agents coming and going, new and returning buyers,
+    /// messages, transfers to groups, ends and cancels.
+    Mix,
+}
+
+impl WorkloadKind {
+    /// The name as given on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            WorkloadKind::Inquiries => "inquiries",
+            WorkloadKind::Day => "day",
+            WorkloadKind::Mix => "mix",
+        }
+    }
+}
+
+/// `fenliu loadgen`. Flags left out take the workload's defaults (see
+/// docs/benchmarks.md).
+#[derive(Debug, clap::Args)]
+pub struct LoadgenArgs {
+    /// Base URL of the node or load balancer to drive (plain HTTP).
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub target: String,
+    /// HS256 secret the target verifies tokens with.
+    #[arg(long, env = "FENLIU_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// The traffic to generate.
+    #[arg(long, value_enum, default_value_t = WorkloadKind::Mix)]
+    pub workload: WorkloadKind,
+    /// Shops to spread the load over [default: 1; mix: 10].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub shops: Option<u32>,
+    /// Agents per shop [default: 200; mix: 20].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub agents: Option<u32>,
+    /// Max load of every agent [default: 50; mix: 5].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub max_load: Option<u32>,
+    /// Prefix of the shop ids (`<prefix>-1`, `<prefix>-2`, ...).
+    #[arg(long, default_value = "loadgen")]
+    pub shop_prefix: String,
+    /// Keep-alive connections, one task each.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub connections: u32,
+    /// Client threads (like wrk's -t).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub threads: u32,
+    /// Length of the timed run in seconds (one window) [default: 10; day: 5
+    /// windows of 4 s].
+    #[arg(long, conflicts_with_all = ["windows", "window_secs"], value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub duration_secs: Option<u64>,
+    /// Consecutive windows the run is reported in.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    pub windows: Option<u32>,
+    /// Length of one window in seconds.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub window_secs: Option<u64>,
+    /// Fixed rate in requests per second over all connections; absent: flat
+    /// out.
+    #[arg(long, value_parser = parse_rate)]
+    pub rate: Option<f64>,
+    /// Seed of the generated traffic.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// First measure the cheapest actix-web JSON endpoint, started in this
+    /// process, with the same connections, duration and request shape, and
+    /// report the target's throughput as a ratio of it.
+    #[arg(long)]
+    pub baseline: bool,
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress bar (there is none anyway when stderr is not a terminal).
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Seconds before a request without an answer counts as a transport error.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub timeout_secs: u64,
+    /// Check at most this many acknowledged conversations afterwards, evenly
+    /// spread (0: every one).
+    #[arg(long, default_value_t = 0)]
+    pub check_limit: usize,
+}
+
+fn parse_rate(raw: &str) -> Result<f64, String> {
+    match raw.parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 && r <= 10_000_000.0 => Ok(r),
+        _ => Err(format!(
+            "rate {raw} is not a number of requests per second between 0 and 10000000"
+        )),
     }
 }

@@ -1,7 +1,9 @@
 //! The `fenliu` binary: `fenliu serve` runs a node, `fenliu token` prints a
-//! token. `main` only wires: telemetry, configuration, build, run.
+//! token, `fenliu loadgen` drives a node with generated traffic. `main` only
+//! wires: telemetry, configuration, build, run.
 
 mod cli;
+mod loadgen;
 mod telemetry;
 
 use std::sync::Arc;
@@ -24,6 +26,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Cmd::Serve(args) => serve(args),
         Cmd::Token(args) => token(args),
+        Cmd::Loadgen(args) => loadgen::run(args),
     }
 }
 
