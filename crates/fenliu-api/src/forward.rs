@@ -87,10 +87,11 @@ pub async fn forward(
     Ok(ServiceResponse::new(http, resp))
 }
 
-/// Whether the request carries a valid token for `shop`.
+/// Whether the request carries a valid token for `shop`. The verification
+/// is kept in the request, so the handler does not verify the token again.
 fn authorized_for(req: &ServiceRequest, shop: &ShopId) -> bool {
     req.app_data::<web::Data<crate::auth::JwtKeys>>()
-        .and_then(|keys| crate::auth::Caller::from_headers(keys, req.headers()).ok())
+        .and_then(|keys| crate::auth::Caller::of(keys, req).ok())
         .is_some_and(|caller| caller.in_shop(shop).is_ok())
 }
 
