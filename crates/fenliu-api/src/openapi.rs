@@ -17,7 +17,7 @@ use utoipa_actix_web::AppExt;
 
 use crate::access::{Grants, BEARER};
 use crate::error::{ApiError, Code, ErrorBody};
-use crate::routes;
+use crate::{routes, schema};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -34,7 +34,18 @@ use crate::routes;
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     modifiers(&Bearer),
-    components(schemas(ErrorBody, Code)),
+    components(schemas(
+        ErrorBody,
+        Code,
+        schema::ShopId,
+        schema::AgentId,
+        schema::GroupId,
+        schema::ConversationId,
+        schema::EventId,
+        schema::AgentStatus,
+        schema::Metric,
+        schema::SortOrder,
+    )),
 )]
 struct ApiDoc;
 
@@ -81,6 +92,27 @@ pub fn document_json() -> Value {
     doc
 }
 
+/// Drops `"default": null` from schemas that do not admit `null`: utoipa
+/// writes each field's `Default` value, which for a field that may be left
+/// out but not be `null` (`queue.max_length`) is no value at all.
+fn drop_null_defaults(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let admits_null = match map.get("type") {
+                Some(Value::Array(types)) => types.iter().any(|t| t == "null"),
+                Some(Value::String(t)) => t == "null",
+                _ => map.contains_key("oneOf") || map.contains_key("anyOf"),
+            };
+            if map.get("default") == Some(&Value::Null) && !admits_null {
+                map.remove("default");
+            }
+            map.values_mut().for_each(drop_null_defaults);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_null_defaults),
+        _ => {}
+    }
+}
+
 /// The reference of the error response with `code`.
 fn error_ref(code: Code) -> Value {
     json!({"$ref": format!("#/components/responses/{}", code.as_str())})
@@ -101,6 +133,7 @@ fn finish(doc: &mut Value) {
         })
         .collect();
     doc["components"]["responses"] = Value::Object(responses);
+    drop_null_defaults(doc);
     let Some(paths) = doc["paths"].as_object_mut() else {
         return;
     };
@@ -137,6 +170,17 @@ fn finish(doc: &mut Value) {
             };
             for code in errors {
                 op["responses"][code.status().as_str()] = error_ref(*code);
+            }
+            for (status, response) in op["responses"].as_object_mut().into_iter().flatten() {
+                if response.get("$ref").is_none() && response.get("description").is_none() {
+                    let reason = status
+                        .parse::<u16>()
+                        .ok()
+                        .and_then(|s| actix_web::http::StatusCode::from_u16(s).ok())
+                        .and_then(|s| s.canonical_reason())
+                        .unwrap_or("success");
+                    response["description"] = Value::String(reason.to_lowercase());
+                }
             }
             let who = if roles.is_empty() {
                 "Who may call: anyone, without a token.".to_owned()
@@ -252,6 +296,31 @@ mod tests {
         let before = ids.len();
         ids.dedup();
         assert_eq!(ids.len(), before, "operation ids are unique");
+    }
+
+    fn refs(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(r)) = map.get("$ref") {
+                    out.push(r.clone());
+                }
+                map.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_reference_of_the_document_resolves() {
+        let doc = document_json();
+        let mut found = Vec::new();
+        refs(&doc, &mut found);
+        assert!(!found.is_empty());
+        for r in found {
+            let pointer = r.strip_prefix('#').expect("a local reference");
+            assert!(doc.pointer(pointer).is_some(), "{r} does not resolve");
+        }
     }
 
     #[test]

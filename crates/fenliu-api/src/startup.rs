@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
-use actix_web::error::{InternalError, JsonPayloadError, PathError, PayloadError};
+use actix_web::error::{InternalError, PathError};
 use actix_web::http::header;
 use actix_web::middleware::{from_fn, Next};
-use actix_web::{web, App, HttpRequest, HttpServer, ResponseError};
+use actix_web::{web, App, HttpServer, ResponseError};
 use fenliu_node::clock::SystemClock;
 use fenliu_node::{Node, NodeConfig};
 use fenliu_store::ShopStore;
@@ -44,17 +44,6 @@ pub struct Application {
     port: u16,
     server: Server,
     node: Node,
-}
-
-fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    let api = match &err {
-        JsonPayloadError::Overflow { .. }
-        | JsonPayloadError::OverflowKnownLength { .. }
-        | JsonPayloadError::Payload(PayloadError::Overflow) => ApiError::too_large(),
-        JsonPayloadError::Deserialize(e) => ApiError::invalid(format!("invalid JSON body: {e}")),
-        other => ApiError::invalid(format!("invalid request body: {other}")),
-    };
-    InternalError::from_response(err, api.error_response()).into()
 }
 
 /// Refuses a request whose declared body is over [`BODY_LIMIT`] before it is
@@ -99,12 +88,6 @@ impl Application {
                 .app_data(keys.clone())
                 .app_data(data.clone())
                 .app_data(document.clone())
-                .app_data(
-                    web::JsonConfig::default()
-                        .limit(BODY_LIMIT)
-                        .content_type_required(false)
-                        .error_handler(json_error),
-                )
                 .app_data(web::PayloadConfig::default().limit(BODY_LIMIT))
                 .app_data(web::QueryConfig::default().error_handler(|err, _| {
                     let api = ApiError::invalid(format!("invalid query: {err}"));

@@ -111,7 +111,7 @@ pub struct InquiryView {
     agent_id: Option<AgentId>,
     /// While queued: 1 is the next to be served.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(minimum = 1)]
+    #[schema(nullable = false, minimum = 1)]
     position: Option<u32>,
     #[schema(value_type = schema::Reason)]
     reason: Reason,
@@ -153,7 +153,7 @@ pub struct ConversationView {
     agent_id: Option<AgentId>,
     /// While queued: 1 is the next to be served.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(minimum = 1)]
+    #[schema(nullable = false, minimum = 1)]
     position: Option<u32>,
     #[schema(value_type = schema::Entry)]
     entry: Entry,
@@ -190,7 +190,7 @@ pub struct ConversationView {
     proactive: bool,
     rating_invited: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(minimum = 1, maximum = 5)]
+    #[schema(nullable = false, minimum = 1, maximum = 5)]
     rating: Option<u8>,
 }
 
@@ -434,6 +434,7 @@ impl ExplanationView {
 /// The outcome of the recent-contact step (最近联系客服优先).
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = RecentContactCheck)]
 pub enum RecentContactView {
     /// The setting is off.
     Disabled,

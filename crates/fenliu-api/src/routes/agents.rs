@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::access::Access;
 use crate::error::{ApiError, ApiResult};
-use crate::input::{present, PageLimit};
+use crate::input::{present, Body, PageLimit};
 use crate::paths::{AgentPath, ShopPath};
 use crate::schema;
 use crate::views::{AgentConversations, AgentList, AgentView, ConversationView};
@@ -63,7 +63,7 @@ pub struct ListQuery {
     group: Option<GroupId>,
     /// Agents to pass over, by id.
     #[serde(default)]
-    #[param(minimum = 0)]
+    #[param(minimum = 0, maximum = 4_294_967_295_u64, format = Int64)]
     offset: u32,
     /// Agents to list; without it, every matching agent from `offset` on.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
@@ -189,7 +189,7 @@ pub async fn agent_conversations(
 #[put("/agents/{agent}")]
 pub async fn put_agent(
     node: Data<Node>,
-    access: Access<AgentPath, Json<AgentBody>>,
+    access: Access<AgentPath, Body<AgentBody>>,
 ) -> ApiResult<Json<AgentView>> {
     let AgentBody {
         display_name,
@@ -237,7 +237,7 @@ pub async fn delete_agent(node: Data<Node>, access: Access<AgentPath>) -> ApiRes
 #[put("/agents/{agent}/status")]
 pub async fn set_status(
     node: Data<Node>,
-    access: Access<AgentPath, Json<StatusBody>>,
+    access: Access<AgentPath, Body<StatusBody>>,
 ) -> ApiResult<Json<AgentView>> {
     let agent = access.path.agent.clone();
     let cmd = Command::SetStatus(agent.clone(), access.input.status);
@@ -258,7 +258,7 @@ pub async fn set_status(
 #[put("/agents/{agent}/max_load")]
 pub async fn set_max_load(
     node: Data<Node>,
-    access: Access<AgentPath, Json<MaxLoadBody>>,
+    access: Access<AgentPath, Body<MaxLoadBody>>,
 ) -> ApiResult<Json<AgentView>> {
     let agent = access.path.agent.clone();
     let cmd = Command::SetMaxLoad(agent.clone(), access.input.max_load);

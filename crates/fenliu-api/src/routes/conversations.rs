@@ -7,12 +7,16 @@ use fenliu_core::{
 };
 use fenliu_node::Node;
 use serde::Deserialize;
-use utoipa::ToSchema;
+use utoipa::openapi::schema::{
+    AdditionalProperties, ObjectBuilder, OneOfBuilder, Schema, SchemaType, Type,
+};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{PartialSchema, ToSchema};
 
 use crate::access::{Access, Standing};
 use crate::auth::Role;
 use crate::error::{ApiError, ApiResult};
-use crate::input::{present, Stars};
+use crate::input::{present, Body, Stars};
 use crate::paths::{ConversationPath, ShopPath};
 use crate::schema;
 use crate::views::{ConversationView, ExplanationView, InquiryView};
@@ -101,7 +105,7 @@ impl From<InquiryBody> for Inquiry {
 #[post("/inquiries")]
 pub async fn inquire(
     node: Data<Node>,
-    access: Access<ShopPath, Json<InquiryBody>>,
+    access: Access<ShopPath, Body<InquiryBody>>,
 ) -> ApiResult<HttpResponse> {
     let cmd = Command::Inquire(access.input.into_inner().into());
     let view = node
@@ -143,7 +147,7 @@ pub struct ProactiveBody {
 #[post("/conversations")]
 pub async fn open_proactive(
     node: Data<Node>,
-    access: Access<ShopPath, Json<ProactiveBody>>,
+    access: Access<ShopPath, Body<ProactiveBody>>,
 ) -> ApiResult<HttpResponse> {
     let agent = access
         .agent_id()?
@@ -231,7 +235,7 @@ pub struct MessageBody {
 #[post("/conversations/{id}/messages")]
 pub async fn message(
     node: Data<Node>,
-    access: Access<ConversationPath, Json<MessageBody>>,
+    access: Access<ConversationPath, Body<MessageBody>>,
 ) -> ApiResult<HttpResponse> {
     let from = access.input.from;
     if access.caller().role() == Role::Agent && from != Party::Agent {
@@ -249,21 +253,52 @@ pub async fn message(
 
 /// Body of `POST /transfer`: exactly one of the agent, or the group (an
 /// extension) to pick one from.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields, try_from = "TransferFields")]
-#[schema(as = TransferBody)]
-#[serde(untagged)]
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "TransferFields")]
 pub enum TransferBody {
     /// To this agent (online or busy; max load is not checked).
     ToAgent {
-        #[schema(value_type = schema::AgentId)]
+        /// The agent.
         to_agent: AgentId,
     },
     /// To an agent of this group, picked as routing would (within max loads).
     ToGroup {
-        #[schema(value_type = schema::GroupId)]
+        /// The group.
         to_group: GroupId,
     },
+}
+
+impl PartialSchema for TransferBody {
+    fn schema() -> RefOr<Schema> {
+        let one = |field: &str, of: &str, description: &str| {
+            ObjectBuilder::new()
+                .schema_type(SchemaType::Type(Type::Object))
+                .description(Some(description))
+                .property(field, Ref::from_schema_name(of))
+                .required(field)
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+        };
+        OneOfBuilder::new()
+            .description(Some("exactly one of `to_agent` and `to_group`"))
+            .item(one(
+                "to_agent",
+                "AgentId",
+                "to this agent (online or busy; its max load is not checked)",
+            ))
+            .item(one(
+                "to_group",
+                "GroupId",
+                "to an agent of this group, picked as routing would (within max loads)",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for TransferBody {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push(("AgentId".into(), schema::AgentId::schema()));
+        schemas.push(("GroupId".into(), schema::GroupId::schema()));
+    }
 }
 
 /// The fields of a transfer body, as read before checking that one is given.
@@ -308,7 +343,7 @@ impl TryFrom<TransferFields> for TransferBody {
 #[post("/conversations/{id}/transfer")]
 pub async fn transfer(
     node: Data<Node>,
-    access: Access<ConversationPath, Json<TransferBody>>,
+    access: Access<ConversationPath, Body<TransferBody>>,
 ) -> ApiResult<HttpResponse> {
     let id = access.path.id;
     let cmd = match &*access.input {
@@ -402,7 +437,7 @@ pub struct RatingBody {
 #[post("/conversations/{id}/rating")]
 pub async fn rate(
     node: Data<Node>,
-    access: Access<ConversationPath, Json<RatingBody>>,
+    access: Access<ConversationPath, Body<RatingBody>>,
 ) -> ApiResult<HttpResponse> {
     let stars = u8::try_from(access.input.stars.get()).expect("1 to 5");
     let cmd = Command::Rate(access.path.id, stars);

@@ -11,7 +11,7 @@ use fenliu_store::EventId;
 use futures::stream;
 use serde::Deserialize;
 use serde_json::json;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::access::Access;
 use crate::error::{ApiError, ApiResult};
@@ -34,6 +34,36 @@ pub struct EventsQuery {
     /// headers; the header wins when both are given.
     #[param(value_type = Option<schema::EventId>)]
     last_event_id: Option<String>,
+}
+
+/// Headers of `GET /events`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub struct EventsHeaders {
+    /// The `id:` of the last event received; resume after it (standard SSE:
+    /// a browser's `EventSource` sends it when it reconnects).
+    #[serde(rename = "Last-Event-ID")]
+    #[param(value_type = Option<schema::EventId>, nullable = false)]
+    last_event_id: Option<String>,
+}
+
+/// One Server-Sent Event of the stream, as a client reads it (comments such
+/// as `: keepalive` are not events).
+#[derive(ToSchema)]
+#[schema(as = ServerSentEvent)]
+#[allow(dead_code)]
+pub struct SseEvent {
+    /// The event's id in the shop's stream; absent on `stream.gap`.
+    #[schema(value_type = Option<schema::EventId>, nullable = false)]
+    id: Option<String>,
+    /// `conversation.assigned`, `conversation.queued`,
+    /// `conversation.transferred`, `conversation.ended`,
+    /// `conversation.requeued`, `conversation.cancelled`, `agent.status`, or
+    /// `stream.gap`.
+    event: String,
+    /// One line of JSON: the event's fields and `at`, when it happened.
+    data: String,
 }
 
 fn frame(p: &Published) -> Bytes {
@@ -98,12 +128,11 @@ fn gap_notice(comment: &str, data: &serde_json::Value) -> Bytes {
     params(
         ShopPath,
         EventsQuery,
-        ("Last-Event-ID" = Option<schema::EventId>, Header,
-            description = "the `id:` of the last event received; resume after it"),
+        EventsHeaders,
     ),
     security(("bearer" = ["service", "admin", "supervisor", "agent"])),
     responses((status = OK, description = "the event stream, until the node drains",
-        content_type = "text/event-stream", body = String)),
+        content_type = "text/event-stream", body = SseEvent)),
 )]
 #[get("/events")]
 pub async fn events(

@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::access::Access;
 use crate::error::{ApiError, ApiResult, Code};
-use crate::input::PageLimit;
+use crate::input::{Body, PageLimit};
 use crate::paths::{GroupPath, ShopPath};
 use crate::schema;
 use crate::settings::{Routing, ValidRouting};
@@ -64,7 +64,7 @@ pub async fn list_groups(node: Data<Node>, access: Access<ShopPath>) -> ApiResul
 #[put("/groups/{group}")]
 pub async fn put_group(
     node: Data<Node>,
-    access: Access<GroupPath, Json<GroupBody>>,
+    access: Access<GroupPath, Body<GroupBody>>,
 ) -> ApiResult<Json<GroupView>> {
     let group: GroupId = access.path.group.clone();
     let g = group.clone();
@@ -112,9 +112,9 @@ pub async fn get_routing(node: Data<Node>, access: Access<ShopPath>) -> ApiResul
 #[put("/routing")]
 pub async fn put_routing(
     node: Data<Node>,
-    access: Access<ShopPath, Json<ValidRouting>>,
+    access: Access<ShopPath, Body<ValidRouting>>,
 ) -> ApiResult<Json<Routing>> {
-    let Json(ValidRouting(settings)) = access.input;
+    let Body(ValidRouting(settings)) = access.input;
     let cmd = Command::SetRouting(Box::new(settings));
     let view = node
         .command(&access.path.shop, cmd, |shop, _, _| {
@@ -131,7 +131,7 @@ pub async fn put_routing(
 pub struct QueueQuery {
     /// Entries to pass over, from the next to be served.
     #[serde(default)]
-    #[param(minimum = 0)]
+    #[param(minimum = 0, maximum = 4_294_967_295_u64, format = Int64)]
     offset: u32,
     /// Entries to list; without it, every entry from `offset` on.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
@@ -196,7 +196,7 @@ pub struct OrderBody {
 #[post("/orders")]
 pub async fn order(
     node: Data<Node>,
-    access: Access<ShopPath, Json<OrderBody>>,
+    access: Access<ShopPath, Body<OrderBody>>,
 ) -> ApiResult<Json<OrderView>> {
     let OrderBody { order_id, buyer_id } = access.input.into_inner();
     let view = node
@@ -316,7 +316,7 @@ pub struct MoveBody {
 pub async fn move_shop(
     node: Data<Node>,
     req: HttpRequest,
-    access: Access<ShopPath, Json<MoveBody>>,
+    access: Access<ShopPath, Body<MoveBody>>,
 ) -> ApiResult<Json<OwnerView>> {
     let target = access.input.into_inner().node_id;
     if target == node.node_id() {
