@@ -63,9 +63,10 @@ impl Grant {
                 return Ok(Standing::Itself);
             }
             if self.owner {
-                return caller.agent_id().map(Standing::Owner).ok_or_else(|| {
-                    ApiError::forbidden("agent token has an invalid subject")
-                });
+                return caller
+                    .agent_id()
+                    .map(Standing::Owner)
+                    .ok_or_else(|| ApiError::forbidden("agent token has an invalid subject"));
             }
             if self.itself && self.roles.is_empty() {
                 return Err(ApiError::forbidden("only the agent itself may do this"));
@@ -141,9 +142,7 @@ impl Grants {
         req.app_data::<web::Data<Document>>()
             .and_then(|d| d.grants().get(req.method(), &pattern))
             .cloned()
-            .ok_or_else(|| {
-                ApiError::internal(format!("{} {pattern} has no grant", req.method()))
-            })
+            .ok_or_else(|| ApiError::internal(format!("{} {pattern} has no grant", req.method())))
     }
 }
 
@@ -264,21 +263,29 @@ mod tests {
         let path = agent_path("a1");
 
         assert_eq!(
-            grant.admit(&caller(Role::Service, "*", "gw"), &path).unwrap(),
+            grant
+                .admit(&caller(Role::Service, "*", "gw"), &path)
+                .unwrap(),
             Standing::Role
         );
         assert_eq!(
-            grant.admit(&caller(Role::Agent, "s1", "a1"), &path).unwrap(),
+            grant
+                .admit(&caller(Role::Agent, "s1", "a1"), &path)
+                .unwrap(),
             Standing::Itself
         );
-        assert!(grant.admit(&caller(Role::Agent, "s1", "a2"), &path).is_err());
+        assert!(grant
+            .admit(&caller(Role::Agent, "s1", "a2"), &path)
+            .is_err());
         assert!(grant.admit(&caller(Role::Admin, "s1", "x"), &path).is_err());
         assert!(grant
             .admit(&caller(Role::Agent, "s2", "a1"), &path)
             .is_err());
         let owner = Grant::parse(["owner"]).unwrap();
         assert_eq!(
-            owner.admit(&caller(Role::Agent, "s1", "a2"), &path).unwrap(),
+            owner
+                .admit(&caller(Role::Agent, "s1", "a2"), &path)
+                .unwrap(),
             Standing::Owner(AgentId::parse("a2").unwrap())
         );
     }

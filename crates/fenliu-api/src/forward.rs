@@ -153,3 +153,63 @@ async fn proxy(
     let bytes = resp.bytes().await?;
     Ok(builder.body(bytes.to_vec()))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::sync::Arc;
+
+    use actix_web::http::header::AUTHORIZATION;
+    use actix_web::middleware::from_fn;
+    use actix_web::{test, App};
+    use fenliu_node::clock::SystemClock;
+    use fenliu_node::NodeConfig;
+    use fenliu_store::MemoryStore;
+    use utoipa_actix_web::service_config::ServiceConfig;
+
+    use super::*;
+    use crate::auth::tests::{token, VERIFIED};
+    use crate::auth::{JwtKeys, Role};
+    use crate::openapi::Document;
+
+    #[actix_web::test]
+    async fn a_request_through_forwarding_to_its_handler_verifies_its_token_once() {
+        // Arrange: forwarding checks the token before the handler does.
+        let node = Node::start(
+            NodeConfig {
+                node_id: "n1".into(),
+                advertise_url: "http://127.0.0.1:9".into(),
+                shop_threads: 1,
+                ..NodeConfig::default()
+            },
+            Arc::new(MemoryStore::new()),
+            Arc::new(SystemClock),
+        );
+        let keys = JwtKeys::new(b"secret");
+        let app = test::init_service(
+            App::new()
+                .wrap(from_fn(forward))
+                .app_data(web::Data::new(keys.clone()))
+                .app_data(web::Data::new(node.clone()))
+                .app_data(web::Data::new(Document::build()))
+                .configure(|cfg| crate::routes::configure(&mut ServiceConfig::new(cfg))),
+        )
+        .await;
+        let req = test::TestRequest::get()
+            .uri("/v1/shops/s1/groups")
+            .insert_header((
+                AUTHORIZATION,
+                format!("Bearer {}", token(&keys, Role::Admin, "s1", "boss")),
+            ))
+            .to_request();
+        let before = VERIFIED.with(Cell::get);
+
+        // Act
+        let resp = test::call_service(&app, req).await;
+
+        // Assert
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(VERIFIED.with(Cell::get) - before, 1);
+        node.shutdown();
+    }
+}

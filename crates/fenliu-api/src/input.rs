@@ -162,7 +162,10 @@ impl<'de> de::SeqAccess<'de> for Seq {
         &mut self,
         seed: S,
     ) -> Result<Option<S::Value>, Self::Error> {
-        self.0.next().map(|v| seed.deserialize(Strict(v))).transpose()
+        self.0
+            .next()
+            .map(|v| seed.deserialize(Strict(v)))
+            .transpose()
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -201,7 +204,10 @@ impl<'de> de::MapAccess<'de> for Fields {
         }
     }
 
-    fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, Self::Error> {
+    fn next_value_seed<S: DeserializeSeed<'de>>(
+        &mut self,
+        seed: S,
+    ) -> Result<S::Value, Self::Error> {
         let value = self
             .value
             .take()

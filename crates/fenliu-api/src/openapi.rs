@@ -73,7 +73,9 @@ impl Modify for Bearer {
 }
 
 /// The methods a document may declare, in the order `Allow` lists them.
-const METHODS: [&str; 8] = ["get", "put", "post", "delete", "patch", "head", "options", "trace"];
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "patch", "head", "options", "trace",
+];
 
 /// The document as utoipa builds it from the routes.
 pub fn openapi() -> utoipa::openapi::OpenApi {
@@ -141,7 +143,10 @@ fn finish(doc: &mut Value) {
         let Some(item) = item.as_object_mut() else {
             continue;
         };
-        for (_, op) in item.iter_mut().filter(|(m, _)| METHODS.contains(&m.as_str())) {
+        for (_, op) in item
+            .iter_mut()
+            .filter(|(m, _)| METHODS.contains(&m.as_str()))
+        {
             let roles: Vec<String> = op["security"]
                 .as_array()
                 .into_iter()

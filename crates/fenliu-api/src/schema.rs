@@ -472,7 +472,15 @@ mod tests {
             re(&event_id_pattern()),
             re(TIMEZONE_PATTERN),
         );
-        for raw in ["a1", "A_b.c-9", "", "a b", "小王", &"a".repeat(64), &"a".repeat(65)] {
+        for raw in [
+            "a1",
+            "A_b.c-9",
+            "",
+            "a b",
+            "小王",
+            &"a".repeat(64),
+            &"a".repeat(65),
+        ] {
             assert_eq!(
                 id.is_match(raw),
                 fenliu_core::AgentId::parse(raw).is_ok(),
@@ -481,7 +489,9 @@ mod tests {
         }
         let huge = format!("c-{}", u128::from(u64::MAX) + 1);
         let max = format!("c-{}", u64::MAX);
-        for raw in ["c-0", "c-1", "c-42", "c-01", "c-+1", "c-", "42", "c-x", &huge, &max] {
+        for raw in [
+            "c-0", "c-1", "c-42", "c-01", "c-+1", "c-", "42", "c-x", &huge, &max,
+        ] {
             assert_eq!(
                 conv.is_match(raw),
                 fenliu_core::ConversationId::parse(raw).is_ok(),
@@ -490,7 +500,9 @@ mod tests {
         }
         let long = format!("{}-1", u64::MAX);
         let over = format!("{}0", u64::MAX);
-        for raw in ["1", "42-0", "007", "1-2-3", "-1", "1-", "x", "+5", &long, &over] {
+        for raw in [
+            "1", "42-0", "007", "1-2-3", "-1", "1-", "x", "+5", &long, &over,
+        ] {
             assert_eq!(
                 event.is_match(raw),
                 fenliu_store::EventId::parse(raw).is_some(),
@@ -498,7 +510,9 @@ mod tests {
             );
         }
         assert!(event.is_match(""), "empty names no event");
-        for raw in ["Z", "+08:00", "-14:00", "+14:00", "+14:01", "+15:00", "08:00", "+8:00"] {
+        for raw in [
+            "Z", "+08:00", "-14:00", "+14:00", "+14:01", "+15:00", "08:00", "+8:00",
+        ] {
             assert_eq!(
                 tz.is_match(raw),
                 fenliu_core::TzOffset::parse(raw).is_ok(),

@@ -412,7 +412,10 @@ mod tests {
             json!({"timers": {"auto_end_secs": 0}}),
             json!({"rules": [{"when": {}, "to": {}}]}),
         ] {
-            assert!(serde_json::from_value::<ValidRouting>(bad.clone()).is_err(), "{bad}");
+            assert!(
+                serde_json::from_value::<ValidRouting>(bad.clone()).is_err(),
+                "{bad}"
+            );
         }
     }
 

@@ -101,25 +101,31 @@ pub async fn list_agents(
         offset,
         limit,
     } = access.input.into_inner();
-    let (offset, limit) = (offset as usize, limit.map_or(usize::MAX, |l| l.get() as usize));
+    let (offset, limit) = (
+        offset as usize,
+        limit.map_or(usize::MAX, |l| l.get() as usize),
+    );
     let agents = node
-        .read(&access.path.shop, move |shop, now| -> ApiResult<Vec<AgentView>> {
-            let members = match &group {
-                Some(g) => Some(
-                    shop.group(g)
-                        .ok_or_else(|| ApiError::not_found(format!("group {g} not found")))?,
-                ),
-                None => None,
-            };
-            Ok(shop
-                .agents()
-                .filter(|a| status.is_none_or(|s| a.status == s))
-                .filter(|a| members.is_none_or(|m| m.contains(&a.id)))
-                .skip(offset)
-                .take(limit)
-                .map(|a| AgentView::new(shop, a, now))
-                .collect())
-        })
+        .read(
+            &access.path.shop,
+            move |shop, now| -> ApiResult<Vec<AgentView>> {
+                let members = match &group {
+                    Some(g) => Some(
+                        shop.group(g)
+                            .ok_or_else(|| ApiError::not_found(format!("group {g} not found")))?,
+                    ),
+                    None => None,
+                };
+                Ok(shop
+                    .agents()
+                    .filter(|a| status.is_none_or(|s| a.status == s))
+                    .filter(|a| members.is_none_or(|m| m.contains(&a.id)))
+                    .skip(offset)
+                    .take(limit)
+                    .map(|a| AgentView::new(shop, a, now))
+                    .collect())
+            },
+        )
         .await??;
     Ok(Json(AgentList { agents }))
 }
@@ -157,21 +163,24 @@ pub async fn agent_conversations(
 ) -> ApiResult<Json<AgentConversations>> {
     let agent = access.path.agent.clone();
     let body = node
-        .read(&access.path.shop, move |shop, _| -> ApiResult<AgentConversations> {
-            if shop.agent(&agent).is_none() {
-                return Err(ApiError::not_found(format!("agent {agent} not found")));
-            }
-            let conversations = shop
-                .active_conversations_of(&agent)
-                .into_iter()
-                .filter_map(|id| shop.conversation(id))
-                .map(|c| ConversationView::new(shop, c))
-                .collect();
-            Ok(AgentConversations {
-                agent_id: agent.clone(),
-                conversations,
-            })
-        })
+        .read(
+            &access.path.shop,
+            move |shop, _| -> ApiResult<AgentConversations> {
+                if shop.agent(&agent).is_none() {
+                    return Err(ApiError::not_found(format!("agent {agent} not found")));
+                }
+                let conversations = shop
+                    .active_conversations_of(&agent)
+                    .into_iter()
+                    .filter_map(|id| shop.conversation(id))
+                    .map(|c| ConversationView::new(shop, c))
+                    .collect();
+                Ok(AgentConversations {
+                    agent_id: agent.clone(),
+                    conversations,
+                })
+            },
+        )
         .await??;
     Ok(Json(body))
 }
@@ -203,7 +212,10 @@ pub async fn put_agent(
         weight,
         groups,
     };
-    found(node.command(&access.path.shop, cmd, agent_view(agent)).await?)
+    found(
+        node.command(&access.path.shop, cmd, agent_view(agent))
+            .await?,
+    )
 }
 
 /// Delete an agent
@@ -241,7 +253,10 @@ pub async fn set_status(
 ) -> ApiResult<Json<AgentView>> {
     let agent = access.path.agent.clone();
     let cmd = Command::SetStatus(agent.clone(), access.input.status);
-    found(node.command(&access.path.shop, cmd, agent_view(agent)).await?)
+    found(
+        node.command(&access.path.shop, cmd, agent_view(agent))
+            .await?,
+    )
 }
 
 /// Set an agent's max load
@@ -262,5 +277,8 @@ pub async fn set_max_load(
 ) -> ApiResult<Json<AgentView>> {
     let agent = access.path.agent.clone();
     let cmd = Command::SetMaxLoad(agent.clone(), access.input.max_load);
-    found(node.command(&access.path.shop, cmd, agent_view(agent)).await?)
+    found(
+        node.command(&access.path.shop, cmd, agent_view(agent))
+            .await?,
+    )
 }

@@ -153,7 +153,10 @@ pub async fn open_proactive(
         .agent_id()?
         .ok_or_else(|| ApiError::forbidden("agent token has an invalid subject"))?;
     let cmd = Command::OpenProactive(agent, access.input.into_inner().buyer_id);
-    answer(node.command(&access.path.shop, cmd, conversation_view).await?)
+    answer(
+        node.command(&access.path.shop, cmd, conversation_view)
+            .await?,
+    )
 }
 
 /// One conversation
@@ -174,12 +177,15 @@ pub async fn get_conversation(
     let id = access.path.id;
     let guard = access.guard(id);
     let view = node
-        .read(&access.path.shop, move |shop, _| -> ApiResult<ConversationView> {
-            guard(shop)?;
-            shop.conversation(id)
-                .map(|c| ConversationView::new(shop, c))
-                .ok_or_else(|| ApiError::not_found(format!("conversation {id} not found")))
-        })
+        .read(
+            &access.path.shop,
+            move |shop, _| -> ApiResult<ConversationView> {
+                guard(shop)?;
+                shop.conversation(id)
+                    .map(|c| ConversationView::new(shop, c))
+                    .ok_or_else(|| ApiError::not_found(format!("conversation {id} not found")))
+            },
+        )
         .await??;
     Ok(Json(view))
 }
@@ -395,7 +401,10 @@ pub async fn end(node: Data<Node>, access: Access<ConversationPath>) -> ApiResul
 #[post("/conversations/{id}/cancel")]
 pub async fn cancel(node: Data<Node>, access: Access<ConversationPath>) -> ApiResult<HttpResponse> {
     let cmd = Command::Cancel(access.path.id);
-    answer(node.command(&access.path.shop, cmd, conversation_view).await?)
+    answer(
+        node.command(&access.path.shop, cmd, conversation_view)
+            .await?,
+    )
 }
 
 /// Invite the buyer to rate the conversation (once)
@@ -441,5 +450,8 @@ pub async fn rate(
 ) -> ApiResult<HttpResponse> {
     let stars = u8::try_from(access.input.stars.get()).expect("1 to 5");
     let cmd = Command::Rate(access.path.id, stars);
-    answer(node.command(&access.path.shop, cmd, conversation_view).await?)
+    answer(
+        node.command(&access.path.shop, cmd, conversation_view)
+            .await?,
+    )
 }

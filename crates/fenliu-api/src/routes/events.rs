@@ -99,7 +99,12 @@ fn resume_point(req: &HttpRequest, query: &EventsQuery) -> ApiResult<Option<(Eve
         )?,
         None => None,
     };
-    let query = query.last_event_id.as_deref().map(parse).transpose()?.flatten();
+    let query = query
+        .last_event_id
+        .as_deref()
+        .map(parse)
+        .transpose()?
+        .flatten();
     Ok(header.or(query))
 }
 

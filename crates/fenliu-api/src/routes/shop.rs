@@ -93,7 +93,9 @@ pub async fn put_group(
 #[get("/routing")]
 pub async fn get_routing(node: Data<Node>, access: Access<ShopPath>) -> ApiResult<Json<Routing>> {
     let view = node
-        .read(&access.path.shop, |shop, _| Routing::from(shop.settings().clone()))
+        .read(&access.path.shop, |shop, _| {
+            Routing::from(shop.settings().clone())
+        })
         .await?;
     Ok(Json(view))
 }
@@ -151,7 +153,10 @@ pub async fn queue(
     access: Access<ShopPath, Query<QueueQuery>>,
 ) -> ApiResult<Json<QueueView>> {
     let QueueQuery { offset, limit } = access.input.into_inner();
-    let (offset, limit) = (offset as usize, limit.map_or(usize::MAX, |l| l.get() as usize));
+    let (offset, limit) = (
+        offset as usize,
+        limit.map_or(usize::MAX, |l| l.get() as usize),
+    );
     let view = node
         .read(&access.path.shop, move |shop, now| QueueView {
             order: shop.settings().queue.order,
