@@ -93,9 +93,9 @@ pub enum Standing {
 /// A check run atomically with a command.
 pub type Guard = Box<dyn Fn(&Shop) -> Result<(), NodeError> + Send + Sync>;
 
-/// The grant of every operation of the document, by method and path.
+/// The grant of every operation of the document, by path and method.
 #[derive(Debug, Default)]
-pub struct Grants(HashMap<(Method, String), Grant>);
+pub struct Grants(HashMap<String, Vec<(Method, Grant)>>);
 
 impl Grants {
     /// The grants the document declares: the `bearer` requirement of each
@@ -106,7 +106,7 @@ impl Grants {
     /// On a role name that is not one of the above, or a method that is not
     /// one: the document is built from the code, so this is a bug.
     pub fn from_document(doc: &Value) -> Grants {
-        let mut grants = HashMap::new();
+        let mut grants: HashMap<String, Vec<(Method, Grant)>> = HashMap::new();
         let paths = doc["paths"].as_object().into_iter().flatten();
         for (path, item) in paths {
             for (method, op) in item.as_object().into_iter().flatten() {
@@ -123,7 +123,10 @@ impl Grants {
                     .unwrap_or_else(|e| panic!("{method} {path} in the document: {e}"));
                 let method = Method::from_bytes(method.to_uppercase().as_bytes())
                     .unwrap_or_else(|_| panic!("{method} {path}: not a method"));
-                grants.insert((method, path.clone()), grant);
+                grants
+                    .entry(path.clone())
+                    .or_default()
+                    .push((method, grant));
             }
         }
         Grants(grants)
@@ -131,18 +134,23 @@ impl Grants {
 
     /// The grant of an operation.
     pub fn get(&self, method: &Method, path: &str) -> Option<&Grant> {
-        // Keyed by owned strings; the lookup allocates a key only for the
-        // pattern, which the request computes anyway.
-        self.0.get(&(method.clone(), path.to_owned()))
+        self.0
+            .get(path)?
+            .iter()
+            .find(|(m, _)| m == method)
+            .map(|(_, grant)| grant)
     }
 
-    /// The grant of the operation `req` was routed to.
-    fn of(req: &HttpRequest) -> ApiResult<Grant> {
+    /// Whether `caller` may call the operation `req` was routed to.
+    fn admit(req: &HttpRequest, caller: &Caller, path: &impl ShopScoped) -> ApiResult<Standing> {
         let pattern = req.match_pattern().unwrap_or_default();
-        req.app_data::<web::Data<Document>>()
+        let grant = req
+            .app_data::<web::Data<Document>>()
             .and_then(|d| d.grants().get(req.method(), &pattern))
-            .cloned()
-            .ok_or_else(|| ApiError::internal(format!("{} {pattern} has no grant", req.method())))
+            .ok_or_else(|| {
+                ApiError::internal(format!("{} {pattern} has no grant", req.method()))
+            })?;
+        grant.admit(caller, path)
     }
 }
 
@@ -220,7 +228,7 @@ where
             let caller = Caller::of(&keys, &req)?;
             let input = input.await.map_err(Into::into)?;
             let path = web::Path::<P>::extract(&req).await?.into_inner();
-            let standing = Grants::of(&req)?.admit(&caller, &path)?;
+            let standing = Grants::admit(&req, &caller, &path)?;
             Ok(Access {
                 path,
                 input,

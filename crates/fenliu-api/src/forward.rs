@@ -102,8 +102,7 @@ async fn read_body(
 ) -> Result<Bytes, actix_web::Error> {
     use actix_web::FromRequest;
     Bytes::from_request(req, payload).await.map_err(|e| {
-        let too_large = e.to_string().to_lowercase().contains("overflow");
-        if too_large {
+        if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::too_large().into()
         } else {
             ApiError::invalid(format!("cannot read body: {e}")).into()

@@ -47,7 +47,7 @@ pub struct Application {
 }
 
 /// Refuses a request whose declared body is over [`BODY_LIMIT`] before it is
-/// routed. The JSON extractor enforces the limit on the routes that read a
+/// routed. The body extractor enforces the limit on the routes that read a
 /// body; this also covers those that take none (`/end`, `/cancel`, …), which
 /// would otherwise act and ignore the body.
 async fn limit_body(
