@@ -6,6 +6,7 @@ mod helpers;
 mod agents;
 mod bad_inputs;
 mod concurrency;
+mod contract;
 mod events;
 mod explain;
 mod lifecycle;

@@ -2,12 +2,12 @@
 //!
 //! Only HS256 is accepted (so `alg: none` and every other algorithm are
 //! refused), the signature must verify with the node's secret, and `exp` is
-//! required.
+//! required. A request's token is verified once: the outcome is kept in the
+//! request's extensions, where forwarding and the handler both read it.
 
-use std::future::{ready, Ready};
 use std::sync::Arc;
 
-use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+use actix_web::{http::header, HttpMessage};
 use fenliu_core::{AgentId, ShopId};
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -29,6 +29,9 @@ pub enum Role {
 }
 
 impl Role {
+    /// Every role.
+    pub const ALL: [Role; 4] = [Self::Admin, Self::Supervisor, Self::Agent, Self::Service];
+
     /// The role as written in tokens.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -37,6 +40,11 @@ impl Role {
             Self::Agent => "agent",
             Self::Service => "service",
         }
+    }
+
+    /// The role written `name`.
+    pub fn parse(name: &str) -> Option<Role> {
+        Self::ALL.into_iter().find(|r| r.as_str() == name)
     }
 }
 
@@ -76,6 +84,8 @@ impl JwtKeys {
 
     /// Verifies a token and returns its claims.
     pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+        #[cfg(test)]
+        tests::VERIFIED.with(|n| n.set(n.get() + 1));
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 5;
         validation.set_required_spec_claims(&["exp", "sub"]);
@@ -88,11 +98,48 @@ impl JwtKeys {
 /// The authenticated caller of a `/v1` request.
 #[derive(Clone, Debug)]
 pub struct Caller {
-    /// The claims.
-    pub claims: Claims,
+    claims: Arc<Claims>,
 }
 
+/// The outcome of verifying a request's token, kept in its extensions.
+#[derive(Clone)]
+struct Verified(Result<Caller, Arc<str>>);
+
 impl Caller {
+    /// The caller of a request, whose token is verified on the first call
+    /// and read from the request's extensions after that: forwarding
+    /// ([`crate::forward`]) and the handler share one verification.
+    pub fn of(keys: &JwtKeys, req: &impl HttpMessage) -> Result<Caller, ApiError> {
+        let known = req.extensions().get::<Verified>().cloned();
+        let Verified(outcome) = known.unwrap_or_else(|| {
+            let outcome = Verified(
+                Self::from_headers(keys, req.headers()).map_err(|e| Arc::from(e.to_string())),
+            );
+            req.extensions_mut().insert(outcome.clone());
+            outcome
+        });
+        outcome.map_err(|message| ApiError::unauthorized(&*message))
+    }
+
+    /// The caller named by the `Authorization` header, checked against `keys`.
+    pub fn from_headers(keys: &JwtKeys, headers: &header::HeaderMap) -> Result<Self, ApiError> {
+        let token = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(bearer_token)
+            .ok_or_else(|| {
+                ApiError::unauthorized("missing Authorization: Bearer <token> header")
+            })?;
+        keys.verify(token).map(|claims| Caller {
+            claims: Arc::new(claims),
+        })
+    }
+
+    /// The claims.
+    pub fn claims(&self) -> &Claims {
+        &self.claims
+    }
+
     /// The caller's role.
     pub fn role(&self) -> Role {
         self.claims.role
@@ -105,34 +152,6 @@ impl Caller {
             Ok(())
         } else {
             Err(ApiError::forbidden("token is for another shop"))
-        }
-    }
-
-    /// Checks the shop and that the role is one of `roles`.
-    pub fn require(&self, shop: &ShopId, roles: &[Role]) -> Result<(), ApiError> {
-        self.in_shop(shop)?;
-        if roles.contains(&self.claims.role) {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden(format!(
-                "role {} may not do this",
-                self.claims.role.as_str()
-            )))
-        }
-    }
-
-    /// Checks the shop and that the caller is `agent` itself or has one of
-    /// `roles`.
-    pub fn require_self_or(
-        &self,
-        shop: &ShopId,
-        agent: &AgentId,
-        roles: &[Role],
-    ) -> Result<(), ApiError> {
-        if self.is_agent(agent) {
-            self.in_shop(shop)
-        } else {
-            self.require(shop, roles)
         }
     }
 
@@ -156,28 +175,60 @@ fn bearer_token(value: &str) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-impl Caller {
-    /// The caller named by the `Authorization` header, checked against `keys`.
-    pub fn from_headers(keys: &JwtKeys, headers: &header::HeaderMap) -> Result<Self, ApiError> {
-        let token = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(bearer_token)
-            .ok_or_else(|| {
-                ApiError::unauthorized("missing Authorization: Bearer <token> header")
-            })?;
-        keys.verify(token).map(|claims| Caller { claims })
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::cell::Cell;
+
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    thread_local! {
+        /// Tokens verified on this thread.
+        pub(crate) static VERIFIED: Cell<usize> = const { Cell::new(0) };
     }
-}
 
-impl FromRequest for Caller {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, Self::Error>>;
+    pub(crate) fn token(keys: &JwtKeys, role: Role, shop: &str, sub: &str) -> String {
+        keys.issue(&Claims {
+            sub: sub.into(),
+            role,
+            shop: shop.into(),
+            exp: u64::MAX / 2,
+        })
+    }
 
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let keys = req
-            .app_data::<web::Data<JwtKeys>>()
-            .expect("jwt keys configured");
-        ready(Caller::from_headers(keys, req.headers()))
+    #[test]
+    fn a_request_token_is_verified_once_however_often_the_caller_is_asked_for() {
+        let keys = JwtKeys::new(b"secret");
+        let req = TestRequest::default()
+            .insert_header((
+                header::AUTHORIZATION,
+                format!("Bearer {}", token(&keys, Role::Admin, "s1", "boss")),
+            ))
+            .to_http_request();
+        let before = VERIFIED.with(Cell::get);
+
+        let first = Caller::of(&keys, &req).unwrap();
+        let again = Caller::of(&keys, &req).unwrap();
+
+        assert_eq!(VERIFIED.with(Cell::get) - before, 1);
+        assert_eq!(first.claims().sub, "boss");
+        assert_eq!(again.role(), Role::Admin);
+    }
+
+    #[test]
+    fn a_refused_token_is_refused_again_without_a_second_verification() {
+        let keys = JwtKeys::new(b"secret");
+        let req = TestRequest::default()
+            .insert_header((header::AUTHORIZATION, "Bearer nope"))
+            .to_http_request();
+        let before = VERIFIED.with(Cell::get);
+
+        let first = Caller::of(&keys, &req).unwrap_err();
+        let again = Caller::of(&keys, &req).unwrap_err();
+
+        assert_eq!(VERIFIED.with(Cell::get) - before, 1);
+        assert_eq!(first.to_string(), again.to_string());
+        assert_eq!(again.code(), crate::error::Code::Unauthorized);
     }
 }

@@ -87,10 +87,11 @@ pub async fn forward(
     Ok(ServiceResponse::new(http, resp))
 }
 
-/// Whether the request carries a valid token for `shop`.
+/// Whether the request carries a valid token for `shop`. The verification
+/// is kept in the request, so the handler does not verify the token again.
 fn authorized_for(req: &ServiceRequest, shop: &ShopId) -> bool {
     req.app_data::<web::Data<crate::auth::JwtKeys>>()
-        .and_then(|keys| crate::auth::Caller::from_headers(keys, req.headers()).ok())
+        .and_then(|keys| crate::auth::Caller::of(keys, req).ok())
         .is_some_and(|caller| caller.in_shop(shop).is_ok())
 }
 
@@ -101,8 +102,7 @@ async fn read_body(
 ) -> Result<Bytes, actix_web::Error> {
     use actix_web::FromRequest;
     Bytes::from_request(req, payload).await.map_err(|e| {
-        let too_large = e.to_string().to_lowercase().contains("overflow");
-        if too_large {
+        if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::too_large().into()
         } else {
             ApiError::invalid(format!("cannot read body: {e}")).into()
@@ -151,4 +151,64 @@ async fn proxy(
     }
     let bytes = resp.bytes().await?;
     Ok(builder.body(bytes.to_vec()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::sync::Arc;
+
+    use actix_web::http::header::AUTHORIZATION;
+    use actix_web::middleware::from_fn;
+    use actix_web::{test, App};
+    use fenliu_node::clock::SystemClock;
+    use fenliu_node::NodeConfig;
+    use fenliu_store::MemoryStore;
+    use utoipa_actix_web::service_config::ServiceConfig;
+
+    use super::*;
+    use crate::auth::tests::{token, VERIFIED};
+    use crate::auth::{JwtKeys, Role};
+    use crate::openapi::Document;
+
+    #[actix_web::test]
+    async fn a_request_through_forwarding_to_its_handler_verifies_its_token_once() {
+        // Arrange: forwarding checks the token before the handler does.
+        let node = Node::start(
+            NodeConfig {
+                node_id: "n1".into(),
+                advertise_url: "http://127.0.0.1:9".into(),
+                shop_threads: 1,
+                ..NodeConfig::default()
+            },
+            Arc::new(MemoryStore::new()),
+            Arc::new(SystemClock),
+        );
+        let keys = JwtKeys::new(b"secret");
+        let app = test::init_service(
+            App::new()
+                .wrap(from_fn(forward))
+                .app_data(web::Data::new(keys.clone()))
+                .app_data(web::Data::new(node.clone()))
+                .app_data(web::Data::new(Document::build()))
+                .configure(|cfg| crate::routes::configure(&mut ServiceConfig::new(cfg))),
+        )
+        .await;
+        let req = test::TestRequest::get()
+            .uri("/v1/shops/s1/groups")
+            .insert_header((
+                AUTHORIZATION,
+                format!("Bearer {}", token(&keys, Role::Admin, "s1", "boss")),
+            ))
+            .to_request();
+        let before = VERIFIED.with(Cell::get);
+
+        // Act
+        let resp = test::call_service(&app, req).await;
+
+        // Assert
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(VERIFIED.with(Cell::get) - before, 1);
+        node.shutdown();
+    }
 }

@@ -1,526 +1,385 @@
-//! The OpenAPI 3.0 description of API v1, served at `/v1/openapi.json`.
+//! The OpenAPI 3.1 document of the API, served at `/v1/openapi.json`.
+//!
+//! Nothing here is written by hand but the title: the paths come from the
+//! routes as they are registered (utoipa-actix-web), their schemas from the
+//! types the handlers read and answer, who may call each operation from its
+//! security requirement (which [`crate::access`] enforces), and the error
+//! answers from the [`Code`] table. The server also reads the document: the
+//! `Allow` header of a 405 lists the methods it declares for the path.
 
+use actix_web::dev::ResourceDef;
+use actix_web::web::{Bytes, Data};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use serde_json::{json, Map, Value};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::AppExt;
 
-fn schema_ref(name: &str) -> Value {
-    json!({"$ref": format!("#/components/schemas/{name}")})
+use crate::access::{Grants, BEARER};
+use crate::error::{ApiError, Code, ErrorBody};
+use crate::{routes, schema};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "fenliu (分流) API",
+        version = "1",
+        description = "Routes customer-service inquiries of online shops to agents. Every \
+            `/v1/shops/...` call needs `Authorization: Bearer <JWT>` (HS256; claims `sub`, \
+            `role`, `shop`, `exp`); the role names of each operation's security requirement say \
+            who may call it: `admin`, `supervisor`, `service`, `agent` (any agent of the shop), \
+            `self` (the agent the path names), `owner` (the agent the conversation is assigned \
+            to). Request bodies are JSON; unknown fields and `null` for a field are refused \
+            with 400. See docs/api.md.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    modifiers(&Bearer),
+    components(schemas(
+        ErrorBody,
+        Code,
+        schema::ShopId,
+        schema::AgentId,
+        schema::GroupId,
+        schema::ConversationId,
+        schema::EventId,
+        schema::AgentStatus,
+        schema::Metric,
+        schema::SortOrder,
+    )),
+)]
+struct ApiDoc;
+
+/// Declares the bearer scheme the operations' requirements name.
+struct Bearer;
+
+impl Modify for Bearer {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            BEARER,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "an HS256 JWT signed with the node's secret, with claims `sub`, `role` \
+                         (admin, supervisor, agent, service), `shop` (or `*` for a service) and \
+                         `exp`",
+                    ))
+                    .build(),
+            ),
+        );
+    }
 }
 
-fn op(summary: &str, roles: &str, body: Option<&str>, ok: (&str, Option<&str>)) -> Value {
-    let mut o = json!({
-        "summary": summary,
-        "description": format!("Who may call: {roles}."),
-        "security": [{"bearer": []}],
-        "responses": {
-            ok.0: match ok.1 {
-                Some(s) => json!({"description": "success", "content": {"application/json": {"schema": schema_ref(s)}}}),
-                None => json!({"description": "success"}),
-            },
-            "400": {"$ref": "#/components/responses/Error"},
-            "401": {"$ref": "#/components/responses/Error"},
-            "403": {"$ref": "#/components/responses/Error"},
-            "404": {"$ref": "#/components/responses/Error"},
-            "409": {"$ref": "#/components/responses/Error"},
-            "413": {"$ref": "#/components/responses/Error"},
-            "503": {"$ref": "#/components/responses/Error"},
+/// The methods a document may declare, in the order `Allow` lists them.
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "patch", "head", "options", "trace",
+];
+
+/// The document as utoipa builds it from the routes.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, api) = actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(routes::configure)
+        .split_for_parts();
+    api
+}
+
+/// The finished document, as served.
+pub fn document_json() -> Value {
+    let mut doc = serde_json::to_value(openapi()).expect("the document serializes");
+    finish(&mut doc);
+    doc
+}
+
+/// Drops `"default": null` from schemas that do not admit `null`: utoipa
+/// writes each field's `Default` value, which for a field that may be left
+/// out but not be `null` (`queue.max_length`) is no value at all.
+fn drop_null_defaults(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let admits_null = match map.get("type") {
+                Some(Value::Array(types)) => types.iter().any(|t| t == "null"),
+                Some(Value::String(t)) => t == "null",
+                _ => map.contains_key("oneOf") || map.contains_key("anyOf"),
+            };
+            if map.get("default") == Some(&Value::Null) && !admits_null {
+                map.remove("default");
+            }
+            map.values_mut().for_each(drop_null_defaults);
         }
-    });
-    if let Some(b) = body {
-        o["requestBody"] =
-            json!({"required": true, "content": {"application/json": {"schema": schema_ref(b)}}});
+        Value::Array(items) => items.iter_mut().for_each(drop_null_defaults),
+        _ => {}
     }
-    o
 }
 
-fn params(names: &[&str]) -> Value {
-    Value::Array(
-        names
-            .iter()
-            .map(|n| json!({"name": n, "in": "path", "required": true, "schema": {"type": "string"}}))
-            .collect(),
-    )
+/// The reference of the error response with `code`.
+fn error_ref(code: Code) -> Value {
+    json!({"$ref": format!("#/components/responses/{}", code.as_str())})
 }
 
-fn obj(props: &[(&str, Value)], required: &[&str]) -> Value {
-    let mut p = Map::new();
-    for (k, v) in props {
-        p.insert((*k).into(), v.clone());
-    }
-    json!({"type": "object", "properties": p, "required": required})
-}
-
-fn s() -> Value {
-    json!({"type": "string"})
-}
-
-fn int() -> Value {
-    json!({"type": "integer"})
-}
-
-fn en(values: &[&str]) -> Value {
-    json!({"type": "string", "enum": values})
-}
-
-/// The document.
-pub fn document() -> Value {
-    let shop = "/v1/shops/{shop}";
-    let conv = |rest: &str| format!("{shop}/conversations/{{id}}{rest}");
-    let entry = en(&[
-        "product_detail",
-        "order_detail",
-        "direct_message",
-        "live",
-        "other",
-    ]);
-    let status = en(&["online", "busy", "offline"]);
-    let conv_status = en(&["queued", "active", "ended", "cancelled"]);
-    let mut paths = Map::new();
-    let mut add = |path: String, method: &str, p: &[&str], o: Value| {
-        let entry = paths
-            .entry(path)
-            .or_insert_with(|| json!({"parameters": params(p)}));
-        entry[method] = o;
+/// Adds what every operation shares: the error answers it may give (from
+/// the [`Code`] table) and, in its description, who may call it (from its
+/// security requirement).
+fn finish(doc: &mut Value) {
+    let responses: Map<String, Value> = Code::ALL
+        .iter()
+        .map(|code| {
+            let response = json!({
+                "description": format!("`{}`: {}", code.as_str(), code.description()),
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            });
+            (code.as_str().to_owned(), response)
+        })
+        .collect();
+    doc["components"]["responses"] = Value::Object(responses);
+    drop_null_defaults(doc);
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
     };
-    let a = &["shop", "agent"];
-    let c = &["shop", "id"];
-    let mut list = op(
-        "List agents, or those with a status, of a group, a page at a time",
-        "admin, supervisor, service",
-        None,
-        ("200", Some("AgentList")),
-    );
-    list["parameters"] = json!([
-        {"name": "status", "in": "query", "schema": en(&["online", "busy", "offline"])},
-        {"name": "group", "in": "query", "schema": s()},
-        {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
-        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
-    ]);
-    add(format!("{shop}/agents"), "get", &["shop"], list);
-    add(
-        format!("{shop}/agents/{{agent}}"),
-        "put",
-        a,
-        op(
-            "Create or update an agent",
-            "admin",
-            Some("AgentBody"),
-            ("200", Some("Agent")),
-        ),
-    );
-    add(
-        format!("{shop}/agents/{{agent}}"),
-        "get",
-        a,
-        op(
-            "One agent",
-            "admin, supervisor, service, the agent itself",
-            None,
-            ("200", Some("Agent")),
-        ),
-    );
-    add(
-        format!("{shop}/agents/{{agent}}"),
-        "delete",
-        a,
-        op(
-            "Delete an agent; its active conversations are re-routed",
-            "admin",
-            None,
-            ("204", None),
-        ),
-    );
-    add(
-        format!("{shop}/agents/{{agent}}/conversations"),
-        "get",
-        a,
-        op(
-            "The agent's active conversations, oldest first (extension)",
-            "admin, supervisor, service, the agent itself",
-            None,
-            ("200", Some("AgentConversations")),
-        ),
-    );
-    add(
-        format!("{shop}/agents/{{agent}}/status"),
-        "put",
-        a,
-        op(
-            "Set status",
-            "the agent itself, service",
-            Some("StatusBody"),
-            ("200", Some("Agent")),
-        ),
-    );
-    add(
-        format!("{shop}/agents/{{agent}}/max_load"),
-        "put",
-        a,
-        op(
-            "Set max load (1..=50)",
-            "the agent itself",
-            Some("MaxLoadBody"),
-            ("200", Some("Agent")),
-        ),
-    );
-    add(
-        format!("{shop}/groups"),
-        "get",
-        &["shop"],
-        op(
-            "List groups",
-            "admin, supervisor, service",
-            None,
-            ("200", Some("GroupList")),
-        ),
-    );
-    add(
-        format!("{shop}/groups/{{group}}"),
-        "put",
-        &["shop", "group"],
-        op(
-            "Replace a group's members",
-            "admin, supervisor",
-            Some("GroupBody"),
-            ("200", Some("Group")),
-        ),
-    );
-    add(
-        format!("{shop}/routing"),
-        "get",
-        &["shop"],
-        op(
-            "Routing settings",
-            "admin, supervisor, service",
-            None,
-            ("200", Some("Routing")),
-        ),
-    );
-    add(
-        format!("{shop}/routing"),
-        "put",
-        &["shop"],
-        op(
-            "Replace routing settings",
-            "admin",
-            Some("Routing"),
-            ("200", Some("Routing")),
-        ),
-    );
-    add(
-        format!("{shop}/inquiries"),
-        "post",
-        &["shop"],
-        op(
-            "Route an inquiry (201 created, 200 existing)",
-            "service",
-            Some("Inquiry"),
-            ("201", Some("InquiryAnswer")),
-        ),
-    );
-    add(
-        format!("{shop}/conversations"),
-        "post",
-        &["shop"],
-        op(
-            "Open a proactive conversation",
-            "agent",
-            Some("ProactiveBody"),
-            ("201", Some("Conversation")),
-        ),
-    );
-    add(
-        conv(""),
-        "get",
-        c,
-        op(
-            "One conversation",
-            "service, admin, supervisor, owning agent",
-            None,
-            ("200", Some("Conversation")),
-        ),
-    );
-    add(
-        conv("/explain"),
-        "get",
-        c,
-        op(
-            "How the conversation was routed",
-            "service, admin, supervisor",
-            None,
-            ("200", Some("Explanation")),
-        ),
-    );
-    add(
-        conv("/messages"),
-        "post",
-        c,
-        op(
-            "A message (buyer after the end: 201 with a new conversation)",
-            "service, owning agent (from agent)",
-            Some("MessageBody"),
-            ("200", Some("Conversation")),
-        ),
-    );
-    add(
-        conv("/transfer"),
-        "post",
-        c,
-        op(
-            "Transfer to another online or busy agent, or to an agent of a group",
-            "owning agent, admin, service",
-            Some("TransferBody"),
-            ("200", Some("Conversation")),
-        ),
-    );
-    add(
-        conv("/end"),
-        "post",
-        c,
-        op(
-            "End",
-            "owning agent, service",
-            None,
-            ("200", Some("Conversation")),
-        ),
-    );
-    add(
-        conv("/cancel"),
-        "post",
-        c,
-        op(
-            "Leave the queue",
-            "service",
-            None,
-            ("200", Some("Conversation")),
-        ),
-    );
-    add(
-        conv("/rating_invite"),
-        "post",
-        c,
-        op(
-            "Invite a rating (once)",
-            "owning agent",
-            None,
-            ("200", Some("Conversation")),
-        ),
-    );
-    add(
-        conv("/rating"),
-        "post",
-        c,
-        op(
-            "Rate 1..=5 stars (once)",
-            "service",
-            Some("RatingBody"),
-            ("200", Some("Conversation")),
-        ),
-    );
-    let mut queue = op(
-        "The queue, or one page of it",
-        "admin, supervisor, service",
-        None,
-        ("200", Some("Queue")),
-    );
-    queue["parameters"] = json!([
-        {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
-        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
-    ]);
-    add(format!("{shop}/queue"), "get", &["shop"], queue);
-    add(
-        format!("{shop}/orders"),
-        "post",
-        &["shop"],
-        op(
-            "Record an order and credit an agent",
-            "service",
-            Some("OrderBody"),
-            ("200", Some("OrderAnswer")),
-        ),
-    );
-    let mut ranking = op(
-        "Agent ranking for the shop's day",
-        "admin, supervisor, service, agent",
-        None,
-        ("200", Some("Ranking")),
-    );
-    ranking["parameters"] = json!([
-        {"name": "metric", "in": "query", "schema": en(&["receptions", "sessions", "reply_rate_3m", "satisfaction_rate"])},
-        {"name": "order", "in": "query", "schema": en(&["asc", "desc"])},
-        {"name": "group", "in": "query", "schema": s()},
-    ]);
-    add(format!("{shop}/ranking"), "get", &["shop"], ranking);
-    let mut events = op(
-        "Server-Sent Events of the shop",
-        "service, admin, supervisor, agent (own events)",
-        None,
-        ("200", None),
-    );
-    events["responses"]["200"] = json!({"description": "text/event-stream", "content": {"text/event-stream": {"schema": s()}}});
-    events["description"] = json!(format!(
-        "{} A client naming its last event (`Last-Event-ID`, or `last_event_id` when it cannot set headers; the header wins) first gets every stored event after it that it may see, then the live ones; an id older than what the shop still keeps gets the comment `: missed events after <id>` and a `stream.gap` event (`{{\"after\": <id>}}`, no `id:`) first. A malformed id is a 400.",
-        events["description"].as_str().unwrap_or_default()
-    ));
-    let event_id = json!({"type": "string", "pattern": "^[0-9]+(-[0-9]+)?$", "example": "42"});
-    events["parameters"] = json!([
-        {"name": "Last-Event-ID", "in": "header", "description": "the `id:` of the last event received; resume after it", "schema": event_id},
-        {"name": "last_event_id", "in": "query", "description": "the same, for clients that cannot set headers", "schema": event_id},
-    ]);
-    add(format!("{shop}/events"), "get", &["shop"], events);
-    add(
-        format!("{shop}/owner"),
-        "get",
-        &["shop"],
-        op(
-            "The node serving the shop",
-            "any token of the shop",
-            None,
-            ("200", Some("Owner")),
-        ),
-    );
-    add(
-        format!("{shop}/move"),
-        "post",
-        &["shop"],
-        op(
-            "Move the shop to a named node (extension)",
-            "admin",
-            Some("MoveBody"),
-            ("200", Some("Owner")),
-        ),
-    );
-    for (path, summary) in [
-        ("/healthz", "200 while the process runs"),
-        (
-            "/readyz",
-            "200 when the store answers and the node is not draining",
-        ),
-        ("/metrics", "Prometheus text format"),
-    ] {
-        paths.insert(path.into(), json!({"get": {"summary": summary, "security": [], "responses": {"200": {"description": "ok"}, "503": {"description": "not ready"}}}}));
+    for (path, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for (_, op) in item
+            .iter_mut()
+            .filter(|(m, _)| METHODS.contains(&m.as_str()))
+        {
+            let roles: Vec<String> = op["security"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|r| r[BEARER].as_array())
+                .flatten()
+                .filter_map(|r| r.as_str().map(str::to_owned))
+                .collect();
+            let errors: &[Code] = if roles.is_empty() {
+                if path == "/readyz" {
+                    &[Code::PayloadTooLarge, Code::Unavailable]
+                } else {
+                    &[Code::PayloadTooLarge]
+                }
+            } else {
+                &[
+                    Code::InvalidRequest,
+                    Code::Unauthorized,
+                    Code::Forbidden,
+                    Code::NotFound,
+                    Code::Conflict,
+                    Code::PayloadTooLarge,
+                    Code::Internal,
+                    Code::Unavailable,
+                ]
+            };
+            for code in errors {
+                op["responses"][code.status().as_str()] = error_ref(*code);
+            }
+            for (status, response) in op["responses"].as_object_mut().into_iter().flatten() {
+                if response.get("$ref").is_none() && response.get("description").is_none() {
+                    let reason = status
+                        .parse::<u16>()
+                        .ok()
+                        .and_then(|s| actix_web::http::StatusCode::from_u16(s).ok())
+                        .and_then(|s| s.canonical_reason())
+                        .unwrap_or("success");
+                    response["description"] = Value::String(reason.to_lowercase());
+                }
+            }
+            let who = if roles.is_empty() {
+                "Who may call: anyone, without a token.".to_owned()
+            } else {
+                format!("Who may call: {}.", roles.join(", "))
+            };
+            let description = match op["description"].as_str() {
+                Some(d) if !d.is_empty() => format!("{d}\n\n{who}"),
+                _ => who,
+            };
+            op["description"] = Value::String(description);
+        }
+    }
+}
+
+/// The served document and what the server reads from it.
+pub struct Document {
+    bytes: Bytes,
+    grants: Grants,
+    /// Each path of the document, and its `Allow` header.
+    allow: Vec<(ResourceDef, String)>,
+}
+
+impl Document {
+    /// The document of this server.
+    pub fn build() -> Document {
+        Self::from_json(&document_json())
     }
 
-    let agent = obj(
-        &[
-            ("agent_id", s()),
-            ("display_name", json!({"type": "string", "nullable": true})),
-            ("status", status.clone()),
-            ("load", int()),
-            ("max_load", int()),
-            ("saturation", json!({"type": "number"})),
-            ("weight", int()),
-            ("groups", json!({"type": "array", "items": s()})),
-            ("assigned_today", int()),
-            ("unreplied", int()),
-        ],
-        &[
-            "agent_id",
-            "status",
-            "load",
-            "max_load",
-            "saturation",
-            "weight",
-            "groups",
-            "assigned_today",
-            "unreplied",
-        ],
-    );
-    let conversation = obj(
-        &[
-            ("conversation_id", s()),
-            ("buyer_id", s()),
-            ("status", conv_status.clone()),
-            ("agent_id", s()),
-            ("position", int()),
-            ("entry", entry.clone()),
-            (
-                "created_at",
-                json!({"type": "string", "format": "date-time"}),
-            ),
-            (
-                "assigned_at",
-                json!({"type": "string", "format": "date-time"}),
-            ),
-            ("ended_at", json!({"type": "string", "format": "date-time"})),
-            ("end_reason", en(&["agent", "service", "auto_end"])),
-            ("unreplied", json!({"type": "boolean"})),
-        ],
-        &[
-            "conversation_id",
-            "buyer_id",
-            "status",
-            "entry",
-            "created_at",
-            "unreplied",
-        ],
-    );
-    let tag = json!({"type": "string", "minLength": 1, "maxLength": 200});
-    let schemas = json!({
-        "Error": obj(&[("error", obj(&[("code", en(&["invalid_request", "unauthorized", "forbidden", "not_found", "conflict", "payload_too_large", "unavailable", "internal"])), ("message", s())], &["code", "message"]))], &["error"]),
-        "Agent": agent,
-        "AgentList": obj(&[("agents", json!({"type": "array", "items": schema_ref("Agent")}))], &["agents"]),
-        "AgentConversations": obj(&[("agent_id", s()), ("conversations", json!({"type": "array", "items": schema_ref("Conversation")}))], &["agent_id", "conversations"]),
-        "AgentBody": obj(&[("display_name", s()), ("weight", json!({"type": "integer", "minimum": 1, "maximum": 100})), ("groups", json!({"type": "array", "items": s()}))], &[]),
-        "StatusBody": obj(&[("status", status)], &["status"]),
-        "MaxLoadBody": obj(&[("max_load", json!({"type": "integer", "minimum": 1, "maximum": 50}))], &["max_load"]),
-        "Group": obj(&[("group_id", s()), ("agents", json!({"type": "array", "items": s()}))], &["group_id", "agents"]),
-        "GroupList": obj(&[("groups", json!({"type": "array", "items": schema_ref("Group")}))], &["groups"]),
-        "GroupBody": obj(&[("agents", json!({"type": "array", "items": s()}))], &["agents"]),
-        "Routing": {"type": "object", "description": "Routing settings; every field optional, absent means the default (see docs/routing.md)."},
-        "Inquiry": obj(&[("buyer_id", json!({"type": "string", "minLength": 1, "maxLength": 128})), ("entry", entry), ("question", tag.clone()), ("order_state", tag.clone()), ("product_id", tag.clone()), ("intent", tag.clone())], &["buyer_id", "entry"]),
-        "InquiryAnswer": obj(&[("conversation_id", s()), ("status", conv_status), ("agent_id", s()), ("position", int()), ("reason", en(&["existing", "recent_contact", "rule", "default", "overflow", "offline", "no_queue", "queued"])), ("offline_delivery", json!({"type": "boolean"}))], &["conversation_id", "status", "reason", "offline_delivery"]),
-        "Conversation": conversation,
-        "Explanation": {"type": "object", "description": "decided_at, reason, strategy, recent_contact, matched_rule, overflowed, target_size, agents (agent_id, status, load, max_load, assigned_today, effective_weight, verdict), unlisted, picked"},
-        "ProactiveBody": obj(&[("buyer_id", s())], &["buyer_id"]),
-        "MessageBody": obj(&[("from", en(&["buyer", "agent"]))], &["from"]),
-        "TransferBody": obj(&[("to_agent", s()), ("to_group", s())], &[]),
-        "RatingBody": obj(&[("stars", json!({"type": "integer", "minimum": 1, "maximum": 5}))], &["stars"]),
-        "Queue": obj(&[("order", en(&["fifo", "lifo"])), ("length", int()), ("items", json!({"type": "array", "items": obj(&[("conversation_id", s()), ("buyer_id", s()), ("position", int()), ("waited_secs", int())], &[])}))], &["order", "length", "items"]),
-        "OrderBody": obj(&[("order_id", tag), ("buyer_id", s())], &["order_id", "buyer_id"]),
-        "OrderAnswer": obj(&[("order_id", s()), ("credited_agent", json!({"type": "string", "nullable": true}))], &["order_id", "credited_agent"]),
-        "Ranking": obj(&[("date", s()), ("metric", s()), ("average", json!({"type": "number", "nullable": true})), ("agents", json!({"type": "array", "items": {"type": "object"}}))], &["date", "metric", "agents"]),
-        "MoveBody": obj(&[("node_id", s())], &["node_id"]),
-        "Owner": obj(&[("node_id", s()), ("epoch", int())], &["node_id", "epoch"]),
-    });
-    json!({
-        "openapi": "3.0.3",
-        "info": {"title": "fenliu (分流) API", "version": "1", "description": "Routes customer-service inquiries of online shops to agents. See docs/api.md."},
-        "paths": paths,
-        "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (HS256; claims sub, role, shop, exp)"}},
-            "responses": {"Error": {"description": "error", "content": {"application/json": {"schema": schema_ref("Error")}}}},
-            "schemas": schemas,
+    fn from_json(doc: &Value) -> Document {
+        let allow = doc["paths"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(path, item)| {
+                let methods: Vec<String> = METHODS
+                    .iter()
+                    .filter(|m| item.get(**m).is_some())
+                    .map(|m| m.to_uppercase())
+                    .collect();
+                (ResourceDef::new(path.as_str()), methods.join(", "))
+            })
+            .collect();
+        Document {
+            bytes: Bytes::from(serde_json::to_vec(doc).expect("the document serializes")),
+            grants: Grants::from_document(doc),
+            allow,
         }
-    })
+    }
+
+    /// The document as JSON text.
+    pub fn bytes(&self) -> Bytes {
+        self.bytes.clone()
+    }
+
+    /// The grants of the operations.
+    pub fn grants(&self) -> &Grants {
+        &self.grants
+    }
+
+    /// The methods the document declares for `path`, as an `Allow` header.
+    pub fn allow(&self, path: &str) -> Option<&str> {
+        self.allow
+            .iter()
+            .find(|(def, _)| def.is_match(path))
+            .map(|(_, allow)| allow.as_str())
+    }
+}
+
+/// What answers a request no route took: 405 with `Allow` on a path of the
+/// document (the method is not one it declares), else 404.
+pub async fn unrouted(req: HttpRequest, doc: Data<Document>) -> HttpResponse {
+    let method = req.method().as_str();
+    let err = match doc.allow(req.path()) {
+        // A declared method that no route took cannot happen (the routes are
+        // the document); a 404 then, rather than a 405 its `Allow` belies.
+        Some(allow) if !allow.split(", ").any(|m| m == method) => {
+            ApiError::method_not_allowed(allow.to_owned())
+        }
+        _ => ApiError::not_found("no such route"),
+    };
+    err.error_response()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use actix_web::http::Method;
 
     #[test]
-    fn every_route_of_the_api_table_is_described() {
-        let doc = document();
+    fn every_route_of_the_api_table_is_described_once() {
+        let doc = document_json();
         let paths = doc["paths"].as_object().unwrap();
-        let ops: usize = paths
-            .values()
-            .map(|p| {
-                ["get", "put", "post", "delete"]
+        let ops: Vec<(String, String)> = paths
+            .iter()
+            .flat_map(|(p, item)| {
+                METHODS
                     .iter()
-                    .filter(|m| p.get(**m).is_some())
-                    .count()
+                    .filter(|m| item.get(**m).is_some())
+                    .map(move |m| (m.to_string(), p.clone()))
             })
-            .sum();
-        // 25 rows of the spec's table, `move`, an agent's conversations, and
-        // healthz, readyz, metrics.
-        assert_eq!(ops, 30);
+            .collect();
+        // 25 rows of the spec's table, `move`, an agent's conversations,
+        // healthz, readyz, metrics and this document.
+        assert_eq!(ops.len(), 31, "{ops:?}");
         assert!(paths.contains_key("/v1/shops/{shop}/agents/{agent}/conversations"));
-        for (path, item) in paths {
-            for m in ["get", "put", "post", "delete"] {
-                if let Some(o) = item.get(m) {
-                    assert!(o["responses"].is_object(), "{m} {path}");
+        let mut ids: Vec<&str> = paths
+            .values()
+            .flat_map(|item| METHODS.iter().filter_map(|m| item.get(*m)))
+            .map(|op| op["operationId"].as_str().unwrap())
+            .collect();
+        ids.sort_unstable();
+        let before = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), before, "operation ids are unique");
+    }
+
+    fn refs(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(r)) = map.get("$ref") {
+                    out.push(r.clone());
                 }
+                map.values().for_each(|v| refs(v, out));
             }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_reference_of_the_document_resolves() {
+        let doc = document_json();
+        let mut found = Vec::new();
+        refs(&doc, &mut found);
+        assert!(!found.is_empty());
+        for r in found {
+            let pointer = r.strip_prefix('#').expect("a local reference");
+            assert!(doc.pointer(pointer).is_some(), "{r} does not resolve");
+        }
+    }
+
+    #[test]
+    fn every_shop_operation_declares_who_may_call_it_and_its_errors() {
+        let doc = document_json();
+        let document = Document::from_json(&doc);
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for m in METHODS.iter().filter(|m| item.get(**m).is_some()) {
+                let op = &item[*m];
+                let method = Method::from_bytes(m.to_uppercase().as_bytes()).unwrap();
+                let granted = document.grants().get(&method, path).is_some();
+                assert_eq!(granted, path.starts_with("/v1/shops/"), "{m} {path}");
+                assert!(op["responses"]["400"].is_object() || !granted, "{m} {path}");
+                assert!(op["responses"]["413"].is_object(), "{m} {path}");
+                assert!(op["description"].as_str().unwrap().contains("Who may call"));
+            }
+        }
+    }
+
+    #[test]
+    fn a_path_of_the_document_allows_the_methods_it_declares() {
+        let doc = Document::build();
+        assert_eq!(
+            doc.allow("/v1/shops/s1/agents/a1"),
+            Some("GET, PUT, DELETE")
+        );
+        assert_eq!(doc.allow("/v1/shops/s1/routing"), Some("GET, PUT"));
+        assert_eq!(doc.allow("/healthz"), Some("GET"));
+        assert_eq!(doc.allow("/v1/shops/s1/agents/a1/unknown"), None);
+    }
+
+    #[test]
+    fn request_bodies_refuse_unknown_fields_in_the_document_too() {
+        let doc = document_json();
+        let schemas = &doc["components"]["schemas"];
+        for name in [
+            "AgentBody",
+            "StatusBody",
+            "MaxLoadBody",
+            "GroupBody",
+            "RoutingSettings",
+            "Inquiry",
+            "ProactiveBody",
+            "MessageBody",
+            "RatingBody",
+            "OrderBody",
+            "MoveBody",
+        ] {
+            assert_eq!(
+                schemas[name]["additionalProperties"],
+                json!(false),
+                "{name}: {}",
+                schemas[name]
+            );
         }
     }
 }

@@ -3,21 +3,24 @@
 use std::future::Future;
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
-use actix_web::error::{InternalError, JsonPayloadError, PayloadError};
-use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::error::{InternalError, PathError};
+use actix_web::http::header;
 use actix_web::middleware::{from_fn, Next};
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer, ResponseError};
+use actix_web::{web, App, HttpServer, ResponseError};
 use fenliu_node::clock::SystemClock;
 use fenliu_node::{Node, NodeConfig};
 use fenliu_store::ShopStore;
-use tracing::{info, Instrument};
+use tracing::info;
+use tracing_actix_web::TracingLogger;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::JwtKeys;
 use crate::error::ApiError;
+use crate::observe::{observe, RootSpan};
+use crate::openapi::{unrouted, Document};
 use crate::routes;
 
 /// Largest accepted request body.
@@ -43,23 +46,8 @@ pub struct Application {
     node: Node,
 }
 
-fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    let api = match &err {
-        JsonPayloadError::Overflow { .. }
-        | JsonPayloadError::OverflowKnownLength { .. }
-        | JsonPayloadError::Payload(PayloadError::Overflow) => ApiError::too_large(),
-        JsonPayloadError::Deserialize(e) => ApiError::invalid(format!("invalid JSON body: {e}")),
-        other => ApiError::invalid(format!("invalid request body: {other}")),
-    };
-    InternalError::from_response(err, api.error_response()).into()
-}
-
-async fn not_found() -> HttpResponse {
-    ApiError::not_found("no such route").error_response()
-}
-
 /// Refuses a request whose declared body is over [`BODY_LIMIT`] before it is
-/// routed. The JSON extractor enforces the limit on the routes that read a
+/// routed. The body extractor enforces the limit on the routes that read a
 /// body; this also covers those that take none (`/end`, `/cancel`, …), which
 /// would otherwise act and ignore the body.
 async fn limit_body(
@@ -77,49 +65,6 @@ async fn limit_body(
     Ok(next.call(req).await?.map_into_boxed_body())
 }
 
-/// Gives every request a span with a request id, logs it and counts it.
-async fn observe(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let request_id = req
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 64 && v.chars().all(|c| c.is_ascii_graphic()))
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
-    let node = req.app_data::<web::Data<Node>>().cloned();
-    let method = req.method().to_string();
-    let span = tracing::info_span!(
-        "http_request",
-        request_id = %request_id,
-        method = %method,
-        path = %req.path(),
-    );
-    let started = Instant::now();
-    let mut res = next.call(req).instrument(span.clone()).await?;
-    let status = res.status().as_u16();
-    let route = res
-        .request()
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".into());
-    span.in_scope(|| {
-        info!(status, route = %route, latency_us = started.elapsed().as_micros() as u64, "request");
-    });
-    if let Some(node) = node {
-        node.metrics()
-            .http_requests
-            .with_label_values(&[&method, &route, &status.to_string()])
-            .inc();
-    }
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
-        res.headers_mut()
-            .insert(HeaderName::from_static("x-request-id"), v);
-    }
-    Ok(res)
-}
-
 impl Application {
     /// Binds the listener and starts the node; call inside an actix system.
     pub async fn build(config: AppConfig, store: Arc<dyn ShopStore>) -> anyhow::Result<Self> {
@@ -133,34 +78,31 @@ impl Application {
         let node = Node::start(node_config, store, Arc::new(SystemClock));
         let keys = web::Data::new(JwtKeys::new(config.jwt_secret.as_bytes()));
         let data = web::Data::new(node.clone());
+        let document = web::Data::new(Document::build());
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(crate::forward::forward))
                 .wrap(from_fn(limit_body))
                 .wrap(from_fn(observe))
+                .wrap(TracingLogger::<RootSpan>::new())
                 .app_data(keys.clone())
                 .app_data(data.clone())
-                .app_data(
-                    web::JsonConfig::default()
-                        .limit(BODY_LIMIT)
-                        .content_type_required(false)
-                        .error_handler(json_error),
-                )
+                .app_data(document.clone())
                 .app_data(web::PayloadConfig::default().limit(BODY_LIMIT))
                 .app_data(web::QueryConfig::default().error_handler(|err, _| {
                     let api = ApiError::invalid(format!("invalid query: {err}"));
                     InternalError::from_response(err, api.error_response()).into()
                 }))
                 .app_data(web::PathConfig::default().error_handler(|err, _| {
-                    let api = ApiError::invalid(format!("invalid path: {err}"));
+                    // The id's own message: "agent id may only contain …".
+                    let api = match &err {
+                        PathError::Deserialize(inner) => ApiError::invalid(inner.to_string()),
+                        other => ApiError::invalid(format!("invalid path: {other}")),
+                    };
                     InternalError::from_response(err, api.error_response()).into()
                 }))
-                .route("/healthz", web::get().to(routes::ops::healthz))
-                .route("/readyz", web::get().to(routes::ops::readyz))
-                .route("/metrics", web::get().to(routes::ops::metrics))
-                .route("/v1/openapi.json", web::get().to(routes::ops::openapi))
-                .configure(routes::v1)
-                .default_service(web::to(not_found))
+                .configure(|cfg| routes::configure(&mut ServiceConfig::new(cfg)))
+                .default_service(web::to(unrouted))
         })
         .workers(config.workers.max(1))
         .disable_signals()

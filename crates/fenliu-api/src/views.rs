@@ -1,11 +1,22 @@
-//! The JSON shapes the API answers with.
+//! The JSON shapes the API answers with, one type each: handlers serialize
+//! exactly these, and the document describes exactly these.
+//!
+//! Every view is `deny_unknown_fields` so that its schema says
+//! `additionalProperties: false`: the document lists every field the server
+//! sends, and a field added here without a schema fails the conformance run.
 
 use chrono::{DateTime, SecondsFormat};
 use fenliu_core::conversation::ConversationStatus;
-use fenliu_core::explain::Explanation;
-use fenliu_core::{Agent, AgentId, Conversation, ConversationId, GroupId, Millis, Shop};
+use fenliu_core::explain::{Considered, Explanation, RecentContactCheck, Unlisted};
+use fenliu_core::stats::RankRow;
+use fenliu_core::{
+    Agent, AgentId, AgentStatus, BuyerId, Conversation, ConversationId, EndReason, Entry, GroupId,
+    Metric, Millis, Reason, Shop, SortOrder, Tag, Verdict,
+};
 use serde::Serialize;
-use serde_json::{json, Value};
+use utoipa::ToSchema;
+
+use crate::schema;
 
 /// RFC 3339 with milliseconds, in UTC.
 pub fn rfc3339(at: Millis) -> String {
@@ -15,17 +26,31 @@ pub fn rfc3339(at: Millis) -> String {
 }
 
 /// An agent.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Agent)]
 pub struct AgentView {
+    #[schema(value_type = schema::AgentId)]
     agent_id: AgentId,
+    /// Or `null` when none was given.
+    #[schema(value_type = Option<schema::DisplayName>, required)]
     display_name: Option<String>,
-    status: fenliu_core::AgentStatus,
+    #[schema(value_type = schema::AgentStatus)]
+    status: AgentStatus,
+    /// Active conversations.
     load: u32,
+    #[schema(minimum = 1, maximum = 50)]
     max_load: u32,
+    /// `load` ÷ `max_load`.
+    #[schema(minimum = 0)]
     saturation: f64,
+    #[schema(minimum = 1, maximum = 100)]
     weight: u32,
+    #[schema(value_type = Vec<schema::GroupId>)]
     groups: Vec<GroupId>,
+    /// Conversations assigned on the shop's current day.
     assigned_today: u32,
+    /// Active conversations whose reply clock runs.
     unreplied: u32,
 }
 
@@ -52,22 +77,50 @@ impl AgentView {
     }
 }
 
+/// Every agent asked for, by id.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgentList {
+    /// The agents.
+    pub agents: Vec<AgentView>,
+}
+
+/// An agent's active conversations, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConversations {
+    /// The agent.
+    #[schema(value_type = schema::AgentId)]
+    pub agent_id: AgentId,
+    /// Its active conversations.
+    pub conversations: Vec<ConversationView>,
+}
+
 /// The answer to an inquiry.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = InquiryAnswer)]
 pub struct InquiryView {
+    #[schema(value_type = schema::ConversationId)]
     conversation_id: ConversationId,
+    #[schema(value_type = schema::ConversationStatus)]
     status: ConversationStatus,
+    /// While active.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = schema::AgentId)]
     agent_id: Option<AgentId>,
+    /// While queued: 1 is the next to be served.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 1)]
     position: Option<u32>,
-    reason: fenliu_core::Reason,
+    #[schema(value_type = schema::Reason)]
+    reason: Reason,
     offline_delivery: bool,
 }
 
 impl InquiryView {
     /// The view of conversation `id` answered with `reason`.
-    pub fn new(shop: &Shop, id: ConversationId, reason: fenliu_core::Reason) -> Option<Self> {
+    pub fn new(shop: &Shop, id: ConversationId, reason: Reason) -> Option<Self> {
         let c = shop.conversation(id)?;
         Some(Self {
             conversation_id: id,
@@ -84,37 +137,60 @@ impl InquiryView {
 }
 
 /// A conversation.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Conversation)]
 pub struct ConversationView {
+    #[schema(value_type = schema::ConversationId)]
     conversation_id: ConversationId,
-    buyer_id: String,
+    #[schema(value_type = schema::BuyerId)]
+    buyer_id: BuyerId,
+    #[schema(value_type = schema::ConversationStatus)]
     status: ConversationStatus,
+    /// The agent it is or was last with; absent while queued.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = schema::AgentId)]
     agent_id: Option<AgentId>,
+    /// While queued: 1 is the next to be served.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 1)]
     position: Option<u32>,
-    entry: fenliu_core::Entry,
+    #[schema(value_type = schema::Entry)]
+    entry: Entry,
     #[serde(skip_serializing_if = "Option::is_none")]
-    question: Option<String>,
+    #[schema(value_type = schema::Tag)]
+    question: Option<Tag>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    order_state: Option<String>,
+    #[schema(value_type = schema::Tag)]
+    order_state: Option<Tag>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    product_id: Option<String>,
+    #[schema(value_type = schema::Tag)]
+    product_id: Option<Tag>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    intent: Option<String>,
+    #[schema(value_type = schema::Tag)]
+    intent: Option<Tag>,
+    #[schema(value_type = schema::Timestamp)]
     created_at: String,
+    /// The last assignment or transfer.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = schema::Timestamp)]
     assigned_at: Option<String>,
+    /// Ended or cancelled.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = schema::Timestamp)]
     ended_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    end_reason: Option<fenliu_core::EndReason>,
+    #[schema(value_type = schema::EndReason)]
+    end_reason: Option<EndReason>,
+    /// Its reply clock runs.
     unreplied: bool,
-    reason: fenliu_core::Reason,
+    #[schema(value_type = schema::Reason)]
+    reason: Reason,
     offline_delivery: bool,
     proactive: bool,
     rating_invited: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 1, maximum = 5)]
     rating: Option<u8>,
 }
 
@@ -122,18 +198,17 @@ impl ConversationView {
     /// The view of `c`.
     pub fn new(shop: &Shop, c: &Conversation) -> Self {
         let q = &c.inquiry;
-        let text = |t: &Option<fenliu_core::Tag>| t.as_ref().map(|t| t.as_str().to_owned());
         Self {
             conversation_id: c.id,
-            buyer_id: q.buyer_id.as_str().to_owned(),
+            buyer_id: q.buyer_id.clone(),
             status: c.status,
             agent_id: c.agent.clone(),
             position: shop.position(c.id),
             entry: q.entry,
-            question: text(&q.question),
-            order_state: text(&q.order_state),
-            product_id: text(&q.product_id),
-            intent: text(&q.intent),
+            question: q.question.clone(),
+            order_state: q.order_state.clone(),
+            product_id: q.product_id.clone(),
+            intent: q.intent.clone(),
             created_at: rfc3339(c.created_at),
             assigned_at: c.assigned_at.map(rfc3339),
             ended_at: c.ended_at.map(rfc3339),
@@ -148,10 +223,336 @@ impl ConversationView {
     }
 }
 
-/// How a conversation was routed, for `/explain`.
-pub fn explanation(id: ConversationId, e: &Explanation) -> Value {
-    let mut v = serde_json::to_value(e).expect("explanations serialize");
-    v["decided_at"] = json!(rfc3339(e.decided_at));
-    v["conversation_id"] = json!(id);
-    v
+/// A group and its members.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Group)]
+pub struct GroupView {
+    /// The group.
+    #[schema(value_type = schema::GroupId)]
+    pub group_id: GroupId,
+    /// Its members.
+    #[schema(value_type = Vec<schema::AgentId>)]
+    pub agents: Vec<AgentId>,
+}
+
+/// Every group of the shop.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupList {
+    /// The groups, by id.
+    pub groups: Vec<GroupView>,
+}
+
+/// A page of the queue, or all of it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Queue)]
+pub struct QueueView {
+    /// The queue order in force.
+    #[schema(value_type = schema::QueueOrder)]
+    pub order: fenliu_core::settings::QueueOrder,
+    /// Conversations queued in all.
+    pub length: u64,
+    /// The entries asked for, next to be served first.
+    pub items: Vec<QueueItem>,
+}
+
+/// One queued conversation.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueueItem {
+    /// The conversation.
+    #[schema(value_type = schema::ConversationId)]
+    pub conversation_id: ConversationId,
+    /// Its buyer.
+    #[schema(value_type = schema::BuyerId)]
+    pub buyer_id: BuyerId,
+    /// 1 is the next to be served.
+    #[schema(minimum = 1)]
+    pub position: u64,
+    /// Whole seconds since it was created.
+    pub waited_secs: u64,
+}
+
+/// An order and the agent it credits.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = OrderAnswer)]
+pub struct OrderView {
+    /// The order.
+    #[schema(value_type = schema::Tag)]
+    pub order_id: Tag,
+    /// The agent of the buyer's most recent conversation within the reply
+    /// window, or `null`.
+    #[schema(value_type = Option<schema::AgentId>, required)]
+    pub credited_agent: Option<AgentId>,
+}
+
+/// The ranking of the shop's day.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Ranking)]
+pub struct RankingView {
+    /// The shop's day.
+    #[schema(value_type = schema::Date)]
+    pub date: String,
+    #[schema(value_type = schema::Metric)]
+    pub metric: Metric,
+    #[schema(value_type = schema::SortOrder)]
+    pub order: SortOrder,
+    /// The mean of the metric over agents with a reception, or `null`.
+    #[schema(required)]
+    pub average: Option<f64>,
+    /// The agents, best first in the asked order; unranked ones last.
+    pub agents: Vec<RankRowView>,
+}
+
+/// One agent's line of the ranking.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = RankRow)]
+pub struct RankRowView {
+    #[schema(value_type = schema::AgentId)]
+    agent_id: AgentId,
+    /// Distinct buyers received today.
+    receptions: u32,
+    /// Conversations received today.
+    sessions: u32,
+    /// On-time replies ÷ conversations whose clock ran, or `null`.
+    #[schema(required, minimum = 0, maximum = 1)]
+    reply_rate_3m: Option<f64>,
+    /// Satisfied ratings ÷ ratings, or `null`.
+    #[schema(required, minimum = 0, maximum = 1)]
+    satisfaction_rate: Option<f64>,
+    /// Ties share a rank; `null` when unranked.
+    #[schema(required, minimum = 1)]
+    rank: Option<u32>,
+    /// Yesterday's rank − today's; `null` if unranked yesterday.
+    #[schema(required)]
+    rank_change: Option<i64>,
+}
+
+impl From<RankRow> for RankRowView {
+    fn from(row: RankRow) -> Self {
+        let RankRow {
+            agent_id,
+            receptions,
+            sessions,
+            reply_rate_3m,
+            satisfaction_rate,
+            rank,
+            rank_change,
+        } = row;
+        Self {
+            agent_id,
+            receptions,
+            sessions,
+            reply_rate_3m,
+            satisfaction_rate,
+            rank,
+            rank_change,
+        }
+    }
+}
+
+/// The node serving a shop.
+#[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Owner)]
+pub struct OwnerView {
+    /// The node.
+    pub node_id: String,
+    /// The fencing epoch under which it writes.
+    #[schema(minimum = 1)]
+    pub epoch: u64,
+}
+
+/// How the last routing decision of a conversation was reached.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Explanation)]
+pub struct ExplanationView {
+    #[schema(value_type = schema::ConversationId)]
+    conversation_id: ConversationId,
+    #[schema(value_type = schema::Timestamp)]
+    decided_at: String,
+    #[schema(value_type = schema::Reason)]
+    reason: Reason,
+    #[schema(value_type = schema::Strategy)]
+    strategy: fenliu_core::settings::Strategy,
+    recent_contact: RecentContactView,
+    /// The index of the rule that matched, or `null`.
+    #[schema(required, minimum = 0)]
+    matched_rule: Option<usize>,
+    /// The target set overflowed to every online agent.
+    overflowed: bool,
+    /// Agents in the final target set.
+    target_size: u32,
+    /// Each agent as the decision saw it (in large shops, the picked one
+    /// and a few ties).
+    agents: Vec<ConsideredView>,
+    /// Agents of the target set not listed, by verdict, or `null`.
+    #[schema(required)]
+    unlisted: Option<UnlistedView>,
+    /// The agent chosen, or `null`.
+    #[schema(value_type = Option<schema::AgentId>, required)]
+    picked: Option<AgentId>,
+}
+
+impl ExplanationView {
+    /// The explanation of conversation `id`.
+    pub fn new(id: ConversationId, e: &Explanation) -> Self {
+        let Explanation {
+            decided_at,
+            reason,
+            strategy,
+            recent_contact,
+            matched_rule,
+            overflowed,
+            target_size,
+            agents,
+            unlisted,
+            picked,
+        } = e.clone();
+        Self {
+            conversation_id: id,
+            decided_at: rfc3339(decided_at),
+            reason,
+            strategy,
+            recent_contact: recent_contact.into(),
+            matched_rule,
+            overflowed,
+            target_size,
+            agents: agents.into_iter().map(Into::into).collect(),
+            unlisted: unlisted.map(Into::into),
+            picked,
+        }
+    }
+}
+
+/// The outcome of the recent-contact step (最近联系客服优先).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = RecentContactCheck)]
+pub enum RecentContactView {
+    /// The setting is off.
+    Disabled,
+    /// No mapping within the window.
+    NoRecentAgent,
+    /// The recent agent took it.
+    #[schema(value_type = schema::AgentId)]
+    Assigned(AgentId),
+    /// The recent agent could not take it.
+    Skipped {
+        /// The recent agent.
+        #[schema(value_type = schema::AgentId)]
+        agent_id: AgentId,
+        /// Why not.
+        #[schema(value_type = schema::Verdict)]
+        why: Verdict,
+    },
+    /// Not evaluated (proactive conversation, transfer, or an existing one).
+    NotApplicable,
+}
+
+impl From<RecentContactCheck> for RecentContactView {
+    fn from(c: RecentContactCheck) -> Self {
+        match c {
+            RecentContactCheck::Disabled => Self::Disabled,
+            RecentContactCheck::NoRecentAgent => Self::NoRecentAgent,
+            RecentContactCheck::Assigned(a) => Self::Assigned(a),
+            RecentContactCheck::Skipped { agent_id, why } => Self::Skipped { agent_id, why },
+            RecentContactCheck::NotApplicable => Self::NotApplicable,
+        }
+    }
+}
+
+/// One agent as the routing saw it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Considered)]
+pub struct ConsideredView {
+    #[schema(value_type = schema::AgentId)]
+    agent_id: AgentId,
+    #[schema(value_type = schema::AgentStatus)]
+    status: AgentStatus,
+    load: u32,
+    max_load: u32,
+    assigned_today: u32,
+    /// The weight after the busy penalty.
+    effective_weight: f64,
+    #[schema(value_type = schema::Verdict)]
+    verdict: Verdict,
+}
+
+impl From<Considered> for ConsideredView {
+    fn from(c: Considered) -> Self {
+        let Considered {
+            agent_id,
+            status,
+            load,
+            max_load,
+            assigned_today,
+            effective_weight,
+            verdict,
+        } = c;
+        Self {
+            agent_id,
+            status,
+            load,
+            max_load,
+            assigned_today,
+            effective_weight,
+            verdict,
+        }
+    }
+}
+
+/// Agents of the target set not listed, by verdict.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Unlisted)]
+pub struct UnlistedView {
+    offline: u32,
+    busy: u32,
+    saturated: u32,
+    eligible: u32,
+}
+
+impl From<Unlisted> for UnlistedView {
+    fn from(u: Unlisted) -> Self {
+        let Unlisted {
+            offline,
+            busy,
+            saturated,
+            eligible,
+        } = u;
+        Self {
+            offline,
+            busy,
+            saturated,
+            eligible,
+        }
+    }
+}
+
+/// `GET /healthz`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Health {
+    /// `ok`.
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}
+
+/// `GET /readyz`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Ready {
+    /// `ready`.
+    #[schema(example = "ready")]
+    pub status: &'static str,
+    /// This node.
+    pub node_id: String,
 }

@@ -1,7 +1,8 @@
 //! The `fenliu` command line, run as a user would. (This test also makes
 //! `cargo test` build the binary that the cluster suites in `tests/` start.)
 
-use std::process::Command;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
 
 fn fenliu() -> Command {
     Command::new(env!("CARGO_BIN_EXE_fenliu"))
@@ -89,4 +90,38 @@ fn a_passivation_delay_out_of_range_is_refused() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("--passivate-after-secs"), "{secs}: {err}");
     }
+}
+
+#[test]
+fn text_logs_written_to_a_pipe_carry_no_colour_codes() {
+    // Arrange: stderr is a pipe, not a terminal.
+    let mut child = fenliu()
+        .args(["serve", "--listen", "127.0.0.1:0", "--jwt-secret", "secret"])
+        .env_remove("FENLIU_REDIS_URL")
+        .env_remove("NO_COLOR")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+
+    // Act: read the log until the node says it listens.
+    let mut seen = String::new();
+    for _ in 0..100 {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        seen.push_str(&line);
+        if line.contains("fenliu listening") {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // Assert
+    assert!(seen.contains("fenliu listening"), "{seen}");
+    assert!(!seen.contains('\u{1b}'), "{seen:?}");
 }

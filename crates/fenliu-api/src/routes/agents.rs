@@ -1,216 +1,284 @@
 //! `/v1/shops/{shop}/agents`: agents, their status and max load.
 
-use actix_web::{web, HttpResponse};
-use fenliu_core::{AgentStatus, Command, GroupId, MaxLoad, Weight};
-use fenliu_node::{Node, NodeError};
+use actix_web::web::{Data, Json, Query};
+use actix_web::{delete, get, put, HttpResponse};
+use fenliu_core::{AgentId, AgentStatus, Command, GroupId, MaxLoad, Millis, Reply, Shop, Weight};
+use fenliu_node::Node;
 use serde::Deserialize;
-use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 
-use super::{agent_id, shop_id};
-use crate::auth::{Caller, Role};
+use crate::access::Access;
 use crate::error::{ApiError, ApiResult};
-use crate::views::{AgentView, ConversationView};
+use crate::input::{present, Body, PageLimit};
+use crate::paths::{AgentPath, ShopPath};
+use crate::schema;
+use crate::views::{AgentConversations, AgentList, AgentView, ConversationView};
 
-/// Body of `PUT /agents/{agent}`.
-#[derive(Debug, Deserialize)]
+/// Body of `PUT /agents/{agent}`: a field left out keeps its value (the
+/// default for a new agent).
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AgentBody {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = schema::DisplayName)]
     display_name: Option<String>,
+    /// 分流权重.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = u32, minimum = 1, maximum = 100)]
     weight: Option<Weight>,
+    /// Replaces the agent's memberships; groups are created as needed.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Vec<schema::GroupId>)]
     groups: Option<Vec<GroupId>>,
 }
 
 /// Body of `PUT /agents/{agent}/status`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusBody {
+    #[schema(value_type = schema::AgentStatus)]
     status: AgentStatus,
 }
 
 /// Body of `PUT /agents/{agent}/max_load`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MaxLoadBody {
+    /// 最大接待人数.
+    #[schema(value_type = u32, minimum = 1, maximum = 50)]
     max_load: MaxLoad,
 }
 
-fn agent_view(
-    agent: fenliu_core::AgentId,
-) -> impl Fn(&fenliu_core::Shop, &fenliu_core::Reply, fenliu_core::Millis) -> Option<AgentView> {
+/// Query of `GET /agents` (an extension): only agents with this status, of
+/// this group, a page at a time.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Only agents with this status.
+    #[param(value_type = Option<schema::AgentStatus>)]
+    status: Option<AgentStatus>,
+    /// Only members of this group (404 for an unknown group).
+    #[param(value_type = Option<schema::GroupId>)]
+    group: Option<GroupId>,
+    /// Agents to pass over, by id.
+    #[serde(default)]
+    #[param(minimum = 0, maximum = 4_294_967_295_u64, format = Int64)]
+    offset: u32,
+    /// Agents to list; without it, every matching agent from `offset` on.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
+    limit: Option<PageLimit>,
+}
+
+fn agent_view(agent: AgentId) -> impl Fn(&Shop, &Reply, Millis) -> Option<AgentView> {
     move |shop, _, now| shop.agent(&agent).map(|a| AgentView::new(shop, a, now))
 }
 
-fn found(view: Option<AgentView>) -> ApiResult<HttpResponse> {
-    view.map(|v| HttpResponse::Ok().json(v))
+fn found(view: Option<AgentView>) -> ApiResult<Json<AgentView>> {
+    view.map(Json)
         .ok_or_else(|| ApiError::not_found("agent not found"))
 }
 
-/// Most agents one page of `GET /agents` lists.
-pub const MAX_AGENT_PAGE: usize = 1_000;
-
-/// Query of `GET /agents` (an extension): only agents with this status, of
-/// this group, a page at a time.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    status: Option<AgentStatus>,
-    group: Option<String>,
-    #[serde(default)]
-    offset: usize,
-    limit: Option<usize>,
-}
-
-/// `GET /agents`: every agent by id, or those the query names.
-pub async fn list(
-    node: web::Data<Node>,
-    caller: Caller,
-    path: web::Path<String>,
-    query: web::Query<ListQuery>,
-) -> ApiResult<HttpResponse> {
-    let shop = shop_id(&path)?;
-    caller.require(&shop, &[Role::Admin, Role::Supervisor, Role::Service])?;
+/// Every agent, by id
+///
+/// An extension for large shops narrows the list by `status` and `group`
+/// and pages it with `offset` and `limit`; a page shorter than `limit` is
+/// the last.
+#[utoipa::path(
+    tag = "agents",
+    params(ShopPath, ListQuery),
+    security(("bearer" = ["admin", "supervisor", "service"])),
+    responses((status = OK, body = AgentList)),
+)]
+#[get("/agents")]
+pub async fn list_agents(
+    node: Data<Node>,
+    access: Access<ShopPath, Query<ListQuery>>,
+) -> ApiResult<Json<AgentList>> {
     let ListQuery {
         status,
         group,
         offset,
         limit,
-    } = query.into_inner();
-    let group = group.as_deref().map(super::group_id).transpose()?;
-    if limit.is_some_and(|l| !(1..=MAX_AGENT_PAGE).contains(&l)) {
-        return Err(ApiError::invalid(format!(
-            "limit must be between 1 and {MAX_AGENT_PAGE}"
-        )));
-    }
+    } = access.input.into_inner();
+    let (offset, limit) = (
+        offset as usize,
+        limit.map_or(usize::MAX, |l| l.get() as usize),
+    );
     let agents = node
-        .read(&shop, move |shop, now| -> ApiResult<Vec<AgentView>> {
-            let members = match &group {
-                Some(g) => Some(
-                    shop.group(g)
-                        .ok_or_else(|| ApiError::not_found(format!("group {g} not found")))?,
-                ),
-                None => None,
-            };
-            Ok(shop
-                .agents()
-                .filter(|a| status.is_none_or(|s| a.status == s))
-                .filter(|a| members.is_none_or(|m| m.contains(&a.id)))
-                .skip(offset)
-                .take(limit.unwrap_or(usize::MAX))
-                .map(|a| AgentView::new(shop, a, now))
-                .collect())
-        })
+        .read(
+            &access.path.shop,
+            move |shop, now| -> ApiResult<Vec<AgentView>> {
+                let members = match &group {
+                    Some(g) => Some(
+                        shop.group(g)
+                            .ok_or_else(|| ApiError::not_found(format!("group {g} not found")))?,
+                    ),
+                    None => None,
+                };
+                Ok(shop
+                    .agents()
+                    .filter(|a| status.is_none_or(|s| a.status == s))
+                    .filter(|a| members.is_none_or(|m| m.contains(&a.id)))
+                    .skip(offset)
+                    .take(limit)
+                    .map(|a| AgentView::new(shop, a, now))
+                    .collect())
+            },
+        )
         .await??;
-    Ok(HttpResponse::Ok().json(json!({ "agents": agents })))
+    Ok(Json(AgentList { agents }))
 }
 
-/// `GET /agents/{agent}`.
-pub async fn get(
-    node: web::Data<Node>,
-    caller: Caller,
-    path: web::Path<(String, String)>,
-) -> ApiResult<HttpResponse> {
-    let (shop, agent) = (shop_id(&path.0)?, agent_id(&path.1)?);
-    caller.require_self_or(
-        &shop,
-        &agent,
-        &[Role::Admin, Role::Supervisor, Role::Service],
-    )?;
+/// One agent
+#[utoipa::path(
+    tag = "agents",
+    params(AgentPath),
+    security(("bearer" = ["admin", "supervisor", "service", "self"])),
+    responses((status = OK, body = AgentView)),
+)]
+#[get("/agents/{agent}")]
+pub async fn get_agent(node: Data<Node>, access: Access<AgentPath>) -> ApiResult<Json<AgentView>> {
+    let AgentPath { shop, agent } = &access.path;
     // Served by the agent's actor, so polling agents never wait behind routing.
-    let snapshot = node.agent(&shop, &agent).await?;
+    let snapshot = node.agent(shop, agent).await?;
     let now = node.now();
     found(snapshot.map(|s| AgentView::of(&s.agent, s.timezone.day_of(now))))
 }
 
-/// `GET /agents/{agent}/conversations` (an extension): the agent's active
-/// conversations, oldest first, for a workbench that reconnects.
-pub async fn conversations(
-    node: web::Data<Node>,
-    caller: Caller,
-    path: web::Path<(String, String)>,
-) -> ApiResult<HttpResponse> {
-    let (shop, agent) = (shop_id(&path.0)?, agent_id(&path.1)?);
-    caller.require_self_or(
-        &shop,
-        &agent,
-        &[Role::Admin, Role::Supervisor, Role::Service],
-    )?;
+/// The agent's active conversations, oldest first
+///
+/// An extension, for a workbench that reconnects; kept per agent, so it
+/// costs the agent's load, not the shop's size.
+#[utoipa::path(
+    tag = "agents",
+    params(AgentPath),
+    security(("bearer" = ["admin", "supervisor", "service", "self"])),
+    responses((status = OK, body = AgentConversations)),
+)]
+#[get("/agents/{agent}/conversations")]
+pub async fn agent_conversations(
+    node: Data<Node>,
+    access: Access<AgentPath>,
+) -> ApiResult<Json<AgentConversations>> {
+    let agent = access.path.agent.clone();
     let body = node
-        .read(&shop, move |shop, _| -> ApiResult<serde_json::Value> {
-            if shop.agent(&agent).is_none() {
-                return Err(ApiError::not_found(format!("agent {agent} not found")));
-            }
-            let views: Vec<ConversationView> = shop
-                .active_conversations_of(&agent)
-                .into_iter()
-                .filter_map(|id| shop.conversation(id))
-                .map(|c| ConversationView::new(shop, c))
-                .collect();
-            Ok(json!({ "agent_id": agent, "conversations": views }))
-        })
+        .read(
+            &access.path.shop,
+            move |shop, _| -> ApiResult<AgentConversations> {
+                if shop.agent(&agent).is_none() {
+                    return Err(ApiError::not_found(format!("agent {agent} not found")));
+                }
+                let conversations = shop
+                    .active_conversations_of(&agent)
+                    .into_iter()
+                    .filter_map(|id| shop.conversation(id))
+                    .map(|c| ConversationView::new(shop, c))
+                    .collect();
+                Ok(AgentConversations {
+                    agent_id: agent.clone(),
+                    conversations,
+                })
+            },
+        )
         .await??;
-    Ok(HttpResponse::Ok().json(body))
+    Ok(Json(body))
 }
 
-/// `PUT /agents/{agent}`: creates or updates.
-pub async fn upsert(
-    node: web::Data<Node>,
-    caller: Caller,
-    path: web::Path<(String, String)>,
-    body: web::Json<AgentBody>,
-) -> ApiResult<HttpResponse> {
-    let (shop, agent) = (shop_id(&path.0)?, agent_id(&path.1)?);
-    caller.require(&shop, &[Role::Admin])?;
-    let body = body.into_inner();
+/// Create or update an agent
+///
+/// Answers 200 with the agent whether it was created or updated.
+#[utoipa::path(
+    tag = "agents",
+    params(AgentPath),
+    request_body = AgentBody,
+    security(("bearer" = ["admin"])),
+    responses((status = OK, body = AgentView)),
+)]
+#[put("/agents/{agent}")]
+pub async fn put_agent(
+    node: Data<Node>,
+    access: Access<AgentPath, Body<AgentBody>>,
+) -> ApiResult<Json<AgentView>> {
+    let AgentBody {
+        display_name,
+        weight,
+        groups,
+    } = access.input.into_inner();
+    let agent = access.path.agent.clone();
     let cmd = Command::UpsertAgent {
         agent: agent.clone(),
-        display_name: body.display_name,
-        weight: body.weight,
-        groups: body.groups,
+        display_name,
+        weight,
+        groups,
     };
-    found(node.command(&shop, cmd, agent_view(agent)).await?)
+    found(
+        node.command(&access.path.shop, cmd, agent_view(agent))
+            .await?,
+    )
 }
 
-/// `DELETE /agents/{agent}`: its active conversations are re-routed.
-pub async fn delete(
-    node: web::Data<Node>,
-    caller: Caller,
-    path: web::Path<(String, String)>,
-) -> ApiResult<HttpResponse> {
-    let (shop, agent) = (shop_id(&path.0)?, agent_id(&path.1)?);
-    caller.require(&shop, &[Role::Admin])?;
-    node.command(&shop, Command::DeleteAgent(agent), |_, _, _| ())
-        .await?;
+/// Delete an agent
+///
+/// The agent leaves its groups; its active conversations go back to the head
+/// of the queue, oldest first, and are routed again at once.
+#[utoipa::path(
+    tag = "agents",
+    params(AgentPath),
+    security(("bearer" = ["admin"])),
+    responses((status = NO_CONTENT, description = "deleted")),
+)]
+#[delete("/agents/{agent}")]
+pub async fn delete_agent(node: Data<Node>, access: Access<AgentPath>) -> ApiResult<HttpResponse> {
+    let cmd = Command::DeleteAgent(access.path.agent.clone());
+    node.command(&access.path.shop, cmd, |_, _, _| ()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// `PUT /agents/{agent}/status`: the agent itself or a service.
+/// Set an agent's status
+///
+/// Going `online` lets queued conversations in at once; setting the status
+/// the agent already has changes nothing.
+#[utoipa::path(
+    tag = "agents",
+    params(AgentPath),
+    request_body = StatusBody,
+    security(("bearer" = ["self", "service"])),
+    responses((status = OK, body = AgentView)),
+)]
+#[put("/agents/{agent}/status")]
 pub async fn set_status(
-    node: web::Data<Node>,
-    caller: Caller,
-    path: web::Path<(String, String)>,
-    body: web::Json<StatusBody>,
-) -> ApiResult<HttpResponse> {
-    let (shop, agent) = (shop_id(&path.0)?, agent_id(&path.1)?);
-    caller.require_self_or(&shop, &agent, &[Role::Service])?;
-    let cmd = Command::SetStatus(agent.clone(), body.status);
-    found(node.command(&shop, cmd, agent_view(agent)).await?)
+    node: Data<Node>,
+    access: Access<AgentPath, Body<StatusBody>>,
+) -> ApiResult<Json<AgentView>> {
+    let agent = access.path.agent.clone();
+    let cmd = Command::SetStatus(agent.clone(), access.input.status);
+    found(
+        node.command(&access.path.shop, cmd, agent_view(agent))
+            .await?,
+    )
 }
 
-/// `PUT /agents/{agent}/max_load`: the agent itself only.
+/// Set an agent's max load
+///
+/// Raising it lets queued conversations in at once; lowering it below the
+/// current load takes nothing away.
+#[utoipa::path(
+    tag = "agents",
+    params(AgentPath),
+    request_body = MaxLoadBody,
+    security(("bearer" = ["self"])),
+    responses((status = OK, body = AgentView)),
+)]
+#[put("/agents/{agent}/max_load")]
 pub async fn set_max_load(
-    node: web::Data<Node>,
-    caller: Caller,
-    path: web::Path<(String, String)>,
-    body: web::Json<MaxLoadBody>,
-) -> ApiResult<HttpResponse> {
-    let (shop, agent) = (shop_id(&path.0)?, agent_id(&path.1)?);
-    caller.in_shop(&shop)?;
-    if !caller.is_agent(&agent) {
-        return Err(ApiError::forbidden(
-            "only the agent itself sets its max load",
-        ));
-    }
-    let cmd = Command::SetMaxLoad(agent.clone(), body.max_load);
-    let view = node.command(&shop, cmd, agent_view(agent)).await;
-    found(view.map_err(|e: NodeError| ApiError::from(e))?)
+    node: Data<Node>,
+    access: Access<AgentPath, Body<MaxLoadBody>>,
+) -> ApiResult<Json<AgentView>> {
+    let agent = access.path.agent.clone();
+    let cmd = Command::SetMaxLoad(agent.clone(), access.input.max_load);
+    found(
+        node.command(&access.path.shop, cmd, agent_view(agent))
+            .await?,
+    )
 }

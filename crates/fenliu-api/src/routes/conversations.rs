@@ -1,56 +1,29 @@
 //! Inquiries and conversations.
 
-use actix_web::{web, HttpResponse};
+use actix_web::web::{Data, Json};
+use actix_web::{get, post, HttpResponse};
 use fenliu_core::{
-    AgentId, BuyerId, Command, ConversationId, EndReason, GroupId, Inquiry, Party, Reply, Shop,
+    AgentId, BuyerId, Command, EndReason, Entry, GroupId, Inquiry, Millis, Party, Reply, Shop, Tag,
 };
-use fenliu_node::{Node, NodeError};
+use fenliu_node::Node;
 use serde::Deserialize;
+use utoipa::openapi::schema::{
+    AdditionalProperties, ObjectBuilder, OneOfBuilder, Schema, SchemaType, Type,
+};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{PartialSchema, ToSchema};
 
-use super::{conversation_id, shop_id};
-use crate::auth::{Caller, Role};
+use crate::access::{Access, Standing};
+use crate::auth::Role;
 use crate::error::{ApiError, ApiResult};
-use crate::views::{explanation, ConversationView, InquiryView};
+use crate::input::{present, Body, Stars};
+use crate::paths::{ConversationPath, ShopPath};
+use crate::schema;
+use crate::views::{ConversationView, ExplanationView, InquiryView};
 
-/// The owning agent check, run atomically with the command.
-fn owned_by(id: ConversationId, agent: AgentId) -> impl Fn(&Shop) -> Result<(), NodeError> {
-    move |shop| match shop.conversation(id) {
-        Some(c) if c.agent.as_ref() != Some(&agent) => Err(NodeError::Forbidden(
-            "the conversation is not assigned to this agent".into(),
-        )),
-        // Absent: the command itself answers 404.
-        _ => Ok(()),
-    }
-}
-
-/// A check run atomically with a command.
-type Guard = Box<dyn Fn(&Shop) -> Result<(), NodeError> + Send + Sync>;
-
-/// Who may act on a conversation: `roles`, or its owning agent when `owner` is true.
-fn conversation_guard(
-    caller: &Caller,
-    shop: &fenliu_core::ShopId,
-    id: ConversationId,
-    roles: &[Role],
-    owner: bool,
-) -> ApiResult<Guard> {
-    caller.in_shop(shop)?;
-    if roles.contains(&caller.role()) {
-        return Ok(Box::new(|_| Ok(())));
-    }
-    match caller.agent_id() {
-        Some(agent) if owner => Ok(Box::new(owned_by(id, agent))),
-        _ => Err(ApiError::forbidden(
-            "this role may not act on conversations this way",
-        )),
-    }
-}
-
-fn conversation_view(
-    shop: &Shop,
-    reply: &Reply,
-    _now: fenliu_core::Millis,
-) -> Option<(ConversationView, bool)> {
+/// A view of the conversation a command answered with, and whether the
+/// command created it.
+fn conversation_view(shop: &Shop, reply: &Reply, _now: Millis) -> Option<(ConversationView, bool)> {
     match reply {
         Reply::Conversation { id, created, .. } => shop
             .conversation(*id)
@@ -59,7 +32,8 @@ fn conversation_view(
     }
 }
 
-fn answer(view: Option<(ConversationView, bool)>) -> ApiResult<HttpResponse> {
+/// 201 with what a command created, 200 with what it found or changed.
+fn answer<T: serde::Serialize>(view: Option<(T, bool)>) -> ApiResult<HttpResponse> {
     match view {
         Some((v, true)) => Ok(HttpResponse::Created().json(v)),
         Some((v, false)) => Ok(HttpResponse::Ok().json(v)),
@@ -67,231 +41,417 @@ fn answer(view: Option<(ConversationView, bool)>) -> ApiResult<HttpResponse> {
     }
 }
 
-/// `POST /inquiries`: routes a buyer's inquiry.
-pub async fn inquire(
-    node: web::Data<Node>,
-    caller: Caller,
-    path: web::Path<String>,
-    body: web::Json<Inquiry>,
-) -> ApiResult<HttpResponse> {
-    let shop = shop_id(&path)?;
-    caller.require(&shop, &[Role::Service])?;
-    let view = node
-        .command(
-            &shop,
-            Command::Inquire(body.into_inner()),
-            |shop, reply, _| match reply {
-                Reply::Conversation {
-                    id,
-                    created,
-                    reason,
-                } => InquiryView::new(shop, *id, *reason).map(|v| (v, *created)),
-                _ => None,
-            },
-        )
-        .await?;
-    match view {
-        Some((v, true)) => Ok(HttpResponse::Created().json(v)),
-        Some((v, false)) => Ok(HttpResponse::Ok().json(v)),
-        None => Err(ApiError::not_found("conversation not found")),
+/// Body of `POST /inquiries`: what a buyer's inquiry (进线) carries.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Inquiry)]
+pub struct InquiryBody {
+    #[schema(value_type = schema::BuyerId)]
+    buyer_id: BuyerId,
+    #[schema(value_type = schema::Entry)]
+    entry: Entry,
+    /// The question the buyer picked.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = schema::Tag)]
+    question: Option<Tag>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = schema::Tag)]
+    order_state: Option<Tag>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = schema::Tag)]
+    product_id: Option<Tag>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = schema::Tag)]
+    intent: Option<Tag>,
+}
+
+impl From<InquiryBody> for Inquiry {
+    fn from(body: InquiryBody) -> Self {
+        let InquiryBody {
+            buyer_id,
+            entry,
+            question,
+            order_state,
+            product_id,
+            intent,
+        } = body;
+        Inquiry {
+            buyer_id,
+            entry,
+            question,
+            order_state,
+            product_id,
+            intent,
+        }
     }
+}
+
+/// Route a buyer's inquiry
+///
+/// 201 when a conversation was created (active with its agent, or queued with
+/// its position); 200 with `reason: "existing"` when the buyer already has a
+/// queued or active conversation, unchanged; 409 when nobody can take it and
+/// the queue is full (`queue.max_length`).
+#[utoipa::path(
+    tag = "conversations",
+    params(ShopPath),
+    request_body = InquiryBody,
+    security(("bearer" = ["service"])),
+    responses(
+        (status = CREATED, description = "a conversation was created", body = InquiryView),
+        (status = OK, description = "the buyer's open conversation", body = InquiryView),
+    ),
+)]
+#[post("/inquiries")]
+pub async fn inquire(
+    node: Data<Node>,
+    access: Access<ShopPath, Body<InquiryBody>>,
+) -> ApiResult<HttpResponse> {
+    let cmd = Command::Inquire(access.input.into_inner().into());
+    let view = node
+        .command(&access.path.shop, cmd, |shop, reply, _| match reply {
+            Reply::Conversation {
+                id,
+                created,
+                reason,
+            } => InquiryView::new(shop, *id, *reason).map(|v| (v, *created)),
+            _ => None,
+        })
+        .await?;
+    answer(view)
 }
 
 /// Body of `POST /conversations` (proactive).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProactiveBody {
+    /// A buyer with an order within `proactive_window_secs`.
+    #[schema(value_type = schema::BuyerId)]
     buyer_id: BuyerId,
 }
 
-/// `POST /conversations`: an agent opens a conversation with a recent buyer.
+/// Open a conversation with a recent buyer (主动发起会话)
+///
+/// 409 for an offline agent or a buyer without a recent order; not limited
+/// by the agent's max load.
+#[utoipa::path(
+    tag = "conversations",
+    params(ShopPath),
+    request_body = ProactiveBody,
+    security(("bearer" = ["agent"])),
+    responses(
+        (status = CREATED, description = "the proactive conversation", body = ConversationView),
+        (status = OK, description = "the buyer's open conversation", body = ConversationView),
+    ),
+)]
+#[post("/conversations")]
 pub async fn open_proactive(
-    node: web::Data<Node>,
-    caller: Caller,
-    path: web::Path<String>,
-    body: web::Json<ProactiveBody>,
+    node: Data<Node>,
+    access: Access<ShopPath, Body<ProactiveBody>>,
 ) -> ApiResult<HttpResponse> {
-    let shop = shop_id(&path)?;
-    caller.require(&shop, &[Role::Agent])?;
-    let agent = caller
-        .agent_id()
+    let agent = access
+        .agent_id()?
         .ok_or_else(|| ApiError::forbidden("agent token has an invalid subject"))?;
-    let cmd = Command::OpenProactive(agent, body.into_inner().buyer_id);
-    answer(node.command(&shop, cmd, conversation_view).await?)
+    let cmd = Command::OpenProactive(agent, access.input.into_inner().buyer_id);
+    answer(
+        node.command(&access.path.shop, cmd, conversation_view)
+            .await?,
+    )
 }
 
-/// `GET /conversations/{id}`.
-pub async fn get(
-    node: web::Data<Node>,
-    caller: Caller,
-    path: web::Path<(String, String)>,
-) -> ApiResult<HttpResponse> {
-    let (shop, id) = (shop_id(&path.0)?, conversation_id(&path.1)?);
-    let guard = conversation_guard(
-        &caller,
-        &shop,
-        id,
-        &[Role::Service, Role::Admin, Role::Supervisor],
-        true,
-    )?;
+/// One conversation
+///
+/// Ended and cancelled conversations stay readable until a day after their
+/// reply window.
+#[utoipa::path(
+    tag = "conversations",
+    params(ConversationPath),
+    security(("bearer" = ["service", "admin", "supervisor", "owner"])),
+    responses((status = OK, body = ConversationView)),
+)]
+#[get("/conversations/{id}")]
+pub async fn get_conversation(
+    node: Data<Node>,
+    access: Access<ConversationPath>,
+) -> ApiResult<Json<ConversationView>> {
+    let id = access.path.id;
+    let guard = access.guard(id);
     let view = node
-        .read(&shop, move |shop, _| -> ApiResult<ConversationView> {
-            guard(shop)?;
-            shop.conversation(id)
-                .map(|c| ConversationView::new(shop, c))
-                .ok_or_else(|| ApiError::not_found(format!("conversation {id} not found")))
-        })
+        .read(
+            &access.path.shop,
+            move |shop, _| -> ApiResult<ConversationView> {
+                guard(shop)?;
+                shop.conversation(id)
+                    .map(|c| ConversationView::new(shop, c))
+                    .ok_or_else(|| ApiError::not_found(format!("conversation {id} not found")))
+            },
+        )
         .await??;
-    Ok(HttpResponse::Ok().json(view))
+    Ok(Json(view))
 }
 
-/// `GET /conversations/{id}/explain`.
+/// How the conversation was routed, agent by agent
+#[utoipa::path(
+    tag = "conversations",
+    params(ConversationPath),
+    security(("bearer" = ["service", "admin", "supervisor"])),
+    responses((status = OK, body = ExplanationView)),
+)]
+#[get("/conversations/{id}/explain")]
 pub async fn explain(
-    node: web::Data<Node>,
-    caller: Caller,
-    path: web::Path<(String, String)>,
-) -> ApiResult<HttpResponse> {
-    let (shop, id) = (shop_id(&path.0)?, conversation_id(&path.1)?);
-    caller.require(&shop, &[Role::Service, Role::Admin, Role::Supervisor])?;
+    node: Data<Node>,
+    access: Access<ConversationPath>,
+) -> ApiResult<Json<ExplanationView>> {
+    let id = access.path.id;
     let view = node
-        .read(&shop, move |shop, _| {
+        .read(&access.path.shop, move |shop, _| {
             shop.conversation(id)
-                .map(|c| explanation(id, &c.explanation))
+                .map(|c| ExplanationView::new(id, &c.explanation))
                 .ok_or_else(|| ApiError::not_found(format!("conversation {id} not found")))
         })
         .await??;
-    Ok(HttpResponse::Ok().json(view))
+    Ok(Json(view))
 }
 
 /// Body of `POST /messages`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MessageBody {
+    /// An agent may only post `agent`.
+    #[schema(value_type = schema::Party)]
     from: Party,
 }
 
-/// `POST /conversations/{id}/messages`.
+/// A message was written
+///
+/// fenliu keeps the reply clock and the recent contact, not the text. A
+/// buyer's message to an ended or cancelled conversation is a new inquiry:
+/// 201 with the new conversation, 200 with the buyer's open one.
+#[utoipa::path(
+    tag = "conversations",
+    params(ConversationPath),
+    request_body = MessageBody,
+    security(("bearer" = ["service", "owner"])),
+    responses(
+        (status = OK, description = "the conversation", body = ConversationView),
+        (status = CREATED, description = "a buyer wrote after the end: the new conversation",
+            body = ConversationView),
+    ),
+)]
+#[post("/conversations/{id}/messages")]
 pub async fn message(
-    node: web::Data<Node>,
-    caller: Caller,
-    path: web::Path<(String, String)>,
-    body: web::Json<MessageBody>,
+    node: Data<Node>,
+    access: Access<ConversationPath, Body<MessageBody>>,
 ) -> ApiResult<HttpResponse> {
-    let (shop, id) = (shop_id(&path.0)?, conversation_id(&path.1)?);
-    if caller.role() == Role::Agent && body.from != Party::Agent {
+    let from = access.input.from;
+    if access.caller().role() == Role::Agent && from != Party::Agent {
         return Err(ApiError::forbidden(
             "an agent can only post messages from the agent",
         ));
     }
-    let guard = conversation_guard(&caller, &shop, id, &[Role::Service], true)?;
-    let cmd = Command::Message(id, body.from);
-    answer(node.guarded(&shop, guard, cmd, conversation_view).await?)
+    let id = access.path.id;
+    let cmd = Command::Message(id, from);
+    answer(
+        node.guarded(&access.path.shop, access.guard(id), cmd, conversation_view)
+            .await?,
+    )
 }
 
-/// Body of `POST /transfer`: the agent, or the group (an extension) to pick
-/// one from.
+/// Body of `POST /transfer`: exactly one of the agent, or the group (an
+/// extension) to pick one from.
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "TransferFields")]
+pub enum TransferBody {
+    /// To this agent (online or busy; max load is not checked).
+    ToAgent {
+        /// The agent.
+        to_agent: AgentId,
+    },
+    /// To an agent of this group, picked as routing would (within max loads).
+    ToGroup {
+        /// The group.
+        to_group: GroupId,
+    },
+}
+
+impl PartialSchema for TransferBody {
+    fn schema() -> RefOr<Schema> {
+        let one = |field: &str, of: &str, description: &str| {
+            ObjectBuilder::new()
+                .schema_type(SchemaType::Type(Type::Object))
+                .description(Some(description))
+                .property(field, Ref::from_schema_name(of))
+                .required(field)
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+        };
+        OneOfBuilder::new()
+            .description(Some("exactly one of `to_agent` and `to_group`"))
+            .item(one(
+                "to_agent",
+                "AgentId",
+                "to this agent (online or busy; its max load is not checked)",
+            ))
+            .item(one(
+                "to_group",
+                "GroupId",
+                "to an agent of this group, picked as routing would (within max loads)",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for TransferBody {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push(("AgentId".into(), schema::AgentId::schema()));
+        schemas.push(("GroupId".into(), schema::GroupId::schema()));
+    }
+}
+
+/// The fields of a transfer body, as read before checking that one is given.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TransferBody {
+struct TransferFields {
+    #[serde(default, deserialize_with = "present")]
     to_agent: Option<AgentId>,
+    #[serde(default, deserialize_with = "present")]
     to_group: Option<GroupId>,
 }
 
-/// `POST /conversations/{id}/transfer`.
-pub async fn transfer(
-    node: web::Data<Node>,
-    caller: Caller,
-    path: web::Path<(String, String)>,
-    body: web::Json<TransferBody>,
-) -> ApiResult<HttpResponse> {
-    let (shop, id) = (shop_id(&path.0)?, conversation_id(&path.1)?);
-    let guard = conversation_guard(&caller, &shop, id, &[Role::Service, Role::Admin], true)?;
-    let cmd = match body.into_inner() {
-        TransferBody {
-            to_agent: Some(agent),
-            to_group: None,
-        } => Command::Transfer(id, agent),
-        TransferBody {
-            to_agent: None,
-            to_group: Some(group),
-        } => Command::TransferToGroup(id, group),
-        _ => {
-            return Err(ApiError::invalid(
-                "give exactly one of to_agent and to_group",
-            ))
+impl TryFrom<TransferFields> for TransferBody {
+    type Error = &'static str;
+
+    fn try_from(fields: TransferFields) -> Result<Self, Self::Error> {
+        match fields {
+            TransferFields {
+                to_agent: Some(to_agent),
+                to_group: None,
+            } => Ok(Self::ToAgent { to_agent }),
+            TransferFields {
+                to_agent: None,
+                to_group: Some(to_group),
+            } => Ok(Self::ToGroup { to_group }),
+            _ => Err("give exactly one of to_agent and to_group"),
         }
-    };
-    answer(node.guarded(&shop, guard, cmd, conversation_view).await?)
+    }
 }
 
-/// `POST /conversations/{id}/end`.
-pub async fn end(
-    node: web::Data<Node>,
-    caller: Caller,
-    path: web::Path<(String, String)>,
+/// Transfer to another online or busy agent, or to an agent of a group
+///
+/// A transfer to the agent that has the conversation is 409; a transfer
+/// restarts the reply clock for the new agent.
+#[utoipa::path(
+    tag = "conversations",
+    params(ConversationPath),
+    request_body = TransferBody,
+    security(("bearer" = ["owner", "admin", "service"])),
+    responses((status = OK, body = ConversationView)),
+)]
+#[post("/conversations/{id}/transfer")]
+pub async fn transfer(
+    node: Data<Node>,
+    access: Access<ConversationPath, Body<TransferBody>>,
 ) -> ApiResult<HttpResponse> {
-    let (shop, id) = (shop_id(&path.0)?, conversation_id(&path.1)?);
-    let guard = conversation_guard(&caller, &shop, id, &[Role::Service], true)?;
-    let why = if caller.role() == Role::Agent {
-        EndReason::Agent
-    } else {
-        EndReason::Service
+    let id = access.path.id;
+    let cmd = match &*access.input {
+        TransferBody::ToAgent { to_agent } => Command::Transfer(id, to_agent.clone()),
+        TransferBody::ToGroup { to_group } => Command::TransferToGroup(id, to_group.clone()),
     };
     answer(
-        node.guarded(&shop, guard, Command::End(id, why), conversation_view)
+        node.guarded(&access.path.shop, access.guard(id), cmd, conversation_view)
             .await?,
     )
 }
 
-/// `POST /conversations/{id}/cancel`: a queued conversation leaves the queue.
-pub async fn cancel(
-    node: web::Data<Node>,
-    caller: Caller,
-    path: web::Path<(String, String)>,
-) -> ApiResult<HttpResponse> {
-    let (shop, id) = (shop_id(&path.0)?, conversation_id(&path.1)?);
-    caller.require(&shop, &[Role::Service])?;
+/// End the conversation
+///
+/// Ending an ended conversation answers it unchanged.
+#[utoipa::path(
+    tag = "conversations",
+    params(ConversationPath),
+    security(("bearer" = ["owner", "service"])),
+    responses((status = OK, body = ConversationView)),
+)]
+#[post("/conversations/{id}/end")]
+pub async fn end(node: Data<Node>, access: Access<ConversationPath>) -> ApiResult<HttpResponse> {
+    let id = access.path.id;
+    let why = match access.standing() {
+        Standing::Owner(_) => EndReason::Agent,
+        Standing::Role | Standing::Itself => EndReason::Service,
+    };
     answer(
-        node.command(&shop, Command::Cancel(id), conversation_view)
+        node.guarded(
+            &access.path.shop,
+            access.guard(id),
+            Command::End(id, why),
+            conversation_view,
+        )
+        .await?,
+    )
+}
+
+/// A queued conversation leaves the queue
+///
+/// Cancelling a cancelled conversation answers it unchanged.
+#[utoipa::path(
+    tag = "conversations",
+    params(ConversationPath),
+    security(("bearer" = ["service"])),
+    responses((status = OK, body = ConversationView)),
+)]
+#[post("/conversations/{id}/cancel")]
+pub async fn cancel(node: Data<Node>, access: Access<ConversationPath>) -> ApiResult<HttpResponse> {
+    let cmd = Command::Cancel(access.path.id);
+    answer(
+        node.command(&access.path.shop, cmd, conversation_view)
             .await?,
     )
 }
 
-/// `POST /conversations/{id}/rating_invite`: the owning agent, once.
+/// Invite the buyer to rate the conversation (once)
+#[utoipa::path(
+    tag = "conversations",
+    params(ConversationPath),
+    security(("bearer" = ["owner"])),
+    responses((status = OK, body = ConversationView)),
+)]
+#[post("/conversations/{id}/rating_invite")]
 pub async fn rating_invite(
-    node: web::Data<Node>,
-    caller: Caller,
-    path: web::Path<(String, String)>,
+    node: Data<Node>,
+    access: Access<ConversationPath>,
 ) -> ApiResult<HttpResponse> {
-    let (shop, id) = (shop_id(&path.0)?, conversation_id(&path.1)?);
-    let guard = conversation_guard(&caller, &shop, id, &[], true)?;
+    let id = access.path.id;
+    let cmd = Command::InviteRating(id);
     answer(
-        node.guarded(&shop, guard, Command::InviteRating(id), conversation_view)
+        node.guarded(&access.path.shop, access.guard(id), cmd, conversation_view)
             .await?,
     )
 }
 
 /// Body of `POST /rating`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RatingBody {
-    stars: u8,
+    #[schema(value_type = u8, minimum = 1, maximum = 5)]
+    stars: Stars,
 }
 
-/// `POST /conversations/{id}/rating`: the buyer's stars, once.
+/// The buyer's stars (once)
+#[utoipa::path(
+    tag = "conversations",
+    params(ConversationPath),
+    request_body = RatingBody,
+    security(("bearer" = ["service"])),
+    responses((status = OK, body = ConversationView)),
+)]
+#[post("/conversations/{id}/rating")]
 pub async fn rate(
-    node: web::Data<Node>,
-    caller: Caller,
-    path: web::Path<(String, String)>,
-    body: web::Json<RatingBody>,
+    node: Data<Node>,
+    access: Access<ConversationPath, Body<RatingBody>>,
 ) -> ApiResult<HttpResponse> {
-    let (shop, id) = (shop_id(&path.0)?, conversation_id(&path.1)?);
-    caller.require(&shop, &[Role::Service])?;
-    if !(1..=5).contains(&body.stars) {
-        return Err(ApiError::invalid("stars must be between 1 and 5"));
-    }
+    let stars = u8::try_from(access.input.stars.get()).expect("1 to 5");
+    let cmd = Command::Rate(access.path.id, stars);
     answer(
-        node.command(&shop, Command::Rate(id, body.stars), conversation_view)
+        node.command(&access.path.shop, cmd, conversation_view)
             .await?,
     )
 }

@@ -3,18 +3,20 @@
 
 use std::time::Duration;
 
-use actix_web::web::Bytes;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::web::{Bytes, Data, Query};
+use actix_web::{get, HttpRequest, HttpResponse};
 use fenliu_node::events::{Delivery, Published};
 use fenliu_node::Node;
 use fenliu_store::EventId;
 use futures::stream;
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 
-use super::shop_id;
-use crate::auth::{Caller, Role};
+use crate::access::Access;
 use crate::error::{ApiError, ApiResult};
+use crate::paths::ShopPath;
+use crate::schema;
 use crate::views::rfc3339;
 
 /// Silence longer than this gets a comment line, so proxies keep the stream open.
@@ -24,12 +26,44 @@ const KEEPALIVE: Duration = Duration::from_secs(15);
 const LAST_EVENT_ID: &str = "last-event-id";
 
 /// Query of `GET /events`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// The same as the `Last-Event-ID` header, for clients that cannot set
     /// headers; the header wins when both are given.
+    #[param(value_type = Option<schema::EventId>)]
     last_event_id: Option<String>,
+}
+
+/// Headers of `GET /events`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub struct EventsHeaders {
+    /// The `id:` of the last event received; resume after it (standard SSE:
+    /// a browser's `EventSource` sends it when it reconnects).
+    #[serde(rename = "Last-Event-ID")]
+    #[param(value_type = Option<schema::EventId>, nullable = false)]
+    last_event_id: Option<String>,
+}
+
+/// One Server-Sent Event of the stream, as a client reads it (comments such
+/// as `: keepalive` are not events).
+#[derive(ToSchema)]
+#[schema(as = ServerSentEvent)]
+#[allow(dead_code)]
+pub struct SseEvent {
+    /// The event's id in the shop's stream; absent on `stream.gap`.
+    #[schema(value_type = Option<schema::EventId>, nullable = false)]
+    id: Option<String>,
+    /// `conversation.assigned`, `conversation.queued`,
+    /// `conversation.transferred`, `conversation.ended`,
+    /// `conversation.requeued`, `conversation.cancelled`, `agent.status`, or
+    /// `stream.gap`.
+    event: String,
+    /// One line of JSON: the event's fields and `at`, when it happened.
+    data: String,
 }
 
 fn frame(p: &Published) -> Bytes {
@@ -42,23 +76,36 @@ fn frame(p: &Published) -> Bytes {
 }
 
 /// Where the client resumes: the `Last-Event-ID` header, else the
-/// `last_event_id` parameter. An empty value names no event (as in SSE).
+/// `last_event_id` parameter. An empty value names no event (as in SSE);
+/// both are checked whenever they are given, so a bad one is a 400 even
+/// when the other wins.
 fn resume_point(req: &HttpRequest, query: &EventsQuery) -> ApiResult<Option<(EventId, String)>> {
+    fn parse(raw: &str) -> ApiResult<Option<(EventId, String)>> {
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        EventId::parse(raw)
+            .map(|id| Some((id, raw.to_owned())))
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "last event id must be the id: of an event (digits, or digits-digits)",
+                )
+            })
+    }
     let header = match req.headers().get(LAST_EVENT_ID) {
-        Some(v) => Some(
+        Some(v) => parse(
             v.to_str()
                 .map_err(|_| ApiError::invalid("Last-Event-ID must be an event id"))?,
-        ),
+        )?,
         None => None,
     };
-    let raw = header
-        .filter(|h| !h.is_empty())
-        .or(query.last_event_id.as_deref().filter(|q| !q.is_empty()));
-    let Some(raw) = raw else { return Ok(None) };
-    let id = EventId::parse(raw).ok_or_else(|| {
-        ApiError::invalid("last event id must be the id: of an event (digits, or digits-digits)")
-    })?;
-    Ok(Some((id, raw.to_owned())))
+    let query = query
+        .last_event_id
+        .as_deref()
+        .map(parse)
+        .transpose()?
+        .flatten();
+    Ok(header.or(query))
 }
 
 /// Tells a subscriber that events are missing from its stream: a comment
@@ -71,26 +118,37 @@ fn gap_notice(comment: &str, data: &serde_json::Value) -> Bytes {
     ))
 }
 
-/// The event stream of a shop; an agent sees only its own events. A client
-/// naming its last event first gets the stored events after it.
-pub async fn stream(
-    node: web::Data<Node>,
-    caller: Caller,
-    path: web::Path<String>,
-    query: web::Query<EventsQuery>,
+/// The shop's events, as Server-Sent Events
+///
+/// Each event is an `id:` line (increasing within the shop), an `event:`
+/// line, one `data:` line of JSON, and a blank line; after 15 s without an
+/// event a `: keepalive` comment. An agent sees only its own events. A
+/// client naming its last event (`Last-Event-ID`, or `last_event_id` when it
+/// cannot set headers; the header wins) first gets every stored event after
+/// it that it may see, then the live ones; an id older than what the shop
+/// keeps gets the comment `: missed events after <id>` and a `stream.gap`
+/// event (`{"after": "<id>"}`, no `id:`) first.
+#[utoipa::path(
+    tag = "events",
+    params(
+        ShopPath,
+        EventsQuery,
+        EventsHeaders,
+    ),
+    security(("bearer" = ["service", "admin", "supervisor", "agent"])),
+    responses((status = OK, description = "the event stream, until the node drains",
+        content_type = "text/event-stream", body = SseEvent)),
+)]
+#[get("/events")]
+pub async fn events(
+    node: Data<Node>,
     req: HttpRequest,
+    access: Access<ShopPath, Query<EventsQuery>>,
 ) -> ApiResult<HttpResponse> {
-    let shop = shop_id(&path)?;
-    caller.require(
-        &shop,
-        &[Role::Service, Role::Admin, Role::Supervisor, Role::Agent],
-    )?;
-    let only = caller.agent_id();
-    if caller.role() == Role::Agent && only.is_none() {
-        return Err(ApiError::forbidden("agent token has an invalid subject"));
-    }
-    let after = resume_point(&req, &query)?;
-    let sub = node.subscribe(&shop, after).await?;
+    let only = access.agent_id()?;
+    let after = resume_point(&req, &access.input)?;
+    let shop = &access.path.shop;
+    let sub = node.subscribe(shop, after).await?;
     let drained = Box::pin(node.drained());
     let body = stream::unfold(
         (sub, only, drained),

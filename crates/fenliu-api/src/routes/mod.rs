@@ -1,9 +1,9 @@
-//! The routes of the API, one module per resource.
+//! The routes of the API, one module per resource. Registering a route also
+//! adds it to the document (utoipa-actix-web), so the document lists
+//! exactly the routes the server serves.
 
-use actix_web::web;
-use fenliu_core::{AgentId, ConversationId, GroupId, ShopId};
-
-use crate::error::ApiError;
+use utoipa_actix_web::scope;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 pub mod agents;
 pub mod conversations;
@@ -11,66 +11,44 @@ pub mod events;
 pub mod ops;
 pub mod shop;
 
-/// One path with its methods; any other method answers 405 with the error body.
-fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(|| async {
-        actix_web::ResponseError::error_response(&ApiError::method_not_allowed())
-    }))
-}
+/// The prefix of every route of a shop.
+pub const SHOP_SCOPE: &str = "/v1/shops/{shop}";
 
-/// Registers every `/v1` route.
-pub fn v1(cfg: &mut web::ServiceConfig) {
+/// Registers every route.
+pub fn configure(cfg: &mut ServiceConfig) {
     use conversations as c;
-    cfg.service(
-        web::scope("/v1/shops/{shop}")
-            .service(resource("/agents").get(agents::list))
-            .service(
-                resource("/agents/{agent}")
-                    .put(agents::upsert)
-                    .get(agents::get)
-                    .delete(agents::delete),
-            )
-            .service(resource("/agents/{agent}/conversations").get(agents::conversations))
-            .service(resource("/agents/{agent}/status").put(agents::set_status))
-            .service(resource("/agents/{agent}/max_load").put(agents::set_max_load))
-            .service(resource("/groups").get(shop::list_groups))
-            .service(resource("/groups/{group}").put(shop::put_group))
-            .service(
-                resource("/routing")
-                    .get(shop::get_routing)
-                    .put(shop::put_routing),
-            )
-            .service(resource("/inquiries").post(c::inquire))
-            .service(resource("/conversations").post(c::open_proactive))
-            .service(resource("/conversations/{id}").get(c::get))
-            .service(resource("/conversations/{id}/explain").get(c::explain))
-            .service(resource("/conversations/{id}/messages").post(c::message))
-            .service(resource("/conversations/{id}/transfer").post(c::transfer))
-            .service(resource("/conversations/{id}/end").post(c::end))
-            .service(resource("/conversations/{id}/cancel").post(c::cancel))
-            .service(resource("/conversations/{id}/rating_invite").post(c::rating_invite))
-            .service(resource("/conversations/{id}/rating").post(c::rate))
-            .service(resource("/queue").get(shop::queue))
-            .service(resource("/orders").post(shop::order))
-            .service(resource("/ranking").get(shop::ranking))
-            .service(resource("/events").get(events::stream))
-            .service(resource("/owner").get(shop::owner))
-            .service(resource("/move").post(shop::move_shop)),
-    );
-}
-
-pub(crate) fn shop_id(raw: &str) -> Result<ShopId, ApiError> {
-    ShopId::parse(raw).map_err(|e| ApiError::invalid(e.message()))
-}
-
-pub(crate) fn agent_id(raw: &str) -> Result<AgentId, ApiError> {
-    AgentId::parse(raw).map_err(|e| ApiError::invalid(e.message()))
-}
-
-pub(crate) fn group_id(raw: &str) -> Result<GroupId, ApiError> {
-    GroupId::parse(raw).map_err(|e| ApiError::invalid(e.message()))
-}
-
-pub(crate) fn conversation_id(raw: &str) -> Result<ConversationId, ApiError> {
-    ConversationId::parse(raw).map_err(|e| ApiError::invalid(e.message()))
+    cfg.service(ops::healthz)
+        .service(ops::readyz)
+        .service(ops::metrics)
+        .service(ops::openapi)
+        .service(
+            scope::scope(SHOP_SCOPE)
+                .service(agents::list_agents)
+                .service(agents::put_agent)
+                .service(agents::get_agent)
+                .service(agents::delete_agent)
+                .service(agents::agent_conversations)
+                .service(agents::set_status)
+                .service(agents::set_max_load)
+                .service(shop::list_groups)
+                .service(shop::put_group)
+                .service(shop::get_routing)
+                .service(shop::put_routing)
+                .service(c::inquire)
+                .service(c::open_proactive)
+                .service(c::get_conversation)
+                .service(c::explain)
+                .service(c::message)
+                .service(c::transfer)
+                .service(c::end)
+                .service(c::cancel)
+                .service(c::rating_invite)
+                .service(c::rate)
+                .service(shop::queue)
+                .service(shop::order)
+                .service(shop::ranking)
+                .service(events::events)
+                .service(shop::owner)
+                .service(shop::move_shop),
+        );
 }

@@ -1,35 +1,64 @@
-//! Unauthenticated operations endpoints: health, readiness, metrics.
+//! Unauthenticated operations endpoints: health, readiness, metrics and the
+//! API's own description.
 
-use actix_web::{web, HttpResponse};
+use actix_web::web::{Data, Json};
+use actix_web::{get, HttpResponse};
 use fenliu_node::Node;
-use serde_json::json;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiResult};
+use crate::openapi::Document;
+use crate::views::{Health, Ready};
 
-/// `GET /healthz`: 200 while the process runs.
-pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(json!({"status": "ok"}))
+/// 200 while the process runs
+#[utoipa::path(tag = "operations", responses((status = OK, body = Health)))]
+#[get("/healthz")]
+pub async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
 }
 
-/// `GET /readyz`: 200 when the store answers and the node is not draining.
-pub async fn readyz(node: web::Data<Node>) -> Result<HttpResponse, ApiError> {
+/// 200 when the store answers and the node is not draining
+///
+/// The store must answer within 2 s; otherwise, or while draining, 503
+/// `unavailable` with `Retry-After`.
+#[utoipa::path(tag = "operations", responses((status = OK, body = Ready)))]
+#[get("/readyz")]
+pub async fn readyz(node: Data<Node>) -> ApiResult<Json<Ready>> {
     if node.is_draining() {
         return Err(ApiError::unavailable("node is draining"));
     }
     if !node.ready().await {
         return Err(ApiError::unavailable("store does not answer"));
     }
-    Ok(HttpResponse::Ok().json(json!({"status": "ready", "node_id": node.node_id()})))
+    Ok(Json(Ready {
+        status: "ready",
+        node_id: node.node_id().to_owned(),
+    }))
 }
 
-/// `GET /metrics`: Prometheus text format.
-pub async fn metrics(node: web::Data<Node>) -> HttpResponse {
+/// Prometheus text format
+#[utoipa::path(
+    tag = "operations",
+    responses((status = OK, description = "the node's metrics",
+        content_type = "text/plain; version=0.0.4; charset=utf-8", body = String)),
+)]
+#[get("/metrics")]
+pub async fn metrics(node: Data<Node>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(node.metrics().render())
 }
 
-/// `GET /v1/openapi.json`: the API description (no token needed).
-pub async fn openapi() -> HttpResponse {
-    HttpResponse::Ok().json(crate::openapi::document())
+/// This document
+///
+/// The OpenAPI 3.1 description of the API, derived from the handlers and
+/// the types they read and answer.
+#[utoipa::path(
+    tag = "operations",
+    responses((status = OK, description = "the OpenAPI document", body = Object)),
+)]
+#[get("/v1/openapi.json")]
+pub async fn openapi(doc: Data<Document>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(doc.bytes())
 }

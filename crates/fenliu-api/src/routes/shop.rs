@@ -1,293 +1,337 @@
 //! Shop-wide resources: groups, routing settings, the queue, orders, the
 //! ranking and the owner.
 
-use actix_web::{web, HttpResponse};
-use fenliu_core::settings::QueueOrder;
+use actix_web::http::{header, StatusCode};
+use actix_web::web::{Data, Json, Query};
+use actix_web::{get, post, put, HttpRequest};
 use fenliu_core::time::date_string;
-use fenliu_core::{
-    AgentId, BuyerId, Command, Metric, Reply, RoutingSettings, SortOrder, Tag, Viewer,
-};
+use fenliu_core::{AgentId, BuyerId, Command, GroupId, Metric, Reply, SortOrder, Tag, Viewer};
 use fenliu_node::{Node, Route};
 use serde::Deserialize;
-use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 
-use super::{group_id, shop_id};
-use crate::auth::{Caller, Role};
-use crate::error::{ApiError, ApiResult};
-
-const READERS: &[Role] = &[Role::Admin, Role::Supervisor, Role::Service];
+use crate::access::Access;
+use crate::error::{ApiError, ApiResult, Code};
+use crate::input::{Body, PageLimit};
+use crate::paths::{GroupPath, ShopPath};
+use crate::schema;
+use crate::settings::{Routing, ValidRouting};
+use crate::views::{GroupList, GroupView, OrderView, OwnerView, QueueItem, QueueView, RankingView};
 
 /// Body of `PUT /groups/{group}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupBody {
+    /// The members; `[]` empties the group.
+    #[schema(value_type = Vec<schema::AgentId>)]
     agents: Vec<AgentId>,
 }
 
-/// `GET /groups`.
-pub async fn list_groups(
-    node: web::Data<Node>,
-    caller: Caller,
-    path: web::Path<String>,
-) -> ApiResult<HttpResponse> {
-    let shop = shop_id(&path)?;
-    caller.require(&shop, READERS)?;
+/// Every group, by id
+#[utoipa::path(
+    tag = "groups",
+    params(ShopPath),
+    security(("bearer" = ["admin", "supervisor", "service"])),
+    responses((status = OK, body = GroupList)),
+)]
+#[get("/groups")]
+pub async fn list_groups(node: Data<Node>, access: Access<ShopPath>) -> ApiResult<Json<GroupList>> {
     let groups = node
-        .read(&shop, |shop, _| {
+        .read(&access.path.shop, |shop, _| {
             shop.groups()
                 .iter()
-                .map(|(g, members)| json!({"group_id": g, "agents": members}))
-                .collect::<Vec<_>>()
+                .map(|(g, members)| GroupView {
+                    group_id: g.clone(),
+                    agents: members.iter().cloned().collect(),
+                })
+                .collect()
         })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({ "groups": groups })))
+    Ok(Json(GroupList { groups }))
 }
 
-/// `PUT /groups/{group}`: replaces the members.
+/// Replace a group's members
+///
+/// Creates the group; every agent must exist (404 otherwise, and nothing
+/// changes). Conversations queued for the group are let in at once.
+#[utoipa::path(
+    tag = "groups",
+    params(GroupPath),
+    request_body = GroupBody,
+    security(("bearer" = ["admin", "supervisor"])),
+    responses((status = OK, body = GroupView)),
+)]
+#[put("/groups/{group}")]
 pub async fn put_group(
-    node: web::Data<Node>,
-    caller: Caller,
-    path: web::Path<(String, String)>,
-    body: web::Json<GroupBody>,
-) -> ApiResult<HttpResponse> {
-    let (shop, group) = (shop_id(&path.0)?, group_id(&path.1)?);
-    caller.require(&shop, &[Role::Admin, Role::Supervisor])?;
+    node: Data<Node>,
+    access: Access<GroupPath, Body<GroupBody>>,
+) -> ApiResult<Json<GroupView>> {
+    let group: GroupId = access.path.group.clone();
     let g = group.clone();
+    let cmd = Command::PutGroup(group, access.input.into_inner().agents);
     let view = node
-        .command(
-            &shop,
-            Command::PutGroup(group, body.into_inner().agents),
-            move |shop, _, _| json!({"group_id": g, "agents": shop.group(&g)}),
-        )
+        .command(&access.path.shop, cmd, move |shop, _, _| GroupView {
+            group_id: g.clone(),
+            agents: shop
+                .group(&g)
+                .map(|m| m.iter().cloned().collect())
+                .unwrap_or_default(),
+        })
         .await?;
-    Ok(HttpResponse::Ok().json(view))
+    Ok(Json(view))
 }
 
-/// Routing settings as the API shows them: as the spec writes them, with
-/// the extensions only when they are set (a queue limit), so that a shop
-/// using none of them reads exactly the documented settings.
-fn settings_view(settings: &RoutingSettings) -> serde_json::Value {
-    let mut view = serde_json::to_value(settings).expect("settings serialize");
-    if settings.queue.max_length.is_none() {
-        if let Some(queue) = view.get_mut("queue").and_then(|q| q.as_object_mut()) {
-            queue.remove("max_length");
-        }
-    }
-    view
-}
-
-/// `GET /routing`.
-pub async fn get_routing(
-    node: web::Data<Node>,
-    caller: Caller,
-    path: web::Path<String>,
-) -> ApiResult<HttpResponse> {
-    let shop = shop_id(&path)?;
-    caller.require(&shop, READERS)?;
+/// The routing settings
+///
+/// A shop never configured answers the defaults.
+#[utoipa::path(
+    tag = "routing",
+    params(ShopPath),
+    security(("bearer" = ["admin", "supervisor", "service"])),
+    responses((status = OK, body = Routing)),
+)]
+#[get("/routing")]
+pub async fn get_routing(node: Data<Node>, access: Access<ShopPath>) -> ApiResult<Json<Routing>> {
     let view = node
-        .read(&shop, |shop, _| settings_view(shop.settings()))
+        .read(&access.path.shop, |shop, _| {
+            Routing::from(shop.settings().clone())
+        })
         .await?;
-    Ok(HttpResponse::Ok().json(view))
+    Ok(Json(view))
 }
 
-/// `PUT /routing`: replaces the settings; absent fields take their defaults.
+/// Replace the routing settings
+///
+/// A field left out takes its default, not its previous value; answers the
+/// settings now in force. Queued conversations are routed again at once.
+#[utoipa::path(
+    tag = "routing",
+    params(ShopPath),
+    request_body = Routing,
+    security(("bearer" = ["admin"])),
+    responses((status = OK, body = Routing)),
+)]
+#[put("/routing")]
 pub async fn put_routing(
-    node: web::Data<Node>,
-    caller: Caller,
-    path: web::Path<String>,
-    body: web::Json<RoutingSettings>,
-) -> ApiResult<HttpResponse> {
-    let shop = shop_id(&path)?;
-    caller.require(&shop, &[Role::Admin])?;
-    let settings = body.into_inner();
-    settings.validate()?;
+    node: Data<Node>,
+    access: Access<ShopPath, Body<ValidRouting>>,
+) -> ApiResult<Json<Routing>> {
+    let Body(ValidRouting(settings)) = access.input;
+    let cmd = Command::SetRouting(Box::new(settings));
     let view = node
-        .command(
-            &shop,
-            Command::SetRouting(Box::new(settings)),
-            |shop, _, _| settings_view(shop.settings()),
-        )
+        .command(&access.path.shop, cmd, |shop, _, _| {
+            Routing::from(shop.settings().clone())
+        })
         .await?;
-    Ok(HttpResponse::Ok().json(view))
+    Ok(Json(view))
 }
-
-/// Most entries one page of `GET /queue` lists.
-pub const MAX_QUEUE_PAGE: usize = 1_000;
 
 /// Query of `GET /queue`: a page of the queue, or all of it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct QueueQuery {
     /// Entries to pass over, from the next to be served.
     #[serde(default)]
-    offset: usize,
-    /// Entries to list (1..=[`MAX_QUEUE_PAGE`]); absent: every entry.
-    limit: Option<usize>,
+    #[param(minimum = 0, maximum = 4_294_967_295_u64, format = Int64)]
+    offset: u32,
+    /// Entries to list; without it, every entry from `offset` on.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
+    limit: Option<PageLimit>,
 }
 
-/// `GET /queue`.
+/// The queue, or one page of it
+#[utoipa::path(
+    tag = "queue",
+    params(ShopPath, QueueQuery),
+    security(("bearer" = ["admin", "supervisor", "service"])),
+    responses((status = OK, body = QueueView)),
+)]
+#[get("/queue")]
 pub async fn queue(
-    node: web::Data<Node>,
-    caller: Caller,
-    path: web::Path<String>,
-    query: web::Query<QueueQuery>,
-) -> ApiResult<HttpResponse> {
-    let shop = shop_id(&path)?;
-    caller.require(&shop, READERS)?;
-    let QueueQuery { offset, limit } = query.into_inner();
-    if limit.is_some_and(|l| !(1..=MAX_QUEUE_PAGE).contains(&l)) {
-        return Err(ApiError::invalid(format!(
-            "limit must be between 1 and {MAX_QUEUE_PAGE}"
-        )));
-    }
-    let body = node
-        .read(&shop, move |shop, now| {
-            let items: Vec<_> = shop
-                .queue_page(offset, limit.unwrap_or(usize::MAX))
+    node: Data<Node>,
+    access: Access<ShopPath, Query<QueueQuery>>,
+) -> ApiResult<Json<QueueView>> {
+    let QueueQuery { offset, limit } = access.input.into_inner();
+    let (offset, limit) = (
+        offset as usize,
+        limit.map_or(usize::MAX, |l| l.get() as usize),
+    );
+    let view = node
+        .read(&access.path.shop, move |shop, now| QueueView {
+            order: shop.settings().queue.order,
+            length: shop.queue_len() as u64,
+            items: shop
+                .queue_page(offset, limit)
                 .into_iter()
                 .enumerate()
-                .map(|(i, c)| {
-                    json!({
-                        "conversation_id": c.id,
-                        "buyer_id": c.inquiry.buyer_id,
-                        "position": offset + i + 1,
-                        "waited_secs": (now - c.created_at).max(0) / 1000,
-                    })
+                .map(|(i, c)| QueueItem {
+                    conversation_id: c.id,
+                    buyer_id: c.inquiry.buyer_id.clone(),
+                    position: (offset + i + 1) as u64,
+                    waited_secs: ((now - c.created_at).max(0) / 1000) as u64,
                 })
-                .collect();
-            let order = match shop.settings().queue.order {
-                QueueOrder::Fifo => "fifo",
-                QueueOrder::Lifo => "lifo",
-            };
-            json!({"order": order, "length": shop.queue_len(), "items": items})
+                .collect(),
         })
         .await?;
-    Ok(HttpResponse::Ok().json(body))
+    Ok(Json(view))
 }
 
 /// Body of `POST /orders`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderBody {
+    #[schema(value_type = schema::Tag)]
     order_id: Tag,
+    #[schema(value_type = schema::BuyerId)]
     buyer_id: BuyerId,
 }
 
-/// `POST /orders`: credits the buyer's recent agent; idempotent by order id.
+/// Record an order and credit the buyer's recent agent
+///
+/// The same `order_id` again answers the same record; the same `order_id`
+/// for another buyer is 409.
+#[utoipa::path(
+    tag = "orders",
+    params(ShopPath),
+    request_body = OrderBody,
+    security(("bearer" = ["service"])),
+    responses((status = OK, body = OrderView)),
+)]
+#[post("/orders")]
 pub async fn order(
-    node: web::Data<Node>,
-    caller: Caller,
-    path: web::Path<String>,
-    body: web::Json<OrderBody>,
-) -> ApiResult<HttpResponse> {
-    let shop = shop_id(&path)?;
-    caller.require(&shop, &[Role::Service])?;
-    let body = body.into_inner();
+    node: Data<Node>,
+    access: Access<ShopPath, Body<OrderBody>>,
+) -> ApiResult<Json<OrderView>> {
+    let OrderBody { order_id, buyer_id } = access.input.into_inner();
     let view = node
         .command(
-            &shop,
-            Command::Order(body.order_id, body.buyer_id),
+            &access.path.shop,
+            Command::Order(order_id, buyer_id),
             |_, reply, _| match reply {
-                Reply::Order(o) => {
-                    json!({"order_id": o.order_id, "credited_agent": o.credited_agent})
-                }
-                _ => json!({}),
+                Reply::Order(o) => Some(OrderView {
+                    order_id: o.order_id.clone(),
+                    credited_agent: o.credited_agent.clone(),
+                }),
+                _ => None,
             },
         )
         .await?;
-    Ok(HttpResponse::Ok().json(view))
+    view.map(Json)
+        .ok_or_else(|| ApiError::internal("an order answered no record"))
 }
 
 /// Query of `GET /ranking`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct RankingQuery {
+    /// Default `receptions`.
     #[serde(default)]
+    #[param(value_type = Option<schema::Metric>)]
     metric: Metric,
+    /// Default `desc`.
     #[serde(default)]
+    #[param(value_type = Option<schema::SortOrder>)]
     order: SortOrder,
-    group: Option<String>,
+    /// Only the members of this group (404 for an unknown group).
+    #[param(value_type = Option<schema::GroupId>)]
+    group: Option<GroupId>,
 }
 
-/// `GET /ranking`.
+/// The agents' ranking for the shop's day (客服排名)
+///
+/// Only agents that received a conversation today are ranked. With
+/// `leaderboard_visible: false` an agent sees only its own line.
+#[utoipa::path(
+    tag = "ranking",
+    params(ShopPath, RankingQuery),
+    security(("bearer" = ["admin", "supervisor", "service", "agent"])),
+    responses((status = OK, body = RankingView)),
+)]
+#[get("/ranking")]
 pub async fn ranking(
-    node: web::Data<Node>,
-    caller: Caller,
-    path: web::Path<String>,
-    query: web::Query<RankingQuery>,
-) -> ApiResult<HttpResponse> {
-    let shop = shop_id(&path)?;
-    caller.require(
-        &shop,
-        &[Role::Admin, Role::Supervisor, Role::Service, Role::Agent],
-    )?;
-    let q = query.into_inner();
-    let group = q.group.as_deref().map(group_id).transpose()?;
-    let viewer = match caller.agent_id() {
+    node: Data<Node>,
+    access: Access<ShopPath, Query<RankingQuery>>,
+) -> ApiResult<Json<RankingView>> {
+    let viewer = match access.agent_id()? {
         Some(a) => Viewer::Agent(a),
-        None if caller.role() == Role::Agent => {
-            return Err(ApiError::forbidden("agent token has an invalid subject"))
-        }
         None => Viewer::Everyone,
     };
+    let q = access.input.into_inner();
     let ranking = node
-        .read(&shop, move |shop, now| {
-            shop.ranking(q.metric, q.order, group.as_ref(), &viewer, now)
+        .read(&access.path.shop, move |shop, now| {
+            shop.ranking(q.metric, q.order, q.group.as_ref(), &viewer, now)
         })
         .await??;
-    Ok(HttpResponse::Ok().json(json!({
-        "date": date_string(ranking.date),
-        "metric": ranking.metric,
-        "order": q.order,
-        "average": ranking.average,
-        "agents": ranking.agents,
-    })))
+    Ok(Json(RankingView {
+        date: date_string(ranking.date),
+        metric: ranking.metric,
+        order: q.order,
+        average: ranking.average,
+        agents: ranking.agents.into_iter().map(Into::into).collect(),
+    }))
 }
 
-/// `GET /owner`: the node serving the shop now (taking the shop when
-/// nobody serves it).
-pub async fn owner(
-    node: web::Data<Node>,
-    caller: Caller,
-    path: web::Path<String>,
-) -> ApiResult<HttpResponse> {
-    let shop = shop_id(&path)?;
-    caller.in_shop(&shop)?;
-    let fence = match node.route(&shop).await? {
+/// The node serving the shop now
+///
+/// Takes the shop when nobody serves it. On a single node the epoch is 1.
+#[utoipa::path(
+    tag = "cluster",
+    params(ShopPath),
+    security(("bearer" = ["admin", "supervisor", "service", "agent"])),
+    responses((status = OK, body = OwnerView)),
+)]
+#[get("/owner")]
+pub async fn owner(node: Data<Node>, access: Access<ShopPath>) -> ApiResult<Json<OwnerView>> {
+    current_owner(&node, &access.path.shop).await.map(Json)
+}
+
+async fn current_owner(node: &Node, shop: &fenliu_core::ShopId) -> ApiResult<OwnerView> {
+    let fence = match node.route(shop).await? {
         Route::Local(fence) | Route::Remote { fence, .. } => fence,
     };
-    Ok(HttpResponse::Ok().json(json!({
-        "node_id": fence.node_id,
-        "epoch": fence.epoch,
-    })))
+    Ok(OwnerView {
+        node_id: fence.node_id,
+        epoch: fence.epoch,
+    })
 }
 
 /// Body of `POST /move`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MoveBody {
+    /// A live node of the cluster.
+    #[schema(min_length = 1)]
     node_id: String,
 }
 
-/// `POST /move` (admin): hands the shop to the named node, which takes it at
-/// once; answers the new owner. Requests in flight meanwhile may get 503.
+/// Move the shop to a named node (an extension)
+///
+/// The named node takes the shop at once; answers its owner. Requests in
+/// flight meanwhile may get 503; an unknown node is 404.
+#[utoipa::path(
+    tag = "cluster",
+    params(ShopPath),
+    request_body = MoveBody,
+    security(("bearer" = ["admin"])),
+    responses((status = OK, body = OwnerView)),
+)]
+#[post("/move")]
 pub async fn move_shop(
-    node: web::Data<Node>,
-    caller: Caller,
-    req: actix_web::HttpRequest,
-    path: web::Path<String>,
-    body: web::Json<MoveBody>,
-) -> ApiResult<HttpResponse> {
-    let shop = shop_id(&path)?;
-    caller.require(&shop, &[Role::Admin])?;
-    let target = body.into_inner().node_id;
+    node: Data<Node>,
+    req: HttpRequest,
+    access: Access<ShopPath, Body<MoveBody>>,
+) -> ApiResult<Json<OwnerView>> {
+    let target = access.input.into_inner().node_id;
     if target == node.node_id() {
-        return owner(node, caller, path).await;
+        return current_owner(&node, &access.path.shop).await.map(Json);
     }
-    let url = node.hand_over(&shop, &target).await?;
+    let shop = &access.path.shop;
+    let url = node.hand_over(shop, &target).await?;
     let token = req
         .headers()
-        .get("authorization")
+        .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
@@ -302,13 +346,19 @@ pub async fn move_shop(
         .send()
         .await
         .map_err(|e| ApiError::unavailable(format!("node {target} unreachable: {e}")))?;
-    let status = answer.status().as_u16();
-    let body: serde_json::Value = answer
+    let status = StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    if status != StatusCode::OK {
+        // The new owner's own error, passed on as it said it.
+        let body: serde_json::Value = answer.json().await.unwrap_or_default();
+        let message = body["error"]["message"].as_str().unwrap_or("no message");
+        return Err(match Code::of_status(status) {
+            Some(code) => ApiError::new(code, message),
+            None => ApiError::unavailable(format!("node {target} answered {status}: {message}")),
+        });
+    }
+    let new_owner: OwnerView = answer
         .json()
         .await
         .map_err(|e| ApiError::unavailable(format!("node {target} answered badly: {e}")))?;
-    Ok(HttpResponse::build(
-        actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::OK),
-    )
-    .json(body))
+    Ok(Json(new_owner))
 }
