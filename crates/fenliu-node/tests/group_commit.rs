@@ -69,6 +69,31 @@ async fn let_them_be_decided() {
     tokio::time::sleep(Duration::from_millis(300)).await;
 }
 
+/// Inquiries of buyers `<prefix>0`, `<prefix>1`, … sent at once, answered later.
+type Asked = actix_rt::task::JoinHandle<Vec<Result<Reason, NodeError>>>;
+
+fn ask(node: &Node, prefix: &str, n: usize) -> Asked {
+    let node = node.clone();
+    let buyers = buyers(prefix, n);
+    actix_rt::spawn(async move { inquire_all(&node, &buyers).await })
+}
+
+/// With writes held at the store: one inquiry whose write is in flight, and
+/// `behind` more decided meanwhile, waiting for the next write.
+async fn one_in_flight_and_more_behind(
+    store: &HookedStore,
+    node: &Node,
+    behind: usize,
+) -> (Asked, Asked) {
+    let before = store.started_so_far();
+    store.hold();
+    let first = ask(node, "first", 1);
+    store.started(before + 1).await;
+    let rest = ask(node, "b", behind);
+    let_them_be_decided().await;
+    (first, rest)
+}
+
 #[actix_rt::test]
 async fn commands_decided_while_a_write_is_in_flight_go_out_together_in_the_next_write() {
     // Arrange: the first inquiry's write is held at the store.
@@ -76,19 +101,9 @@ async fn commands_decided_while_a_write_is_in_flight_go_out_together_in_the_next
     let node = node_on(IDLE, store.clone());
     roomy_shop(&node).await;
     let before = store.writes.lock().unwrap().len();
-    store.hold();
-    let first = {
-        let node = node.clone();
-        actix_rt::spawn(async move { inquire_all(&node, &buyers("first", 1)).await })
-    };
-    store.started(before + 1).await;
 
     // Act: twenty more arrive meanwhile, then the store lets writes through.
-    let rest = {
-        let node = node.clone();
-        actix_rt::spawn(async move { inquire_all(&node, &buyers("b", 20)).await })
-    };
-    let_them_be_decided().await;
+    let (first, rest) = one_in_flight_and_more_behind(&store, &node, 20).await;
     store.release();
     let first = first.await.unwrap();
     let rest = rest.await.unwrap();
@@ -113,10 +128,7 @@ async fn no_caller_is_answered_before_the_write_holding_its_change() {
     roomy_shop(&node).await;
     store.hold();
 
-    let asked = {
-        let node = node.clone();
-        actix_rt::spawn(async move { inquire_all(&node, &buyers("b", 3)).await })
-    };
+    let asked = ask(&node, "b", 3);
     let_them_be_decided().await;
 
     assert!(!asked.is_finished(), "answered while its write was held");
@@ -182,19 +194,11 @@ async fn commands_decided_on_top_of_a_failed_write_are_decided_again_on_the_relo
     let store = Arc::new(HookedStore::new());
     let node = node_on(IDLE, store.clone());
     roomy_shop(&node).await;
-    let before = store.started_so_far();
-    store.hold();
-    store.fail_write_after(before, StoreError::Unavailable("connection reset".into()));
-    let first = {
-        let node = node.clone();
-        actix_rt::spawn(async move { inquire_all(&node, &buyers("first", 1)).await })
-    };
-    store.started(before + 1).await;
-    let on_top = {
-        let node = node.clone();
-        actix_rt::spawn(async move { inquire_all(&node, &buyers("b", 5)).await })
-    };
-    let_them_be_decided().await;
+    store.fail_write_after(
+        store.started_so_far(),
+        StoreError::Unavailable("connection reset".into()),
+    );
+    let (first, on_top) = one_in_flight_and_more_behind(&store, &node, 5).await;
 
     // Act
     store.release();
@@ -215,19 +219,11 @@ async fn a_fenced_batch_fails_every_command_in_it_and_the_shop_is_served_no_more
     let store = Arc::new(HookedStore::new());
     let node = node_on(IDLE, store.clone());
     roomy_shop(&node).await;
-    let before = store.started_so_far();
-    store.hold();
-    store.fail_write_after(before, StoreError::Fenced("epoch 2 is newer".into()));
-    let fenced = {
-        let node = node.clone();
-        actix_rt::spawn(async move { inquire_all(&node, &buyers("b", 1)).await })
-    };
-    store.started(before + 1).await;
-    let behind = {
-        let node = node.clone();
-        actix_rt::spawn(async move { inquire_all(&node, &buyers("c", 4)).await })
-    };
-    let_them_be_decided().await;
+    store.fail_write_after(
+        store.started_so_far(),
+        StoreError::Fenced("epoch 2 is newer".into()),
+    );
+    let (fenced, behind) = one_in_flight_and_more_behind(&store, &node, 4).await;
 
     store.release();
     let fenced = fenced.await.unwrap();
