@@ -45,25 +45,27 @@ wait_ready() {
   return 1
 }
 
-start_redis() {
+# Both set a variable rather than print (a command substitution would run
+# them in a subshell, and the processes they start would escape `pids`).
+start_redis() { # sets $redis
   local port
   port=$(free_port)
   redis-server --port "$port" --bind 127.0.0.1 --dir "$tmp" --appendonly yes \
     --appendfsync always --save "" --daemonize no >"$tmp/redis-$port.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
-  echo "redis://127.0.0.1:$port"
+  redis="redis://127.0.0.1:$port"
 }
 
-start_node() { # start_node [redis url] -> base url
+start_node() { # start_node [redis url]; sets $url
   local port
   port=$(free_port)
   FENLIU_LISTEN=127.0.0.1:$port FENLIU_REDIS_URL="${1:-}" FENLIU_NODE_ID="bench-$port" \
     FENLIU_ADVERTISE_URL="http://127.0.0.1:$port" RUST_LOG=warn \
     "$server" serve --workers 2 >"$tmp/node-$port.log" 2>&1 &
   pids+=($!)
-  wait_ready "http://127.0.0.1:$port"
-  echo "http://127.0.0.1:$port"
+  url="http://127.0.0.1:$port"
+  wait_ready "$url"
 }
 
 stop_all() {
@@ -99,19 +101,19 @@ PY
 for what in "${whats[@]}"; do
   case $what in
     embedded)
-      url=$(start_node)
+      start_node
       measure embedded "$url" --workload inquiries --connections 64 --duration-secs 10
       stop_all ;;
     day)
-      url=$(start_node)
+      start_node
       measure day "$url" --workload day --connections 64 --windows 5 --window-secs 4
       stop_all ;;
     redis1)
-      redis=$(start_redis); url=$(start_node "$redis")
+      start_redis; start_node "$redis"
       measure redis1 "$url" --workload inquiries --connections 64 --duration-secs 10
       stop_all ;;
     redis20)
-      redis=$(start_redis); url=$(start_node "$redis")
+      start_redis; start_node "$redis"
       measure redis20 "$url" --workload inquiries --shops 20 --connections 64 --duration-secs 10
       stop_all ;;
     cluster)

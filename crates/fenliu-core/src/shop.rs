@@ -1772,13 +1772,12 @@ impl Shop {
     /// reception, recorded once as its own (day, agent, buyer) record, so
     /// that no record grows with the day's volume.
     fn count_reception(&mut self, today: Day, agent: &AgentId, buyer: &BuyerId, clocked: bool) {
-        let new_buyer = self
-            .received
-            .entry(today)
-            .or_default()
-            .entry(agent.clone())
-            .or_default()
-            .insert(buyer.clone());
+        let by_agent = self.received.entry(today).or_default();
+        let buyers = match by_agent.get_mut(agent) {
+            Some(buyers) => buyers,
+            None => by_agent.entry(agent.clone()).or_default(),
+        };
+        let new_buyer = !buyers.contains(buyer) && buyers.insert(buyer.clone());
         if new_buyer {
             self.fx
                 .changed
