@@ -50,7 +50,9 @@ wait_ready() {
 start_redis() { # sets $redis
   local port
   port=$(free_port)
-  redis-server --port "$port" --bind 127.0.0.1 --dir "$tmp" --appendonly yes \
+  # A directory of its own: a later Redis must not load an earlier one's AOF.
+  mkdir -p "$tmp/redis-$port-$RANDOM"
+  redis-server --port "$port" --bind 127.0.0.1 --dir "$(ls -d "$tmp"/redis-"$port"-* | tail -1)" --appendonly yes \
     --appendfsync always --save "" --daemonize no >"$tmp/redis-$port.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
