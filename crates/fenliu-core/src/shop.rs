@@ -1819,20 +1819,12 @@ impl Shop {
         }
         let today = self.today(now);
         // Today's and yesterday's figures are kept: the ranking compares them.
-        while let Some((&day, _)) = self.stats.first_key_value() {
-            if day >= today - 1 {
-                break;
-            }
-            let (_, figures) = self.stats.pop_first().expect("first day");
+        for (day, figures) in days_before(&mut self.stats, today - 1) {
             for agent in figures.into_keys() {
                 self.fx.changed.push(RecordKey::Stats(day, agent));
             }
         }
-        while let Some((&day, _)) = self.received.first_key_value() {
-            if day >= today - 1 {
-                break;
-            }
-            let (_, by_agent) = self.received.pop_first().expect("first day");
+        for (day, by_agent) in days_before(&mut self.received, today - 1) {
             for (agent, buyers) in by_agent {
                 for buyer in buyers {
                     self.fx
@@ -1952,6 +1944,12 @@ impl Shop {
         let mut seen = HashSet::with_capacity(slots.len());
         slots.into_iter().filter(|s| seen.insert(*s)).collect()
     }
+}
+
+/// Takes the entries of the days before `keep_from` out of `by_day`.
+fn days_before<V>(by_day: &mut BTreeMap<Day, V>, keep_from: Day) -> BTreeMap<Day, V> {
+    let kept = by_day.split_off(&keep_from);
+    std::mem::replace(by_day, kept)
 }
 
 #[cfg(test)]

@@ -66,14 +66,9 @@ pub fn decode(key: &str, bytes: &[u8]) -> Result<Vec<Record>, StoreError> {
 pub fn batch_for(shop: &Shop, effects: &Effects) -> Batch {
     let mut batch = Batch::default();
     for key in &effects.changed {
-        let name = key.name();
         match shop.record(key) {
-            Some(record) => batch.puts.push(Put {
-                key: name,
-                expires_at: record.expires_at(shop),
-                value: encode(&record),
-            }),
-            None => batch.deletes.push(name),
+            Some(record) => batch.puts.push(put(shop, key.name(), &record)),
+            None => batch.deletes.push(key.name()),
         }
     }
     batch
@@ -81,23 +76,27 @@ pub fn batch_for(shop: &Shop, effects: &Effects) -> Batch {
 
 /// Every record of the shop as one batch (used to seed a store).
 pub fn full_batch(shop: &Shop) -> Batch {
-    Batch {
-        puts: shop
-            .snapshot()
-            .into_iter()
-            .map(|record| Put {
-                key: record_name(&record),
-                expires_at: record.expires_at(shop),
-                value: encode(&record),
-            })
-            .collect(),
-        deletes: Vec::new(),
-        events: Vec::new(),
+    puts_of(shop, &shop.snapshot())
+}
+
+/// The put that stores `record` of `shop` under `key`.
+fn put(shop: &Shop, key: String, record: &Record) -> Put {
+    Put {
+        key,
+        expires_at: record.expires_at(shop),
+        value: encode(record),
     }
 }
 
-fn record_name(record: &Record) -> String {
-    record.key().name()
+/// A batch that puts every one of `records`.
+fn puts_of(shop: &Shop, records: &[Record]) -> Batch {
+    Batch {
+        puts: records
+            .iter()
+            .map(|record| put(shop, record.key().name(), record))
+            .collect(),
+        ..Batch::default()
+    }
 }
 
 /// A shop rebuilt from the store, and the records to write back because
@@ -120,23 +119,14 @@ pub fn restore(
     let mut migrated = Vec::new();
     for (key, value) in &stored {
         let decoded = decode(key, value)?;
-        if value.first() != Some(&FORMAT_V3) && decoded.len() > 1 {
+        // Only an older format reads as several records.
+        if decoded.len() > 1 {
             migrated.extend(decoded.iter().cloned());
         }
         records.extend(decoded);
     }
     let shop = Shop::restore(shop, records, now);
-    let rewrite = Batch {
-        puts: migrated
-            .iter()
-            .map(|record| Put {
-                key: record_name(record),
-                expires_at: record.expires_at(&shop),
-                value: encode(record),
-            })
-            .collect(),
-        ..Batch::default()
-    };
+    let rewrite = puts_of(&shop, &migrated);
     Ok(Restored { shop, rewrite })
 }
 
