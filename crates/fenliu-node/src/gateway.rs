@@ -136,10 +136,10 @@ impl Handler<Lookup> for Gateway {
     type Result = Result<Addr<ShopActor>, NodeError>;
 
     fn handle(&mut self, Lookup(shop, fence): Lookup, ctx: &mut Self::Context) -> Self::Result {
+        if let Some(addr) = self.shops.get(&shop, fence.epoch) {
+            return Ok(addr);
+        }
         if let Some(live) = self.shops.read().get(&shop) {
-            if live.epoch == fence.epoch && live.addr.connected() {
-                return Ok(live.addr.clone());
-            }
             // A new epoch means someone else may have written in between:
             // the old incarnation's state is stale.
             live.addr.do_send(Retire);

@@ -118,8 +118,6 @@ pub struct ShopActor {
     next: Group,
     /// Whether a write is in flight.
     writing: bool,
-    /// Records an older format left to rewrite, written with the first group.
-    rewrite: Option<Batch>,
     /// Who waits for the actor to stop after [`Retire`].
     retiring: Vec<oneshot::Sender<()>>,
     /// The wake-up time last published to the store (`None`: not known to
@@ -152,7 +150,6 @@ impl ShopActor {
             backlog: VecDeque::new(),
             next: Group::default(),
             writing: false,
-            rewrite: None,
             retiring: Vec::new(),
             wakeup: None,
             publishing_wakeup: false,
@@ -230,13 +227,7 @@ impl ShopActor {
             return;
         }
         let mut group = std::mem::take(&mut self.next);
-        let mut batch = group.take_batch();
-        if let Some(rewrite) = self.rewrite.take() {
-            let mut first = Group::default();
-            first.absorb(rewrite);
-            first.absorb(batch);
-            batch = first.take_batch();
-        }
+        let batch = group.take_batch();
         let m = &self.env.metrics;
         m.write_commands.observe(group.commands as f64);
         self.writing = true;
@@ -356,6 +347,7 @@ impl ShopActor {
                 }
             };
             act.run_backlog(failed, ctx);
+            act.flush(ctx);
         }));
     }
 
@@ -395,7 +387,9 @@ impl ShopActor {
             })
             .collect();
         self.env.agents.publish(&self.id, all, Vec::new());
-        self.rewrite = (!restored.rewrite.is_empty()).then_some(restored.rewrite);
+        // Records an older format left to rewrite go out with the first
+        // write; a command that changes one of them later wins, as always.
+        self.next.absorb(restored.rewrite);
         self.state = State::Ready(Box::new(shop));
         Ok(())
     }
@@ -662,17 +656,27 @@ impl Supervised for ShopActor {
     }
 }
 
-impl<T: Send + 'static> Handler<Exec<T>> for ShopActor {
-    type Result = ResponseFuture<Result<T, NodeError>>;
-
-    fn handle(&mut self, Exec(op): Exec<T>, ctx: &mut Self::Context) -> Self::Result {
+impl ShopActor {
+    /// Submits `op` and answers once its change is stored (or refused).
+    /// `timer`: the operation is a timer firing, which is not a use and must
+    /// not keep an idle shop awake.
+    fn answer<T: Send + 'static>(
+        &mut self,
+        op: Op<T>,
+        timer: bool,
+        ctx: &mut Context<Self>,
+    ) -> ResponseFuture<Result<T, NodeError>> {
         let (tx, rx) = oneshot::channel();
         self.submit(
             Box::new(move |act, ctx, failed| {
                 if failed {
                     let _ = tx.send(Err(NodeError::Unavailable));
-                } else {
-                    act.run(op, tx, ctx);
+                    return;
+                }
+                let last_used = act.last_used;
+                act.run(op, tx, ctx);
+                if timer {
+                    act.last_used = last_used;
                 }
             }),
             ctx,
@@ -681,33 +685,27 @@ impl<T: Send + 'static> Handler<Exec<T>> for ShopActor {
     }
 }
 
+impl<T: Send + 'static> Handler<Exec<T>> for ShopActor {
+    type Result = ResponseFuture<Result<T, NodeError>>;
+
+    fn handle(&mut self, Exec(op): Exec<T>, ctx: &mut Self::Context) -> Self::Result {
+        self.answer(op, false, ctx)
+    }
+}
+
 impl Handler<Tick> for ShopActor {
     type Result = ResponseFuture<Result<(), NodeError>>;
 
     fn handle(&mut self, _: Tick, ctx: &mut Self::Context) -> Self::Result {
         let metrics = self.env.metrics.clone();
-        let (tx, rx) = oneshot::channel();
-        self.submit(
-            Box::new(move |act, ctx, failed| {
-                if failed {
-                    let _ = tx.send(Err(NodeError::Unavailable));
-                    return;
-                }
-                // A timer is not a use: it must not keep an idle shop awake.
-                let last_used = act.last_used;
-                let tick: Op<()> = Box::new(move |shop, now, rng| {
-                    let fx = shop.tick(now, rng);
-                    if !fx.is_empty() {
-                        metrics.timer_ticks.inc();
-                    }
-                    (Ok(()), fx)
-                });
-                act.run(tick, tx, ctx);
-                act.last_used = last_used;
-            }),
-            ctx,
-        );
-        Box::pin(async move { rx.await.unwrap_or(Err(NodeError::Unavailable)) })
+        let tick: Op<()> = Box::new(move |shop, now, rng| {
+            let fx = shop.tick(now, rng);
+            if !fx.is_empty() {
+                metrics.timer_ticks.inc();
+            }
+            (Ok(()), fx)
+        });
+        self.answer(tick, true, ctx)
     }
 }
 
