@@ -4,7 +4,8 @@
 //! suite holds it to the same rules as Redis. Its event streams number a
 //! shop's events `1`, `2`, … from the start of the process.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -18,7 +19,7 @@ use crate::{Acquired, Batch, EventId, Fence, ShopStore, StoreError, StreamBounds
 /// forgetting them costs nothing per write.
 #[derive(Debug, Default)]
 struct Records {
-    map: BTreeMap<String, (Vec<u8>, Option<Millis>)>,
+    map: HashMap<String, (Vec<u8>, Option<Millis>)>,
     expiries: BTreeSet<(Millis, String)>,
 }
 
@@ -29,12 +30,28 @@ impl Records {
         }
     }
 
+    /// One look-up of the key whatever it held: the map holds every record
+    /// of the shop, so a write pays per record it names, not per record kept.
     fn insert(&mut self, key: String, value: Vec<u8>, expires_at: Option<Millis>) {
-        self.remove(&key);
-        if let Some(t) = expires_at {
-            self.expiries.insert((t, key.clone()));
+        match self.map.entry(key) {
+            Entry::Occupied(mut held) => {
+                let (_, was) = std::mem::replace(held.get_mut(), (value, expires_at));
+                if was != expires_at {
+                    if let Some(t) = was {
+                        self.expiries.remove(&(t, held.key().clone()));
+                    }
+                    if let Some(t) = expires_at {
+                        self.expiries.insert((t, held.key().clone()));
+                    }
+                }
+            }
+            Entry::Vacant(new) => {
+                if let Some(t) = expires_at {
+                    self.expiries.insert((t, new.key().clone()));
+                }
+                new.insert((value, expires_at));
+            }
         }
-        self.map.insert(key, (value, expires_at));
     }
 
     fn purge(&mut self, now: Millis) {
