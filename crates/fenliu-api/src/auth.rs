@@ -4,8 +4,16 @@
 //! refused), the signature must verify with the node's secret, and `exp` is
 //! required. A request's token is verified once: the outcome is kept in the
 //! request's extensions, where forwarding and the handler both read it.
+//!
+//! A token's claims are a function of its bytes and the secret, so the claims
+//! of a token that verified are kept (bounded, per secret) and a later request
+//! with the very same token skips the signature and the JSON: only its expiry
+//! is checked again, with the same leeway. The platform's services send the
+//! same token with every request, which made verification ~6 % of a request.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use actix_web::{http::header, HttpMessage};
 use fenliu_core::{AgentId, ShopId};
@@ -61,11 +69,21 @@ pub struct Claims {
     pub exp: u64,
 }
 
+/// Seconds past `exp` a token is still accepted (clock skew between the
+/// issuer and the nodes).
+const LEEWAY_SECS: u64 = 5;
+
+/// At most this many verified tokens are remembered; the set starts afresh
+/// when full (a flood of distinct tokens costs a verification each, as
+/// without it, and never more memory than this).
+const VERIFIED_TOKENS: usize = 4096;
+
 /// The secret tokens are signed with. Cheap to clone.
 #[derive(Clone)]
 pub struct JwtKeys {
     encoding: Arc<EncodingKey>,
     decoding: Arc<DecodingKey>,
+    verified: Arc<Mutex<HashMap<Box<str>, Arc<Claims>>>>,
 }
 
 impl JwtKeys {
@@ -74,6 +92,7 @@ impl JwtKeys {
         Self {
             encoding: Arc::new(EncodingKey::from_secret(secret)),
             decoding: Arc::new(DecodingKey::from_secret(secret)),
+            verified: Arc::default(),
         }
     }
 
@@ -84,14 +103,40 @@ impl JwtKeys {
 
     /// Verifies a token and returns its claims.
     pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+        self.verify_shared(token).map(|claims| (*claims).clone())
+    }
+
+    /// [`Self::verify`], answering the claims of a token seen before without
+    /// verifying its signature again (its expiry is checked every time).
+    fn verify_shared(&self, token: &str) -> Result<Arc<Claims>, ApiError> {
         #[cfg(test)]
         tests::VERIFIED.with(|n| n.set(n.get() + 1));
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let seen = self.remembered().get(token).cloned();
+        if let Some(claims) = seen.filter(|c| c.exp.saturating_add(LEEWAY_SECS) >= now) {
+            return Ok(claims);
+        }
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = 5;
+        validation.leeway = LEEWAY_SECS;
         validation.set_required_spec_claims(&["exp", "sub"]);
-        decode::<Claims>(token, &self.decoding, &validation)
-            .map(|d| d.claims)
-            .map_err(|e| ApiError::unauthorized(format!("invalid token: {e}")))
+        #[cfg(test)]
+        tests::DECODED.with(|n| n.set(n.get() + 1));
+        let claims = decode::<Claims>(token, &self.decoding, &validation)
+            .map(|d| Arc::new(d.claims))
+            .map_err(|e| ApiError::unauthorized(format!("invalid token: {e}")))?;
+        let mut remembered = self.remembered();
+        if remembered.len() >= VERIFIED_TOKENS {
+            remembered.clear();
+        }
+        remembered.insert(token.into(), Arc::clone(&claims));
+        Ok(claims)
+    }
+
+    fn remembered(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, Arc<Claims>>> {
+        // The map is consistent at every unlock, so a poisoned lock's data is sound.
+        self.verified.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -130,9 +175,7 @@ impl Caller {
             .ok_or_else(|| {
                 ApiError::unauthorized("missing Authorization: Bearer <token> header")
             })?;
-        keys.verify(token).map(|claims| Caller {
-            claims: Arc::new(claims),
-        })
+        keys.verify_shared(token).map(|claims| Caller { claims })
     }
 
     /// The claims.
@@ -186,6 +229,69 @@ pub(crate) mod tests {
     thread_local! {
         /// Tokens verified on this thread.
         pub(crate) static VERIFIED: Cell<usize> = const { Cell::new(0) };
+        /// Tokens whose signature was checked on this thread.
+        pub(crate) static DECODED: Cell<usize> = const { Cell::new(0) };
+    }
+
+    fn now_secs() -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    }
+
+    #[test]
+    fn a_token_seen_before_is_not_decoded_again() {
+        let keys = JwtKeys::new(b"secret");
+        let t = token(&keys, Role::Service, "s1", "gateway");
+        let before = DECODED.with(Cell::get);
+
+        let first = keys.verify(&t).unwrap();
+        let again = keys.verify(&t).unwrap();
+
+        assert_eq!(DECODED.with(Cell::get) - before, 1);
+        assert_eq!((first.sub, again.sub), ("gateway".into(), "gateway".into()));
+    }
+
+    #[test]
+    fn a_remembered_token_is_refused_once_it_has_expired() {
+        let keys = JwtKeys::new(b"secret");
+        let claims = Claims {
+            sub: "gateway".into(),
+            role: Role::Service,
+            shop: "s1".into(),
+            exp: now_secs() - 60,
+        };
+        let t = keys.issue(&claims);
+        // As if it had verified while it was still valid.
+        keys.remembered()
+            .insert(t.as_str().into(), Arc::new(claims));
+
+        let refused = keys.verify(&t).unwrap_err();
+
+        assert_eq!(refused.code(), crate::error::Code::Unauthorized);
+        assert!(refused.to_string().contains("Expired"), "{refused}");
+    }
+
+    #[test]
+    fn a_token_remembered_under_one_secret_is_refused_under_another() {
+        let ours = JwtKeys::new(b"secret");
+        let theirs = JwtKeys::new(b"other");
+        let t = token(&theirs, Role::Admin, "s1", "boss");
+        theirs.verify(&t).unwrap();
+
+        assert!(ours.verify(&t).is_err());
+    }
+
+    #[test]
+    fn the_remembered_tokens_stay_bounded() {
+        let keys = JwtKeys::new(b"secret");
+        for i in 0..VERIFIED_TOKENS + 10 {
+            keys.verify(&token(&keys, Role::Agent, "s1", &format!("a{i}")))
+                .unwrap();
+        }
+
+        assert!(keys.remembered().len() <= VERIFIED_TOKENS);
     }
 
     pub(crate) fn token(keys: &JwtKeys, role: Role, shop: &str, sub: &str) -> String {
