@@ -37,6 +37,10 @@ pub struct NodeConfig {
     pub passivate_after: Duration,
     /// Shop lease time to live.
     pub lease_ttl: Duration,
+    /// The seed of every shop actor's random draws (tests and replays: with
+    /// a fixed clock too, the same commands give the same decisions); `None`
+    /// seeds each actor from the OS.
+    pub seed: Option<u64>,
 }
 
 impl Default for NodeConfig {
@@ -47,6 +51,7 @@ impl Default for NodeConfig {
             shop_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             passivate_after: Duration::from_secs(600),
             lease_ttl: Duration::from_millis(10_000),
+            seed: None,
         }
     }
 }
@@ -107,6 +112,7 @@ impl Node {
             leases: leases.clone(),
             shared: store.is_shared(),
             passivate_after: config.passivate_after,
+            seed: config.seed,
         };
         let arbiters: Vec<Arbiter> = (0..config.shop_threads.max(1))
             .map(|_| Arbiter::new())

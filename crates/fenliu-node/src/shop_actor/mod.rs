@@ -59,6 +59,8 @@ pub struct ShopEnv {
     pub shared: bool,
     /// How long a shop may be idle before its actor is passivated.
     pub passivate_after: Duration,
+    /// The seed of the actors' random draws ([`crate::NodeConfig::seed`]).
+    pub seed: Option<u64>,
 }
 
 /// An operation on the shop: returns its answer and the effects to persist.
@@ -142,6 +144,10 @@ impl ShopActor {
         gateway: Addr<Gateway>,
     ) -> Self {
         let last_used = env.clock.now();
+        let rng = match env.seed {
+            Some(seed) => SmallRng::seed_from_u64(seed),
+            None => SmallRng::from_os_rng(),
+        };
         Self {
             id,
             generation,
@@ -155,7 +161,7 @@ impl ShopActor {
             publishing_wakeup: false,
             env,
             gateway,
-            rng: SmallRng::from_os_rng(),
+            rng,
             timer: None,
             last_used,
         }

@@ -23,6 +23,7 @@ pub fn node_on(passivate_after: Duration, store: Arc<dyn ShopStore>) -> Node {
         shop_threads: 2,
         passivate_after,
         lease_ttl: Duration::from_secs(10),
+        seed: None,
     };
     Node::start(config, store, Arc::new(SystemClock))
 }
