@@ -2,8 +2,9 @@
 //!
 //! Every operation on a shop first finds who serves it ([`Node::route`]):
 //! this node when it holds (or can take) the shop's lease, else the owner
-//! named in the lease. Background tasks renew the leases, announce the node,
-//! wake shops whose timers are due, and feed event streams to subscribers.
+//! named in the lease. Background tasks renew the leases and announce the
+//! node ([`renewal`]), wake shops whose timers are due ([`wakeups`]), and
+//! feed event streams to subscribers ([`streams`]).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -11,18 +12,21 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use fenliu_core::{Command, Millis, Reason, Reply, Shop, ShopId};
-use fenliu_store::{Acquired, EventId, Fence, ShopStore};
-use futures::StreamExt;
+use fenliu_store::{Acquired, Fence, ShopStore};
 use tracing::{info, instrument, warn, Instrument};
 
 use crate::agent_actor::{AgentDirectory, AgentSnapshot, Get};
 use crate::clock::SharedClock;
 use crate::error::NodeError;
-use crate::events::{self, EventHub, Subscription};
-use crate::gateway::{Drain, Evict, Gateway, LiveShopIds, LiveShops, Lookup, ShopDirectory};
+use crate::events::EventHub;
+use crate::gateway::{Drain, Evict, Gateway, LiveShops, Lookup, ShopDirectory};
 use crate::metrics::Metrics;
 use crate::ownership::Leases;
-use crate::shop_actor::{Exec, Op, Restart, ShopActor, ShopEnv, Tick};
+use crate::shop_actor::{Exec, Op, Restart, ShopActor, ShopEnv};
+
+mod renewal;
+mod streams;
+mod wakeups;
 
 /// How a node runs.
 #[derive(Clone, Debug)]
@@ -339,68 +343,6 @@ impl Node {
         .await
     }
 
-    /// Subscribes to a shop's events, wherever the shop is served: from now
-    /// on, or first the stored events after `after` (a client resuming).
-    ///
-    /// Answers once the shop's stream reader on this node is reading, so
-    /// that no event appended after this returns can be missed, and (when
-    /// resuming) once the first page of stored events has been read: a store
-    /// that does not answer is an error here, not a silently short stream.
-    /// `after` is the id and its text as the client sent it (for notices).
-    #[instrument(skip_all, fields(shop_id = %shop, after = after.as_ref().map(|(_, raw)| raw.as_str())))]
-    pub async fn subscribe(
-        &self,
-        shop: &ShopId,
-        after: Option<(EventId, String)>,
-    ) -> Result<Subscription, NodeError> {
-        let mut attached = self.hub.subscribe(shop);
-        if let Some(generation) = attached.fresh {
-            actix::spawn(self.clone().read_stream(shop.clone(), generation));
-        }
-        match tokio::time::timeout(READER_START, attached.ready.wait_for(|ready| *ready)).await {
-            Ok(Ok(_)) => {}
-            _ => {
-                warn!("the shop's event stream reader did not start");
-                return Err(NodeError::Unavailable);
-            }
-        }
-        let mut sub = Subscription::new(shop.clone(), self.store.clone(), attached.rx, after);
-        sub.read_page().await?;
-        Ok(sub)
-    }
-
-    /// Copies a shop's event stream into this node's hub while anybody here listens.
-    async fn read_stream(self, shop: ShopId, generation: u64) {
-        // Start from the newest id (not `$`), so nothing written between
-        // two reads is missed.
-        let mut last = loop {
-            match self.store.last_event_id(&shop).await {
-                Ok(id) => break id,
-                Err(_) if self.hub.retain(&shop, generation) => {
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                }
-                Err(_) => return,
-            }
-        };
-        self.hub.mark_ready(&shop, generation);
-        while self.hub.retain(&shop, generation) {
-            match self.store.read_events(&shop, &last, 1_000).await {
-                Ok(read) => {
-                    let mut out = Vec::with_capacity(read.len());
-                    for (id, bytes) in read {
-                        last = id.clone();
-                        out.extend(events::decode(id, &bytes));
-                    }
-                    self.hub.publish_read(&shop, out);
-                }
-                Err(e) => {
-                    warn!(shop_id = %shop, error = %e, "cannot read the event stream");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                }
-            }
-        }
-    }
-
     /// Whether the node should receive traffic: the store answers and the
     /// node is not draining.
     pub async fn ready(&self) -> bool {
@@ -478,93 +420,6 @@ impl Node {
     pub fn shutdown(&self) {
         for a in self.arbiters.iter() {
             a.stop();
-        }
-    }
-
-    /// Renews the held leases and the node's heartbeat every third of the TTL.
-    async fn maintain_leases(self) {
-        let ttl = self.leases.ttl();
-        let ttl_ms = ttl.as_millis() as u64;
-        let mut every = tokio::time::interval(ttl / 3);
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            every.tick().await;
-            if !self.is_draining() {
-                let url = self.config.advertise_url.clone();
-                let _ = self.store.register_node(self.node_id(), &url, ttl_ms).await;
-            }
-            // Renew concurrently: one round trip per lease, many in flight.
-            let renewals = futures::stream::iter(self.leases.all())
-                .map(|(shop, fence)| {
-                    let store = self.store.clone();
-                    async move {
-                        let sent = Instant::now();
-                        let renewed = store.renew(&shop, &fence, ttl_ms).await;
-                        (shop, fence, sent, renewed)
-                    }
-                })
-                .buffer_unordered(64)
-                .collect::<Vec<_>>()
-                .await;
-            for (shop, fence, sent, renewed) in renewals {
-                match renewed {
-                    Ok(true) => self.leases.record(shop, fence, sent),
-                    Ok(false) => {
-                        warn!(shop_id = %shop, epoch = fence.epoch, "lease lost");
-                        self.leases.forget(&shop, &fence);
-                        self.gateway.do_send(Evict(shop));
-                    }
-                    // The store is unreachable: the lease lapses on its own
-                    // (locally first) unless a later renewal succeeds.
-                    Err(_) => self
-                        .metrics
-                        .store_errors
-                        .with_label_values(&["renew"])
-                        .inc(),
-                }
-            }
-            // A lease taken for a request that never reached a shop actor
-            // (say, an `owner` query) is given back once it has sat idle.
-            let live = self.gateway.send(LiveShopIds).await.unwrap_or_default();
-            for (shop, fence) in self.leases.older_than(ttl) {
-                if !live.contains(&shop) {
-                    self.leases.forget(&shop, &fence);
-                    let _ = self.store.release(&shop, &fence).await;
-                }
-            }
-        }
-    }
-
-    /// Wakes shops whose timers are due and that nobody serves (after a
-    /// takeover or a passivation).
-    ///
-    /// Due shops are read [`WAKE_BATCH`] at a time, earliest first; when a
-    /// page comes back full the next pass reads the page after it, so that
-    /// due shops this node cannot wake (served by a node that is slow to
-    /// tick them) do not hide the ones behind them forever.
-    async fn wake_due_shops(self) {
-        let mut every = tokio::time::interval(Duration::from_millis(500));
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut skip = 0;
-        loop {
-            every.tick().await;
-            if self.is_draining() {
-                continue;
-            }
-            let Ok(due) = self.store.due_wakeups(self.now(), skip, WAKE_BATCH).await else {
-                continue;
-            };
-            skip = if due.len() == WAKE_BATCH {
-                skip + WAKE_BATCH
-            } else {
-                0
-            };
-            for shop in due {
-                // Shops another node serves are that node's to wake.
-                if let Ok(addr) = self.local_actor(&shop).await {
-                    addr.do_send(Tick);
-                }
-            }
         }
     }
 }
