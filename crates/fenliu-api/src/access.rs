@@ -15,7 +15,6 @@ use actix_web::dev::Payload;
 use actix_web::http::Method;
 use actix_web::{web, FromRequest, HttpRequest};
 use fenliu_core::{AgentId, ConversationId, Shop, ShopId};
-use fenliu_node::NodeError;
 use futures::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -91,7 +90,7 @@ pub enum Standing {
 }
 
 /// A check run atomically with a command.
-pub type Guard = Box<dyn Fn(&Shop) -> Result<(), NodeError> + Send + Sync>;
+pub type Guard = Box<dyn Fn(&Shop) -> Result<(), ApiError> + Send + Sync>;
 
 /// The grant of every operation of the document, by path and method.
 #[derive(Debug, Default)]
@@ -199,8 +198,8 @@ impl<P: ShopScoped, I> Access<P, I> {
             Standing::Owner(agent) => {
                 let agent = agent.clone();
                 Box::new(move |shop: &Shop| match shop.conversation(id) {
-                    Some(c) if c.agent.as_ref() != Some(&agent) => Err(NodeError::Forbidden(
-                        "the conversation is not assigned to this agent".into(),
+                    Some(c) if c.agent.as_ref() != Some(&agent) => Err(ApiError::forbidden(
+                        "the conversation is not assigned to this agent",
                     )),
                     // Absent: the command itself answers 404.
                     _ => Ok(()),

@@ -227,7 +227,6 @@ impl From<NodeError> for ApiError {
             NodeError::Core(e) => e.into(),
             // An HTTP concern that lives in the node: the owner check of a
             // guarded command (see `access::Access::guard`).
-            NodeError::Forbidden(m) => Self::forbidden(m),
             NodeError::Store(e) => Self::unavailable(e.to_string()),
             NodeError::Unavailable | NodeError::Draining | NodeError::Elsewhere(_) => {
                 Self::unavailable(e.to_string())

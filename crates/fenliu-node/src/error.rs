@@ -13,9 +13,6 @@ pub enum NodeError {
     /// The store could not be read or written; nothing was acknowledged.
     #[error("{0}")]
     Store(#[from] StoreError),
-    /// The caller may not do this to this object.
-    #[error("{0}")]
-    Forbidden(String),
     /// The shop actor is gone or moving; the request may be retried.
     #[error("shop is not available on this node right now")]
     Unavailable,

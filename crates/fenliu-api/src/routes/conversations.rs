@@ -253,7 +253,7 @@ pub async fn message(
     let cmd = Command::Message(id, from);
     answer(
         node.guarded(&access.path.shop, access.guard(id), cmd, conversation_view)
-            .await?,
+            .await??,
     )
 }
 
@@ -358,7 +358,7 @@ pub async fn transfer(
     };
     answer(
         node.guarded(&access.path.shop, access.guard(id), cmd, conversation_view)
-            .await?,
+            .await??,
     )
 }
 
@@ -385,7 +385,7 @@ pub async fn end(node: Data<Node>, access: Access<ConversationPath>) -> ApiResul
             Command::End(id, why),
             conversation_view,
         )
-        .await?,
+        .await??,
     )
 }
 
@@ -423,7 +423,7 @@ pub async fn rating_invite(
     let cmd = Command::InviteRating(id);
     answer(
         node.guarded(&access.path.shop, access.guard(id), cmd, conversation_view)
-            .await?,
+            .await??,
     )
 }
 

@@ -6,6 +6,7 @@
 //! node ([`renewal`]), wake shops whose timers are due ([`wakeups`]), and
 //! feed event streams to subscribers ([`streams`]).
 
+use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -229,19 +230,24 @@ impl Node {
         cmd: Command,
         view: impl Fn(&Shop, &Reply, Millis) -> T + Send + Sync + 'static,
     ) -> Result<T, NodeError> {
-        self.guarded(shop, |_| Ok(()), cmd, view).await
+        let guarded = self.guarded(shop, |_| Ok::<_, Infallible>(()), cmd, view);
+        guarded
+            .await
+            .map(|answer| answer.unwrap_or_else(|never| match never {}))
     }
 
     /// Like [`Node::command`], but `guard` first checks the shop as it is
-    /// (say, who owns a conversation) in the same atomic step.
+    /// (say, who owns a conversation) in the same atomic step; what it
+    /// refuses is answered as the inner error, the command not applied. The
+    /// guard's error is the caller's own (an HTTP 403, say), not the node's.
     #[instrument(skip_all, fields(shop_id = %shop, command = cmd.name()))]
-    pub async fn guarded<T: Send + 'static>(
+    pub async fn guarded<T: Send + 'static, G: Send + 'static>(
         &self,
         shop: &ShopId,
-        guard: impl Fn(&Shop) -> Result<(), NodeError> + Send + Sync + 'static,
+        guard: impl Fn(&Shop) -> Result<(), G> + Send + Sync + 'static,
         cmd: Command,
         view: impl Fn(&Shop, &Reply, Millis) -> T + Send + Sync + 'static,
-    ) -> Result<T, NodeError> {
+    ) -> Result<Result<T, G>, NodeError> {
         let guard = Arc::new(guard);
         let started = Instant::now();
         let name = cmd.name();
@@ -254,8 +260,8 @@ impl Node {
                 Box::new(
                     move |shop: &mut Shop, now: Millis, rng: &mut rand::rngs::SmallRng| {
                         let mut fx = shop.tick(now, rng);
-                        if let Err(e) = guard(shop) {
-                            return (Err(e), fx);
+                        if let Err(refused) = guard(shop) {
+                            return (Ok(Err(refused)), fx);
                         }
                         let inquiry = matches!(cmd, Command::Inquire(_));
                         let t = Instant::now();
@@ -276,7 +282,7 @@ impl Node {
                                 if inquiry {
                                     count_inquiry(&metrics, shop, &reply);
                                 }
-                                (Ok(view(shop, &reply, now)), fx)
+                                (Ok(Ok(view(shop, &reply, now))), fx)
                             }
                             Err(e) => {
                                 let kind = match e {
@@ -289,7 +295,7 @@ impl Node {
                             }
                         }
                     },
-                ) as Op<T>
+                ) as Op<Result<T, G>>
             })
             .in_current_span()
             .await;
