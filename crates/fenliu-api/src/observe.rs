@@ -29,6 +29,10 @@ struct Id(String);
 #[derive(Clone, Copy, Debug)]
 struct Started(Instant);
 
+/// The route a request matched, as the metric and the log line name it.
+#[derive(Clone, Debug)]
+struct RouteLabel(String);
+
 /// The caller's own request id, if it is sane: 1 to 64 visible ASCII characters.
 fn callers_id(req: &ServiceRequest) -> Option<String> {
     req.headers()
@@ -83,7 +87,12 @@ impl RootSpanBuilder for RootSpan {
     fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
         let Ok(res) = outcome else { return };
         let status = res.status().as_u16();
-        let route = route_label(res.request());
+        let route = res
+            .request()
+            .extensions()
+            .get::<RouteLabel>()
+            .map(|RouteLabel(route)| route.clone())
+            .unwrap_or_else(|| route_label(res.request()));
         span.record("route", route.as_str());
         span.record("status", status);
         let latency_us = res
@@ -108,13 +117,17 @@ pub async fn observe(
     let node = req.app_data::<web::Data<Node>>().cloned();
     let method = method_label(req.method());
     let mut res = next.call(req).await?;
+    // Matching the path against the routes again is not free (a regex per
+    // route with parameters): once here, for the metric and for the log line.
+    let route = route_label(res.request());
     if let Some(node) = node {
         let status = res.status();
         node.metrics()
             .http_requests
-            .with_label_values(&[method, &route_label(res.request()), status.as_str()])
+            .with_label_values(&[method, &route, status.as_str()])
             .inc();
     }
+    res.request().extensions_mut().insert(RouteLabel(route));
     let id = res.request().extensions().get::<Id>().cloned();
     if let Some(v) = id.and_then(|Id(id)| HeaderValue::from_str(&id).ok()) {
         res.headers_mut()
