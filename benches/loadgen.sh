@@ -16,6 +16,8 @@
 #   redis20    the same, the load spread over 20 shops
 #   cluster    three nodes on that Redis behind nginx (deploy/local-cluster.sh),
 #              20 shops
+#   halfpeak   the embedded workload flat out, then on a fresh node at half
+#              the throughput it reached (`--rate`): latency at half the peak
 #
 # FENLIU_SERVER=path/to/fenliu runs the node(s) from another build (an older
 # commit, say) while loadgen stays the current one: an A/B in one run. Prints
@@ -25,7 +27,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . benches/common.sh
 whats=("$@")
-[ ${#whats[@]} -gt 0 ] || whats=(embedded day redis1 redis20 cluster)
+[ ${#whats[@]} -gt 0 ] || whats=(embedded day redis1 redis20 cluster halfpeak)
 cargo build --release -q -p fenliu
 bin="${CARGO_TARGET_DIR:-target}/release/fenliu"
 server="${FENLIU_SERVER:-$bin}"
@@ -134,6 +136,14 @@ for what in "${whats[@]}"; do
       pids+=($!)
       wait_ready "http://127.0.0.1:$lb_port"
       measure cluster "http://127.0.0.1:$lb_port" --workload inquiries --shops 20 --connections 64 --duration-secs 10
+      stop_all ;;
+    halfpeak)
+      start_node
+      measure peak "$url" --workload inquiries --connections 64 --duration-secs 10
+      stop_all
+      half=$(python3 -c "import json; print(round(json.load(open('$tmp/peak.json'))['run']['throughput_rps'] / 2))")
+      start_node
+      measure "half=$half" "$url" --workload inquiries --connections 64 --duration-secs 10 --rate "$half"
       stop_all ;;
     *) echo "unknown workload $what" >&2; exit 2 ;;
   esac
