@@ -14,7 +14,7 @@ use crate::agent::{check_display_name, Agent, AgentStatus, MaxLoad, Weight};
 use crate::effects::{Event, Reply};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{AgentId, GroupId};
-use crate::index::{Pool, Slot};
+use crate::index::Slot;
 use crate::records::RecordKey;
 use crate::time::Millis;
 
@@ -44,6 +44,11 @@ impl Shop {
             .expect("slot of a live agent");
         self.fx.changed.push(RecordKey::Agent(agent.id.clone()));
         agent
+    }
+
+    /// The slot of every agent, by id.
+    pub(super) fn slots(&self) -> impl Iterator<Item = Slot> + '_ {
+        self.d.by_id.values().copied()
     }
 
     /// Every agent, by id.
@@ -104,8 +109,8 @@ impl Shop {
         if slot as usize == self.agents.len() {
             // A new slot: every list kept by slot grows with it.
             self.agents.push(None);
-            self.d.active_by_slot.push(Vec::new());
-            self.d.rules_by_slot.push(Vec::new());
+            self.placement_slot_added();
+            self.pools_slot_added();
         }
         self.agents[slot as usize] = Some(Agent::new(id.clone()));
         self.d.by_id.insert(id.clone(), slot);
@@ -119,14 +124,7 @@ impl Shop {
         self.groups.entry(g.clone()).or_default().insert(id.clone());
         self.fx.changed.push(RecordKey::Group(g.clone()));
         self.agent_mut(slot).groups.insert(g.clone());
-        let m = self.member_state(self.agent_at(slot).expect("live"), self.d.pools_day);
-        let strategy = self.settings.strategy;
-        self.d
-            .group_pools
-            .entry(g)
-            .or_insert_with(|| Pool::new(strategy))
-            .upsert(slot, m);
-        self.refresh_rule_membership(slot);
+        self.index_group_join(slot, g);
     }
 
     fn leave_group(&mut self, slot: Slot, id: &AgentId, g: &GroupId) {
@@ -135,10 +133,7 @@ impl Shop {
             self.fx.changed.push(RecordKey::Group(g.clone()));
         }
         self.agent_mut(slot).groups.remove(g);
-        if let Some(pool) = self.d.group_pools.get_mut(g) {
-            pool.remove(slot);
-        }
-        self.refresh_rule_membership(slot);
+        self.index_group_leave(slot, g);
     }
 
     pub(super) fn delete_agent<R: Rng + ?Sized>(
@@ -241,11 +236,7 @@ impl Shop {
             self.join_group(slot, a, group.clone());
         }
         self.groups.entry(group.clone()).or_default();
-        let strategy = self.settings.strategy;
-        self.d
-            .group_pools
-            .entry(group.clone())
-            .or_insert_with(|| Pool::new(strategy));
+        self.ensure_group_pool(&group);
         self.fx.changed.push(RecordKey::Group(group));
         self.ensure_day(now);
         self.drain(now, rng);
@@ -254,12 +245,38 @@ impl Shop {
 
     /// Takes the agent in `slot` out of the shop; its slot is handed out again.
     fn remove_agent(&mut self, slot: Slot, id: &AgentId) {
-        self.d.pool.remove(slot);
         self.agents[slot as usize] = None;
-        self.refresh_rule_membership(slot);
+        self.unindex(slot);
         self.d.by_id.remove(id);
         self.d.free_slots.push(slot);
         self.fx.changed.push(RecordKey::Agent(id.clone()));
+    }
+
+    /// An agent read from its record, in the next slot: a restore hands out
+    /// the slots in the order of the records.
+    pub(super) fn restore_agent(&mut self, agent: Agent) {
+        let slot = self.agents.len() as Slot;
+        self.d.by_id.insert(agent.id.clone(), slot);
+        self.agents.push(Some(agent));
+    }
+
+    /// Group membership is stored on both sides; the group records win.
+    /// Every group gets its (empty) pool, filled by `reindex_all`.
+    pub(super) fn restore_memberships(&mut self) {
+        for a in self.agents.iter_mut().flatten() {
+            a.groups.clear();
+        }
+        let groups = std::mem::take(&mut self.groups);
+        for (g, members) in &groups {
+            let slots: Vec<Slot> = members.iter().filter_map(|m| self.slot(m)).collect();
+            for slot in slots {
+                if let Some(a) = self.agents[slot as usize].as_mut() {
+                    a.groups.insert(g.clone());
+                }
+            }
+            self.ensure_group_pool(g);
+        }
+        self.groups = groups;
     }
 
     /// Agents of a group, if it exists.

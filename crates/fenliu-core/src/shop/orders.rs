@@ -81,6 +81,11 @@ impl Shop {
             .collect();
     }
 
+    /// When the next order expires.
+    pub(super) fn next_order_expiry(&self) -> Option<Millis> {
+        self.d.order_expiry.first().map(|(t, _)| *t)
+    }
+
     /// Forgets the orders whose expiry is due at `now`.
     pub(super) fn expire_orders(&mut self, now: Millis) {
         while let Some(&(at, _)) = self.d.order_expiry.first() {

@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 
 use super::Shop;
 use crate::ids::ShopId;
-use crate::index::{Pool, Slot};
 use crate::records::{Record, RecordKey};
 use crate::time::Millis;
 
@@ -81,11 +80,7 @@ impl Shop {
             match record {
                 Record::Meta(m) => shop.meta = m,
                 Record::Settings(s) => shop.settings = s,
-                Record::Agent(a) => {
-                    let slot = shop.agents.len() as Slot;
-                    shop.d.by_id.insert(a.id.clone(), slot);
-                    shop.agents.push(Some(a));
-                }
+                Record::Agent(a) => shop.restore_agent(a),
                 Record::Group(g, members) => {
                     shop.groups.insert(g, members.into_iter().collect());
                 }
@@ -120,26 +115,6 @@ impl Shop {
         shop.reindex_all(shop.today(now));
         shop.rebuild_rule_indexes();
         shop
-    }
-
-    /// Group membership is stored on both sides; the group records win.
-    /// Every group gets its (empty) pool, filled by `reindex_all`.
-    fn restore_memberships(&mut self) {
-        for a in self.agents.iter_mut().flatten() {
-            a.groups.clear();
-        }
-        for (g, members) in &self.groups {
-            for m in members {
-                if let Some(&slot) = self.d.by_id.get(m) {
-                    if let Some(a) = self.agents[slot as usize].as_mut() {
-                        a.groups.insert(g.clone());
-                    }
-                }
-            }
-            self.d
-                .group_pools
-                .insert(g.clone(), Pool::new(self.settings.strategy));
-        }
     }
 }
 

@@ -12,7 +12,6 @@ use rand::Rng;
 
 use super::routing::Memo;
 use super::Shop;
-use crate::agent::AgentStatus;
 use crate::conversation::{Conversation, ConversationStatus, ReplyClock};
 use crate::effects::Event;
 use crate::explain::{Explanation, Reason};
@@ -173,6 +172,11 @@ impl Shop {
         self.reindex(slot);
     }
 
+    /// A new slot was handed out: the lists kept by slot grow with it.
+    pub(super) fn placement_slot_added(&mut self) {
+        self.d.active_by_slot.push(Vec::new());
+    }
+
     /// The active conversations of the agent in `slot`.
     fn active_of_slot(&mut self, slot: Slot) -> &mut Vec<ConversationId> {
         &mut self.d.active_by_slot[slot as usize]
@@ -310,7 +314,7 @@ impl Shop {
         let fifo = self.settings.queue.order == QueueOrder::Fifo;
         let mut memo = Memo::default();
         let mut cursor: Option<i64> = None;
-        while self.d.pool.available() > 0 {
+        while self.shop_pool().available() > 0 {
             let next = match (fifo, cursor) {
                 (true, None) => self.d.queue.first(),
                 (true, Some(k)) => self.d.queue.next_above(k),
@@ -378,16 +382,6 @@ impl Shop {
         self.d.open_by_buyer.len() - self.d.queue.len()
     }
 
-    /// Number of agents by status: (online, busy, offline).
-    pub fn status_counts(&self) -> (u32, u32, u32) {
-        let p = &self.d.pool;
-        (
-            p.count(AgentStatus::Online),
-            p.count(AgentStatus::Busy),
-            p.count(AgentStatus::Offline),
-        )
-    }
-
     /// The 1-based position of a queued conversation, counted from the next to be served.
     pub fn position(&self, id: ConversationId) -> Option<u32> {
         let key = self.conversations.get(&id)?.queue_key?;
@@ -450,7 +444,7 @@ impl Shop {
                 }
                 ConversationStatus::Active => {
                     self.d.open_by_buyer.insert(buyer.clone(), c.id);
-                    if let Some(&slot) = c.agent.as_ref().and_then(|a| self.d.by_id.get(a)) {
+                    if let Some(slot) = c.agent.as_ref().and_then(|a| self.slot(a)) {
                         self.d.active_by_slot[slot as usize].push(c.id);
                     }
                 }

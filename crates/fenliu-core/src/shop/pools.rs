@@ -5,14 +5,16 @@
 //! max load, weight, groups, the day).
 
 use super::{Derived, Shop};
-use crate::agent::Agent;
+use crate::agent::{Agent, AgentStatus};
 use crate::ids::GroupId;
 use crate::index::{MemberState, Pool, Slot};
+use crate::inquiry::Inquiry;
 use crate::rule_index::RuleIndex;
 use crate::settings::Target;
 use crate::time::{Day, Millis};
 
 impl Shop {
+    /// What the pools know of an agent.
     pub(super) fn member_state(&self, a: &Agent, today: Day) -> MemberState {
         MemberState {
             status: a.status,
@@ -64,7 +66,7 @@ impl Shop {
         for pool in self.d.rule_pools.iter_mut().flatten() {
             pool.keep_for(strategy);
         }
-        let slots: Vec<Slot> = self.d.by_id.values().copied().collect();
+        let slots: Vec<Slot> = self.slots().collect();
         for s in slots {
             self.reindex(s);
         }
@@ -150,6 +152,7 @@ impl Shop {
         self.d.rules_by_slot[at] = wanted;
     }
 
+    /// Brings the pools to the shop day of `now` (assigned-today resets).
     pub(super) fn ensure_day(&mut self, now: Millis) {
         let today = self.today(now);
         if today != self.d.pools_day {
@@ -157,7 +160,77 @@ impl Shop {
         }
     }
 
+    /// The pool of a group, if it exists.
     pub(super) fn group_pool(&self, id: &GroupId) -> Option<&Pool> {
         self.d.group_pools.get(id)
+    }
+
+    /// The pool of every agent of the shop.
+    pub(super) fn shop_pool(&self) -> &Pool {
+        &self.d.pool
+    }
+
+    /// The pool of rule `i`, if it names agents or several groups.
+    pub(super) fn rule_pool(&self, i: usize) -> Option<&Pool> {
+        self.d.rule_pools.get(i).and_then(Option::as_ref)
+    }
+
+    /// The first rule that matches an inquiry, by the rule index.
+    pub(super) fn first_matching_rule(&self, inquiry: &Inquiry) -> Option<usize> {
+        self.d.rule_index.first_match(&self.settings.rules, inquiry)
+    }
+
+    /// The shop day the pools count assigned-today for.
+    pub(super) fn pools_day(&self) -> Day {
+        self.d.pools_day
+    }
+
+    /// Number of agents by status: (online, busy, offline).
+    pub fn status_counts(&self) -> (u32, u32, u32) {
+        let p = &self.d.pool;
+        (
+            p.count(AgentStatus::Online),
+            p.count(AgentStatus::Busy),
+            p.count(AgentStatus::Offline),
+        )
+    }
+
+    /// A new slot was handed out: the lists kept by slot grow with it.
+    pub(super) fn pools_slot_added(&mut self) {
+        self.d.rules_by_slot.push(Vec::new());
+    }
+
+    /// The group exists (it may have no members): it has a pool.
+    pub(super) fn ensure_group_pool(&mut self, g: &GroupId) {
+        let strategy = self.settings.strategy;
+        if !self.d.group_pools.contains_key(g) {
+            self.d.group_pools.insert(g.clone(), Pool::new(strategy));
+        }
+    }
+
+    /// The agent in `slot` joined group `g`.
+    pub(super) fn index_group_join(&mut self, slot: Slot, g: GroupId) {
+        let m = self.member_state(self.agent_at(slot).expect("live"), self.d.pools_day);
+        let strategy = self.settings.strategy;
+        self.d
+            .group_pools
+            .entry(g)
+            .or_insert_with(|| Pool::new(strategy))
+            .upsert(slot, m);
+        self.refresh_rule_membership(slot);
+    }
+
+    /// The agent in `slot` left group `g`.
+    pub(super) fn index_group_leave(&mut self, slot: Slot, g: &GroupId) {
+        if let Some(pool) = self.d.group_pools.get_mut(g) {
+            pool.remove(slot);
+        }
+        self.refresh_rule_membership(slot);
+    }
+
+    /// The agent in `slot` was deleted (after leaving its groups).
+    pub(super) fn unindex(&mut self, slot: Slot) {
+        self.d.pool.remove(slot);
+        self.refresh_rule_membership(slot);
     }
 }

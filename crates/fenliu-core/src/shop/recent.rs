@@ -51,6 +51,11 @@ impl Shop {
             .map(|r| &r.agent)
     }
 
+    /// When the next mapping (or a left-behind expiry) is due.
+    pub(super) fn next_recent_expiry(&self) -> Option<Millis> {
+        self.d.recent_expiry.next()
+    }
+
     /// Forgets the mappings whose expiry is due at `now`.
     pub(super) fn expire_recent(&mut self, now: Millis) {
         while let Some((at, buyer)) = self.d.recent_expiry.pop_due(now) {

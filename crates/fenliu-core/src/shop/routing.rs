@@ -119,7 +119,7 @@ impl Shop {
         }
 
         // 3. Rules.
-        routed.rule = self.d.rule_index.first_match(&s.rules, inquiry);
+        routed.rule = self.first_matching_rule(inquiry);
         if requeue && memo.blocked.contains(&routed.rule) {
             return routed;
         }
@@ -144,7 +144,7 @@ impl Shop {
         }
 
         // 5. Offline routing.
-        let pool = &self.d.pool;
+        let pool = self.shop_pool();
         if !requeue
             && pool.count(AgentStatus::Online) == 0
             && pool.count(AgentStatus::Busy) == 0
@@ -214,9 +214,9 @@ impl Shop {
 
     fn pool_of(&self, source: &Source) -> Option<Option<&Pool>> {
         match source {
-            Source::Shop => Some(Some(&self.d.pool)),
+            Source::Shop => Some(Some(self.shop_pool())),
             Source::Group(g) => Some(self.group_pool(g)),
-            Source::Rule(i) => Some(self.d.rule_pools.get(*i).and_then(Option::as_ref)),
+            Source::Rule(i) => Some(self.rule_pool(*i)),
             Source::Recent | Source::Offline(_) => None,
         }
     }
@@ -281,7 +281,7 @@ impl Shop {
         slots: impl Iterator<Item = Slot>,
         rng: &mut R,
     ) -> Option<Slot> {
-        let today = self.d.pools_day;
+        let today = self.pools_day();
         let available: Vec<(Slot, &Agent)> = slots
             .filter_map(|s| self.agent_at(s).map(|a| (s, a)))
             .filter(|(_, a)| a.is_available())
@@ -351,7 +351,7 @@ impl Shop {
     /// Writes down how a decision was reached, before it is applied.
     pub(super) fn explain_routed(&self, routed: &Routed, now: Millis) -> Explanation {
         let reason = routed.pick.map_or(Reason::Queued, |p| p.reason);
-        let today = self.d.pools_day;
+        let today = self.pools_day();
         let mut e = Explanation::new(now, reason, self.settings.strategy);
         e.recent_contact = routed.recent.clone();
         e.matched_rule = routed.rule;
@@ -393,7 +393,7 @@ impl Shop {
 
         if self.agent_count() <= EXPLAIN_LIST_LIMIT {
             e.agents.reserve_exact(self.agent_count());
-            for &slot in self.d.by_id.values() {
+            for slot in self.slots() {
                 let a = self.agent_at(slot).expect("live");
                 e.agents
                     .push(self.considered(a, today, verdict_of(slot, a)));

@@ -18,8 +18,8 @@ impl Shop {
     pub fn next_deadline(&self) -> Option<Millis> {
         [
             self.d.timers.next(),
-            self.d.recent_expiry.next(),
-            self.d.order_expiry.first().map(|(t, _)| *t),
+            self.next_recent_expiry(),
+            self.next_order_expiry(),
         ]
         .into_iter()
         .flatten()
