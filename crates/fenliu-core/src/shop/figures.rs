@@ -2,6 +2,7 @@
 //! 满意度, 提成) and the ranking over them (客服排名).
 
 use std::collections::BTreeMap;
+use std::ops::RangeInclusive;
 
 use super::Shop;
 use crate::error::{CoreError, CoreResult};
@@ -26,8 +27,7 @@ impl Shop {
     /// after midnight is late on the day it was counted. Only today's and
     /// yesterday's figures are kept; older days are left alone.
     pub(super) fn figures_day(&self, assigned_day: Option<Day>, now: Millis) -> Option<Day> {
-        let today = self.today(now);
-        assigned_day.filter(|&d| d == today || d == today - 1)
+        assigned_day.filter(|d| self.kept_days(now).contains(d))
     }
 
     /// Counts a conversation received; a buyer new to the agent today is a
@@ -59,10 +59,16 @@ impl Shop {
         }
     }
 
-    /// Drops the figures and receptions of the days before yesterday:
-    /// today's and yesterday's are kept, since the ranking compares them.
+    /// The days whose figures are kept at `now`: today's and yesterday's,
+    /// which the ranking compares.
+    fn kept_days(&self, now: Millis) -> RangeInclusive<Day> {
+        let today = self.today(now);
+        today - 1..=today
+    }
+
+    /// Drops the figures and receptions of the days before those kept.
     pub(super) fn drop_old_figures(&mut self, now: Millis) {
-        let keep_from = self.today(now) - 1;
+        let keep_from = *self.kept_days(now).start();
         for (day, figures) in days_before(&mut self.stats, keep_from) {
             for agent in figures.into_keys() {
                 self.fx.changed.push(RecordKey::Stats(day, agent));

@@ -205,6 +205,12 @@ impl Shop {
         }
     }
 
+    /// The shop's counters, to change: their record is marked changed.
+    fn meta_mut(&mut self) -> &mut Meta {
+        self.fx.changed.push(RecordKey::Meta);
+        &mut self.meta
+    }
+
     /// Effects left behind by a refused command (timers that fired first).
     pub fn take_effects(&mut self) -> Effects {
         let mut fx = std::mem::take(&mut self.fx);

@@ -31,9 +31,9 @@ impl Shop {
     /// A new queued conversation for the inquiry, the buyer's open one; the
     /// caller assigns or enqueues it.
     pub(super) fn new_conversation(&mut self, inquiry: Inquiry, now: Millis) -> ConversationId {
-        self.meta.next_conversation += 1;
-        let id = ConversationId(self.meta.next_conversation);
-        self.fx.changed.push(RecordKey::Meta);
+        let meta = self.meta_mut();
+        meta.next_conversation += 1;
+        let id = ConversationId(meta.next_conversation);
         self.fx.changed.push(RecordKey::Conversation(id));
         self.d.open_by_buyer.insert(inquiry.buyer_id.clone(), id);
         let strategy = self.settings.strategy;
@@ -231,14 +231,14 @@ impl Shop {
     /// in a FIFO queue is served first), and announces its position.
     pub(super) fn enqueue(&mut self, id: ConversationId, at_front: bool, explanation: Explanation) {
         let fifo = self.settings.queue.order == QueueOrder::Fifo;
+        let meta = self.meta_mut();
         let key = if at_front && fifo {
-            self.meta.queue_front -= 1;
-            self.meta.queue_front
+            meta.queue_front -= 1;
+            meta.queue_front
         } else {
-            self.meta.queue_back += 1;
-            self.meta.queue_back
+            meta.queue_back += 1;
+            meta.queue_back
         };
-        self.fx.changed.push(RecordKey::Meta);
         self.d.queue.insert(key, id);
         // The new key is the highest of the queue (taken at the back) or the
         // lowest (at the front), so its position needs no count: FIFO serves
