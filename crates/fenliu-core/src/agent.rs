@@ -88,6 +88,21 @@ bounded!(
     Weight, 1, 100, 1, "weight"
 );
 
+/// Longest display name, in characters.
+pub const MAX_DISPLAY_NAME: usize = 100;
+
+/// Checks a display name: 1 to [`MAX_DISPLAY_NAME`] characters, none a
+/// control character.
+pub(crate) fn check_display_name(name: &str) -> Result<(), InvalidInput> {
+    let chars = name.chars().count();
+    if chars == 0 || chars > MAX_DISPLAY_NAME || name.chars().any(char::is_control) {
+        return Err(InvalidInput::new(format!(
+            "display_name must be 1 to {MAX_DISPLAY_NAME} characters without control characters"
+        )));
+    }
+    Ok(())
+}
+
 /// An agent of a shop.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Agent {

@@ -1,29 +1,11 @@
 //! Conversations (会话) and their reply clock (会话计时).
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
-use crate::explain::Explanation;
+use crate::explain::{Explanation, Reason};
 use crate::ids::{AgentId, ConversationId};
-use crate::settings::Inquiry;
+use crate::inquiry::Inquiry;
 use crate::time::{Day, Millis};
-
-/// Where the buyer started the chat (咨询入口).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Entry {
-    /// 商品详情页.
-    ProductDetail,
-    /// 订单详情页.
-    OrderDetail,
-    /// 消息私信.
-    DirectMessage,
-    /// 直播.
-    Live,
-    /// 其他.
-    Other,
-}
 
 /// Where a conversation is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -43,56 +25,6 @@ impl ConversationStatus {
     /// Queued or active: the buyer's one open conversation.
     pub fn is_open(self) -> bool {
         matches!(self, Self::Queued | Self::Active)
-    }
-}
-
-/// Why a conversation went where it went.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Reason {
-    /// The buyer already had this open conversation.
-    Existing,
-    /// The buyer's recent agent (最近联系客服优先).
-    RecentContact,
-    /// A rule matched.
-    Rule,
-    /// No rule matched; picked among every agent.
-    Default,
-    /// Nobody of the target set was online; picked among every online agent.
-    Overflow,
-    /// Nobody was online or busy; given to an offline-routing agent.
-    Offline,
-    /// Everybody was saturated in no-queue mode; assigned beyond max load.
-    NoQueue,
-    /// Waiting in the queue.
-    Queued,
-    /// Opened by an agent (主动发起会话).
-    Proactive,
-    /// Moved by a transfer.
-    Transfer,
-}
-
-impl Reason {
-    /// The reason as written in the API.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Existing => "existing",
-            Self::RecentContact => "recent_contact",
-            Self::Rule => "rule",
-            Self::Default => "default",
-            Self::Overflow => "overflow",
-            Self::Offline => "offline",
-            Self::NoQueue => "no_queue",
-            Self::Queued => "queued",
-            Self::Proactive => "proactive",
-            Self::Transfer => "transfer",
-        }
-    }
-}
-
-impl fmt::Display for Reason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -16,7 +16,19 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
+use crate::ids::ConversationId;
 use crate::time::Millis;
+
+/// A timer of a conversation; validated against the conversation when it fires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum Timer {
+    /// The reply clock passes the reply target.
+    Late(ConversationId),
+    /// The buyer has been silent for `auto_end_secs` after the agent's reply.
+    AutoEnd(ConversationId),
+    /// A day past the reply window after the end: forget the conversation.
+    Purge(ConversationId),
+}
 
 /// A min-heap of `(deadline, item)`.
 #[derive(Clone, Debug)]
@@ -61,11 +73,6 @@ impl<T: Ord> Deadlines<T> {
     /// Replaces every entry (in linear time).
     pub(crate) fn rebuild(&mut self, entries: impl IntoIterator<Item = (Millis, T)>) {
         self.heap = entries.into_iter().map(Reverse).collect();
-    }
-
-    /// Removes every entry.
-    pub(crate) fn clear(&mut self) {
-        self.heap.clear();
     }
 }
 

@@ -4,10 +4,11 @@
 //! went where it went. Large target sets are summarised rather than listed so
 //! that explaining never makes routing slower than the index it uses.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 use crate::agent::AgentStatus;
-use crate::conversation::Reason;
 use crate::ids::AgentId;
 use crate::settings::Strategy;
 use crate::time::Millis;
@@ -20,6 +21,56 @@ pub const EXPLAIN_LIST_LIMIT: usize = 64;
 /// listed: the picked one and others it tied with. Listing more would make
 /// every decision of a large shop pay for an explanation few ever read.
 pub const EXPLAIN_TIE_LIMIT: usize = 8;
+
+/// Why a conversation went where it went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// The buyer already had this open conversation.
+    Existing,
+    /// The buyer's recent agent (最近联系客服优先).
+    RecentContact,
+    /// A rule matched.
+    Rule,
+    /// No rule matched; picked among every agent.
+    Default,
+    /// Nobody of the target set was online; picked among every online agent.
+    Overflow,
+    /// Nobody was online or busy; given to an offline-routing agent.
+    Offline,
+    /// Everybody was saturated in no-queue mode; assigned beyond max load.
+    NoQueue,
+    /// Waiting in the queue.
+    Queued,
+    /// Opened by an agent (主动发起会话).
+    Proactive,
+    /// Moved by a transfer.
+    Transfer,
+}
+
+impl Reason {
+    /// The reason as written in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Existing => "existing",
+            Self::RecentContact => "recent_contact",
+            Self::Rule => "rule",
+            Self::Default => "default",
+            Self::Overflow => "overflow",
+            Self::Offline => "offline",
+            Self::NoQueue => "no_queue",
+            Self::Queued => "queued",
+            Self::Proactive => "proactive",
+            Self::Transfer => "transfer",
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// What the routing thought of one agent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

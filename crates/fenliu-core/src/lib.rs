@@ -10,28 +10,39 @@
 //!
 //! # Layout
 //!
-//! - [`ids`], [`agent`], [`settings`], [`conversation`], [`time`]: validated
-//!   domain types, parsed once at the boundary.
-//! - [`shop`]: the state of one shop and the commands that change it.
-//! - `routing`: the decision of section 2 of the spec, step by step.
+//! Data types, which know nothing of a shop:
+//!
+//! - [`ids`], [`agent`], [`settings`], [`inquiry`], [`conversation`],
+//!   [`time`]: validated domain types, parsed once at the boundary.
+//! - [`effects`]: commands in; replies, events and changed records out.
+//! - [`explain`]: how each decision was reached, agent by agent, and why.
+//! - [`records`]: the stored form of a shop, one record per object.
+//! - [`stats`]: daily figures and the ranking over them (section 4).
 //! - [`index`]: the per-pool indexes that make a decision O(log n).
-//! - [`explain`]: how each decision was reached, agent by agent.
 //! - `rule_index`: the rules filed by the values they name, for matching.
 //! - `queue`: the queue's order, with positions in O(log n).
 //! - `deadlines`: the timers and expiries, in a min-heap.
-//! - [`stats`]: daily figures and the ranking (section 4).
-//! - [`records`]: the stored form of a shop and its rebuild.
+//!
+//! The shop, which uses them all:
+//!
+//! - [`shop`]: the state of one shop and the commands that change it, one
+//!   file per concern (agents, pools, routing, placement, lifecycle,
+//!   transfer, orders, recent contact, timers, figures, persistence, and the
+//!   invariants of `Shop::check`); its module header lists them.
+//!
+//! No module uses one that uses it back (`.ci/core-module-cycles` checks).
 
 pub mod agent;
 pub mod conversation;
 mod deadlines;
+pub mod effects;
 pub mod error;
 pub mod explain;
 pub mod ids;
 pub mod index;
+pub mod inquiry;
 mod queue;
 pub mod records;
-mod routing;
 mod rule_index;
 pub mod settings;
 pub mod shop;
@@ -39,12 +50,14 @@ pub mod stats;
 pub mod time;
 
 pub use agent::{Agent, AgentStatus, MaxLoad, Saturation, Weight};
-pub use conversation::{Conversation, ConversationStatus, EndReason, Entry, Reason};
+pub use conversation::{Conversation, ConversationStatus, EndReason};
+pub use effects::{Command, Effects, Event, Party, Reply};
 pub use error::{CoreError, CoreResult, InvalidInput};
-pub use explain::{Explanation, Verdict};
+pub use explain::{Explanation, Reason, Verdict};
 pub use ids::{AgentId, BuyerId, ConversationId, GroupId, ShopId, Tag};
-pub use records::{Changed, Record, RecordKey};
-pub use settings::{Inquiry, RoutingSettings, Strategy};
-pub use shop::{Command, Effects, Event, OrderRecord, Party, Reply, Shop};
+pub use inquiry::{Entry, Inquiry};
+pub use records::{Changed, OrderRecord, Record, RecordKey};
+pub use settings::{RoutingSettings, Strategy};
+pub use shop::Shop;
 pub use stats::{Metric, Ranking, SortOrder, Viewer};
 pub use time::{Millis, TzOffset};

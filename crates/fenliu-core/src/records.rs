@@ -3,18 +3,40 @@
 //! A command reports the keys of the records it changed; the store writes
 //! exactly those (present: put, absent: delete) in one atomic write. Indexes,
 //! the queue order, timers and per-buyer lookups are not stored: they are
-//! rebuilt from the records by [`Shop::restore`].
+//! rebuilt from the records by `Shop::restore` (in `shop/persist.rs`, which
+//! also reads a record's value out of a shop). This module holds the data
+//! types only.
 
 use serde::{Deserialize, Serialize};
 
 use crate::agent::Agent;
-use crate::conversation::ConversationStatus;
-use crate::ids::{AgentId, BuyerId, ConversationId, GroupId, ShopId, Tag};
-use crate::index::{Pool, Slot};
-use crate::settings::RoutingSettings;
-use crate::shop::{OrderRecord, RecentContact, Shop, Timer};
+use crate::conversation::Conversation;
+use crate::ids::{AgentId, BuyerId, ConversationId, GroupId, Tag};
+use crate::settings::{RoutingSettings, Timers};
 use crate::stats::AgentDay;
 use crate::time::{Day, Millis};
+
+/// An order and the agent it credits (提成归属).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderRecord {
+    /// The order.
+    pub order_id: Tag,
+    /// The buyer.
+    pub buyer_id: BuyerId,
+    /// The credited agent.
+    pub credited_agent: Option<AgentId>,
+    /// When it was recorded.
+    pub at: Millis,
+}
+
+/// The buyer's most recent agent (最近联系客服).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecentContact {
+    /// The agent.
+    pub agent: AgentId,
+    /// When the mapping lapses.
+    pub expires_at: Millis,
+}
 
 /// Counters of a shop.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -190,7 +212,7 @@ pub enum Record {
     /// A group and its members.
     Group(GroupId, Vec<AgentId>),
     /// A conversation.
-    Conversation(Box<crate::conversation::Conversation>),
+    Conversation(Box<Conversation>),
     /// A buyer's recent agent.
     Recent(BuyerId, RecentContact),
     /// An order.
@@ -217,218 +239,14 @@ impl Record {
         }
     }
 
-    /// When the store may forget the record by itself, if ever.
-    pub fn expires_at(&self, shop: &Shop) -> Option<Millis> {
-        let t = &shop.settings.timers;
+    /// When the store may forget the record by itself, if ever, under
+    /// `timers` (see also `Record::expires_at`, which reads the shop's).
+    pub(crate) fn expiry(&self, timers: &Timers) -> Option<Millis> {
         match self {
             Self::Recent(_, r) => Some(r.expires_at),
-            Self::Order(o) => Some(o.at + t.proactive_window_secs as i64 * 1000),
+            Self::Order(o) => Some(timers.order_expires_at(o.at)),
             _ => None,
         }
-    }
-}
-
-impl Shop {
-    /// The current value of a record; `None` means it is to be deleted.
-    pub fn record(&self, key: &RecordKey) -> Option<Record> {
-        Some(match key {
-            RecordKey::Meta => Record::Meta(self.meta.clone()),
-            RecordKey::Settings => Record::Settings(self.settings.clone()),
-            RecordKey::Agent(a) => Record::Agent(self.agent(a)?.clone()),
-            RecordKey::Group(g) => {
-                Record::Group(g.clone(), self.groups.get(g)?.iter().cloned().collect())
-            }
-            RecordKey::Conversation(c) => {
-                Record::Conversation(Box::new(self.conversations.get(c)?.clone()))
-            }
-            RecordKey::Recent(b) => Record::Recent(b.clone(), self.recent.get(b)?.clone()),
-            RecordKey::Order(o) => Record::Order(self.orders.get(o)?.clone()),
-            RecordKey::Stats(d, a) => {
-                Record::Stats(*d, a.clone(), self.stats.get(d)?.get(a)?.clone())
-            }
-            RecordKey::Reception(d, a, b) => {
-                self.received.get(d)?.get(a)?.get(b)?;
-                Record::Reception(*d, a.clone(), b.clone())
-            }
-        })
-    }
-
-    /// Every record of the shop.
-    pub fn snapshot(&self) -> Vec<Record> {
-        let mut out = vec![
-            Record::Meta(self.meta.clone()),
-            Record::Settings(self.settings.clone()),
-        ];
-        out.extend(self.agents().cloned().map(Record::Agent));
-        out.extend(
-            self.groups
-                .iter()
-                .map(|(g, m)| Record::Group(g.clone(), m.iter().cloned().collect())),
-        );
-        out.extend(
-            self.conversations
-                .values()
-                .map(|c| Record::Conversation(Box::new(c.clone()))),
-        );
-        out.extend(
-            self.recent
-                .iter()
-                .map(|(b, r)| Record::Recent(b.clone(), r.clone())),
-        );
-        out.extend(self.orders.values().cloned().map(Record::Order));
-        out.extend(self.stats.iter().flat_map(|(d, figures)| {
-            figures
-                .iter()
-                .map(|(a, s)| Record::Stats(*d, a.clone(), s.clone()))
-        }));
-        out.extend(self.received.iter().flat_map(|(d, by_agent)| {
-            by_agent.iter().flat_map(move |(a, buyers)| {
-                buyers
-                    .iter()
-                    .map(move |b| Record::Reception(*d, a.clone(), b.clone()))
-            })
-        }));
-        out
-    }
-
-    /// Rebuilds a shop from its records (in any order), as of `now`.
-    pub fn restore(id: ShopId, records: impl IntoIterator<Item = Record>, now: Millis) -> Shop {
-        let mut shop = Shop::new(id);
-        let mut orders = Vec::new();
-        for record in records {
-            match record {
-                Record::Meta(m) => shop.meta = m,
-                Record::Settings(s) => shop.settings = s,
-                Record::Agent(a) => {
-                    let slot = shop.agents.len() as Slot;
-                    shop.d.by_id.insert(a.id.clone(), slot);
-                    shop.agents.push(Some(a));
-                }
-                Record::Group(g, members) => {
-                    shop.groups.insert(g, members.into_iter().collect());
-                }
-                Record::Conversation(c) => {
-                    shop.conversations.insert(c.id, *c);
-                }
-                Record::Recent(b, r) => {
-                    shop.recent.insert(b, r);
-                }
-                Record::Order(o) => orders.push(o),
-                Record::Stats(d, a, s) => {
-                    shop.stats.entry(d).or_default().insert(a, s);
-                }
-                Record::Reception(d, a, b) => {
-                    shop.received
-                        .entry(d)
-                        .or_default()
-                        .entry(a)
-                        .or_default()
-                        .insert(b);
-                }
-            }
-        }
-        // Group membership is stored on both sides; the group records win.
-        for a in shop.agents.iter_mut().flatten() {
-            a.groups.clear();
-        }
-        for (g, members) in &shop.groups {
-            for m in members {
-                if let Some(&slot) = shop.d.by_id.get(m) {
-                    if let Some(a) = shop.agents[slot as usize].as_mut() {
-                        a.groups.insert(g.clone());
-                    }
-                }
-            }
-            shop.d
-                .group_pools
-                .insert(g.clone(), Pool::new(shop.settings.strategy));
-        }
-        for o in orders {
-            shop.index_order(&o);
-            shop.orders.insert(o.order_id.clone(), o);
-        }
-        shop.rebuild_recent_expiry();
-        let mut last: crate::ids::IdMap<BuyerId, (Millis, ConversationId)> = Default::default();
-        // Every agent's slot was handed out above, one per agent record.
-        shop.d.active_by_slot = vec![Vec::new(); shop.agents.len()];
-        for c in shop.conversations.values() {
-            let buyer = &c.inquiry.buyer_id;
-            match c.status {
-                ConversationStatus::Queued => {
-                    if let Some(k) = c.queue_key {
-                        shop.d.queue.insert(k, c.id);
-                    }
-                    shop.d.open_by_buyer.insert(buyer.clone(), c.id);
-                }
-                ConversationStatus::Active => {
-                    shop.d.open_by_buyer.insert(buyer.clone(), c.id);
-                    if let Some(&slot) = c.agent.as_ref().and_then(|a| shop.d.by_id.get(a)) {
-                        shop.d.active_by_slot[slot as usize].push(c.id);
-                    }
-                }
-                ConversationStatus::Ended | ConversationStatus::Cancelled => {}
-            }
-            if let Some(at) = c.assigned_at {
-                let e = last.entry(buyer.clone()).or_insert((at, c.id));
-                if (at, c.id) > *e {
-                    *e = (at, c.id);
-                }
-            }
-        }
-        shop.rebuild_timers();
-        shop.d.last_by_buyer = last.into_iter().map(|(b, (_, c))| (b, c)).collect();
-        shop.reindex_all(shop.today(now));
-        shop.rebuild_rule_indexes();
-        shop
-    }
-
-    /// Sets every conversation timer and order expiry from the records and
-    /// the current durations: after a restore, and when the durations change.
-    pub(crate) fn rebuild_timers(&mut self) {
-        let timers = &self.settings.timers;
-        let ms = |secs: u64| secs as i64 * 1000;
-        self.d.timers.clear();
-        for c in self.conversations.values() {
-            match c.status {
-                ConversationStatus::Queued => {}
-                ConversationStatus::Active => {
-                    if let Some(s) = c.clock.running_since {
-                        if !c.clock.late {
-                            self.d.timers.push(timers.late_at(s), Timer::Late(c.id));
-                        }
-                    } else if let Some(t) = c.last_agent_reply_at {
-                        self.d
-                            .timers
-                            .push(t + ms(timers.auto_end_secs), Timer::AutoEnd(c.id));
-                    }
-                }
-                ConversationStatus::Ended | ConversationStatus::Cancelled => {
-                    if let Some(t) = c.ended_at {
-                        self.d.timers.push(timers.purge_at(t), Timer::Purge(c.id));
-                    }
-                }
-            }
-        }
-        self.d.order_expiry = self
-            .orders
-            .values()
-            .map(|o| (o.at + ms(timers.proactive_window_secs), o.order_id.clone()))
-            .collect();
-    }
-}
-
-impl Serialize for Shop {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        (&self.id, self.snapshot()).serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for Shop {
-    /// Restores as of the newest instant the records mention; the owner
-    /// calls `tick(now)` right after, which brings the day up to date.
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (id, records): (ShopId, Vec<Record>) = Deserialize::deserialize(d)?;
-        Ok(Shop::restore(id, records, 0))
     }
 }
 

@@ -93,8 +93,8 @@ mod tests {
     use rand::{Rng, SeedableRng};
 
     use super::*;
-    use crate::conversation::Entry;
     use crate::ids::BuyerId;
+    use crate::inquiry::Entry;
     use crate::settings::{RoutingSettings, Target};
 
     const ENTRIES: [Entry; 5] = [

@@ -5,10 +5,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::conversation::Entry;
 use crate::error::InvalidInput;
 use crate::ids::{AgentId, GroupId, Tag};
-use crate::time::{Millis, TzOffset, DAY_MS};
+use crate::inquiry::Entry;
+pub use crate::inquiry::Inquiry;
+use crate::time::{secs_to_ms, Millis, TzOffset, DAY_MS};
 
 /// How an agent is picked among the available agents of the target set.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,6 +82,13 @@ pub struct RecentContactSettings {
     pub window_secs: u64,
     /// 分配不超过客服最大接待人数.
     pub within_max_load: bool,
+}
+
+impl RecentContactSettings {
+    /// When a mapping refreshed at `now` lapses.
+    pub(crate) fn expires_at(&self, now: Millis) -> Millis {
+        now + secs_to_ms(self.window_secs)
+    }
 }
 
 impl Default for RecentContactSettings {
@@ -168,16 +176,43 @@ impl Default for Timers {
 /// than that the conversation does not exist (404).
 pub const PURGE_GRACE_MS: Millis = DAY_MS;
 
+/// Every deadline and window of a conversation or an order, each written
+/// once: arming a timer, firing it and re-arming it after a restore or a
+/// change of durations all read these.
 impl Timers {
     /// When a reply clock that started at `since` becomes late. A reply at
     /// exactly the target is still within it, so this is one millisecond later.
     pub(crate) fn late_at(&self, since: Millis) -> Millis {
-        since + self.reply_target_secs as i64 * 1000 + 1
+        since + secs_to_ms(self.reply_target_secs) + 1
+    }
+
+    /// When an active conversation whose agent last replied at `reply` ends
+    /// by itself, if the buyer has not written since.
+    pub(crate) fn auto_end_at(&self, reply: Millis) -> Millis {
+        reply + secs_to_ms(self.auto_end_secs)
+    }
+
+    /// Whether, at `now`, the reply window of a conversation that ended at
+    /// `ended` is still open (its last instant included): late agent
+    /// messages, ratings and order credit.
+    pub(crate) fn reply_window_open(&self, ended: Millis, now: Millis) -> bool {
+        now <= ended + secs_to_ms(self.reply_window_secs)
     }
 
     /// When a conversation ended (or cancelled) at `ended` is forgotten.
     pub(crate) fn purge_at(&self, ended: Millis) -> Millis {
-        ended + self.reply_window_secs as i64 * 1000 + PURGE_GRACE_MS
+        ended + secs_to_ms(self.reply_window_secs) + PURGE_GRACE_MS
+    }
+
+    /// When an order placed at `at` is forgotten (and its record may lapse).
+    pub(crate) fn order_expires_at(&self, at: Millis) -> Millis {
+        at + secs_to_ms(self.proactive_window_secs)
+    }
+
+    /// Whether an order placed at `at` still allows a proactive conversation
+    /// at `now`.
+    pub(crate) fn proactive_window_open(&self, at: Millis, now: Millis) -> bool {
+        now - at <= secs_to_ms(self.proactive_window_secs)
     }
 }
 
@@ -301,22 +336,4 @@ impl When {
             && field(&self.product_id, &q.product_id)
             && field(&self.intent, &q.intent)
     }
-}
-
-/// What an inquiry (进线) carries.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Inquiry {
-    /// The buyer.
-    pub buyer_id: crate::ids::BuyerId,
-    /// Where the chat started.
-    pub entry: Entry,
-    /// Question picked by the buyer.
-    pub question: Option<Tag>,
-    /// Order state.
-    pub order_state: Option<Tag>,
-    /// Product.
-    pub product_id: Option<Tag>,
-    /// Intent.
-    pub intent: Option<Tag>,
 }

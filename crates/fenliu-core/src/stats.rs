@@ -1,11 +1,11 @@
-//! Agent performance (客服排名): daily figures and the ranking.
+//! Agent performance (客服排名): an agent's figures of a day, the metrics
+//! over them, and the ranking (section 4 of the spec). The shop keeps the
+//! figures (`shop/figures.rs`); this module computes from them.
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{CoreError, CoreResult};
-use crate::ids::{AgentId, GroupId};
-use crate::shop::Shop;
-use crate::time::{Day, Millis};
+use crate::ids::AgentId;
+use crate::time::Day;
 
 /// One agent's figures for one shop day.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,88 +152,70 @@ fn ranked_values(figs: &[&AgentDay], metric: Metric) -> Vec<Option<f64>> {
         .collect()
 }
 
-impl Shop {
-    /// Figures of an agent on a day.
-    pub fn agent_day(&self, day: Day, agent: &AgentId) -> Option<&AgentDay> {
-        self.stats.get(&day).and_then(|figures| figures.get(agent))
-    }
-
-    /// The ranking at `now`.
-    pub fn ranking(
-        &self,
-        metric: Metric,
-        order: SortOrder,
-        group: Option<&GroupId>,
-        viewer: &Viewer,
-        now: Millis,
-    ) -> CoreResult<Ranking> {
-        let members: Vec<AgentId> = match group {
-            Some(g) => self
-                .group(g)
-                .ok_or_else(|| CoreError::not_found(format!("group {g} not found")))?
-                .iter()
-                .filter(|a| self.agent(a).is_some())
-                .cloned()
-                .collect(),
-            None => self.agents().map(|a| a.id.clone()).collect(),
-        };
-        let today = self.today(now);
-        let empty = AgentDay::default();
-        let figures = |day: Day| -> Vec<&AgentDay> {
-            members
-                .iter()
-                .map(|a| self.agent_day(day, a).unwrap_or(&empty))
-                .collect()
-        };
-        let now_figs = figures(today);
-        let then_figs = figures(today - 1);
-        let now_vals = ranked_values(&now_figs, metric);
-        let now_ranks = ranks(&now_vals, order);
-        let then_ranks = ranks(&ranked_values(&then_figs, metric), order);
-
-        let with_receptions: Vec<f64> = now_figs
+/// The ranking of `members` on `today` (and its change since yesterday),
+/// from each agent's figures of a day; `own_only` keeps the viewing agent's
+/// line alone and hides the average.
+pub(crate) fn rank<'a>(
+    members: &[AgentId],
+    figures_of: impl Fn(Day, &AgentId) -> Option<&'a AgentDay>,
+    today: Day,
+    metric: Metric,
+    order: SortOrder,
+    own_only: Option<&AgentId>,
+) -> Ranking {
+    let empty = AgentDay::default();
+    let figures = |day: Day| -> Vec<&AgentDay> {
+        members
             .iter()
-            .zip(&now_vals)
-            .filter(|(d, _)| d.receptions > 0)
-            .filter_map(|(_, v)| *v)
-            .collect();
-        let mut average = (!with_receptions.is_empty())
-            .then(|| with_receptions.iter().sum::<f64>() / with_receptions.len() as f64);
+            .map(|a| figures_of(day, a).unwrap_or(&empty))
+            .collect()
+    };
+    let now_figs = figures(today);
+    let then_figs = figures(today - 1);
+    let now_vals = ranked_values(&now_figs, metric);
+    let now_ranks = ranks(&now_vals, order);
+    let then_ranks = ranks(&ranked_values(&then_figs, metric), order);
 
-        let mut rows: Vec<RankRow> = members
-            .iter()
-            .enumerate()
-            .map(|(i, a)| RankRow {
-                agent_id: a.clone(),
-                receptions: now_figs[i].receptions,
-                sessions: now_figs[i].sessions,
-                reply_rate_3m: now_figs[i].reply_rate(),
-                satisfaction_rate: now_figs[i].satisfaction(),
-                rank: now_ranks[i],
-                rank_change: match (then_ranks[i], now_ranks[i]) {
-                    (Some(y), Some(t)) => Some(i64::from(y) - i64::from(t)),
-                    _ => None,
-                },
-            })
-            .collect();
-        rows.sort_by(|x, y| {
-            x.rank
-                .unwrap_or(u32::MAX)
-                .cmp(&y.rank.unwrap_or(u32::MAX))
-                .then_with(|| x.agent_id.cmp(&y.agent_id))
-        });
-        if let Viewer::Agent(me) = viewer {
-            if !self.settings.leaderboard_visible {
-                rows.retain(|r| &r.agent_id == me);
-                average = None;
-            }
-        }
-        Ok(Ranking {
-            date: today,
-            metric,
-            average,
-            agents: rows,
+    let with_receptions: Vec<f64> = now_figs
+        .iter()
+        .zip(&now_vals)
+        .filter(|(d, _)| d.receptions > 0)
+        .filter_map(|(_, v)| *v)
+        .collect();
+    let mut average = (!with_receptions.is_empty())
+        .then(|| with_receptions.iter().sum::<f64>() / with_receptions.len() as f64);
+
+    let mut rows: Vec<RankRow> = members
+        .iter()
+        .enumerate()
+        .map(|(i, a)| RankRow {
+            agent_id: a.clone(),
+            receptions: now_figs[i].receptions,
+            sessions: now_figs[i].sessions,
+            reply_rate_3m: now_figs[i].reply_rate(),
+            satisfaction_rate: now_figs[i].satisfaction(),
+            rank: now_ranks[i],
+            rank_change: match (then_ranks[i], now_ranks[i]) {
+                (Some(y), Some(t)) => Some(i64::from(y) - i64::from(t)),
+                _ => None,
+            },
         })
+        .collect();
+    rows.sort_by(|x, y| {
+        x.rank
+            .unwrap_or(u32::MAX)
+            .cmp(&y.rank.unwrap_or(u32::MAX))
+            .then_with(|| x.agent_id.cmp(&y.agent_id))
+    });
+    if let Some(me) = own_only {
+        rows.retain(|r| &r.agent_id == me);
+        average = None;
+    }
+    Ranking {
+        date: today,
+        metric,
+        average,
+        agents: rows,
     }
 }
 

@@ -11,6 +11,11 @@ use crate::error::InvalidInput;
 /// Milliseconds since 1970-01-01T00:00:00Z.
 pub type Millis = i64;
 
+/// A duration in seconds, as milliseconds.
+pub(crate) fn secs_to_ms(secs: u64) -> Millis {
+    secs as i64 * 1000
+}
+
 /// Milliseconds in one day.
 pub const DAY_MS: i64 = 86_400_000;
 

@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use common::*;
 use fenliu_core::settings::{
@@ -16,9 +16,8 @@ use fenliu_core::settings::{
 };
 use fenliu_core::Strategy as PickStrategy;
 use fenliu_core::{
-    AgentId, AgentStatus, Changed, Command, ConversationId, ConversationStatus, EndReason, Entry,
-    Event, Inquiry, MaxLoad, Millis, Party, Reason, Record, RecordKey, Reply, RoutingSettings,
-    Shop, TzOffset, Weight,
+    AgentId, AgentStatus, Changed, Command, ConversationId, EndReason, Entry, Event, Inquiry,
+    MaxLoad, Millis, Party, Reason, RecordKey, Reply, RoutingSettings, Shop, TzOffset, Weight,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
@@ -483,7 +482,8 @@ impl Run {
 
     fn check(&mut self) -> Result<(), TestCaseError> {
         let shop = &self.w.shop;
-        check_shop(shop, self.w.now)?;
+        // The invariants that depend on the shop alone.
+        shop.check(self.w.now).map_err(TestCaseError::fail)?;
         // Max loads: only the exempt paths exceed them, or a max load
         // lowered below the load already there.
         let mut base = HashMap::new();
@@ -509,147 +509,6 @@ impl Run {
         self.base_load = base;
         Ok(())
     }
-}
-
-/// The invariants that depend on the shop alone.
-fn check_shop(shop: &Shop, now: Millis) -> Result<(), TestCaseError> {
-    let mut load: HashMap<AgentId, u32> = HashMap::new();
-    let mut active: HashMap<AgentId, Vec<ConversationId>> = HashMap::new();
-    let mut unreplied: HashMap<AgentId, u32> = HashMap::new();
-    let mut open: HashMap<String, Vec<ConversationId>> = HashMap::new();
-    let mut queued = BTreeSet::new();
-    let conversations = shop.snapshot().into_iter().filter_map(|r| match r {
-        Record::Conversation(c) => Some(c),
-        _ => None,
-    });
-    for c in conversations {
-        match c.status {
-            ConversationStatus::Active => {
-                let agent = c
-                    .agent
-                    .as_ref()
-                    .expect("an active conversation has an agent");
-                prop_assert!(
-                    shop.agent(agent).is_some(),
-                    "{} is with a deleted agent",
-                    c.id
-                );
-                *load.entry(agent.clone()).or_default() += 1;
-                active.entry(agent.clone()).or_default().push(c.id);
-                if c.clock.is_running() {
-                    *unreplied.entry(agent.clone()).or_default() += 1;
-                }
-                prop_assert!(c.queue_key.is_none());
-                prop_assert!(!c.offline_delivery || c.reason == Reason::Offline);
-            }
-            ConversationStatus::Queued => {
-                prop_assert!(c.queue_key.is_some());
-                prop_assert!(!c.clock.is_running());
-                queued.insert(c.id);
-            }
-            ConversationStatus::Ended | ConversationStatus::Cancelled => {
-                prop_assert!(c.queue_key.is_none());
-                prop_assert!(c.ended_at.is_some());
-            }
-        }
-        if c.status.is_open() {
-            open.entry(c.inquiry.buyer_id.to_string())
-                .or_default()
-                .push(c.id);
-        }
-    }
-    for a in shop.agents() {
-        prop_assert_eq!(
-            a.load,
-            load.get(&a.id).copied().unwrap_or(0),
-            "load of {}",
-            a.id
-        );
-        prop_assert_eq!(
-            a.unreplied,
-            unreplied.get(&a.id).copied().unwrap_or(0),
-            "unreplied of {}",
-            a.id
-        );
-        let mut theirs = active.remove(&a.id).unwrap_or_default();
-        theirs.sort_unstable();
-        prop_assert_eq!(
-            shop.active_conversations_of(&a.id),
-            theirs,
-            "active conversations of {}",
-            a.id
-        );
-    }
-    for (buyer, ids) in &open {
-        prop_assert_eq!(ids.len(), 1, "{} has {:?} open", buyer, ids);
-        prop_assert_eq!(shop.open_conversation_of(&bid(buyer)), Some(ids[0]));
-    }
-    // The queue is exactly the queued conversations, positions 1..=n in order.
-    let queue: Vec<ConversationId> = shop.queue().map(|c| c.id).collect();
-    prop_assert_eq!(queue.iter().copied().collect::<BTreeSet<_>>(), queued);
-    prop_assert_eq!(queue.len(), shop.queue_len());
-    for (i, &q) in queue.iter().enumerate() {
-        prop_assert_eq!(shop.position(q), Some(i as u32 + 1));
-    }
-    // Nobody waits while an agent of their target set is available.
-    for &q in &queue {
-        let c = shop.conversation(q).unwrap();
-        if let Some(free) = available_target(shop, &c.inquiry, now) {
-            return Err(TestCaseError::fail(format!(
-                "{q} waits while {free} is available to it"
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// An available agent a queued conversation could be given to, as the spec
-/// describes the decision (recent contact, rules, overflow), if any.
-fn available_target(shop: &Shop, q: &Inquiry, now: Millis) -> Option<AgentId> {
-    let s = shop.settings();
-    let available = |id: &AgentId| shop.agent(id).is_some_and(|a| a.is_available());
-    if s.recent_contact.enabled {
-        if let Some(r) = shop.recent_agent(&q.buyer_id, now) {
-            if available(r) {
-                return Some(r.clone());
-            }
-        }
-    }
-    let matches = |w: &When| {
-        w.entry.is_none_or(|e| e == q.entry)
-            && w.question
-                .as_ref()
-                .is_none_or(|v| q.question.as_ref() == Some(v))
-            && w.order_state
-                .as_ref()
-                .is_none_or(|v| q.order_state.as_ref() == Some(v))
-            && w.product_id
-                .as_ref()
-                .is_none_or(|v| q.product_id.as_ref() == Some(v))
-            && w.intent
-                .as_ref()
-                .is_none_or(|v| q.intent.as_ref() == Some(v))
-    };
-    let everyone: Vec<AgentId> = shop.agents().map(|a| a.id.clone()).collect();
-    let mut target: Vec<AgentId> = match s.rules.iter().find(|r| matches(&r.when)) {
-        None => everyone.clone(),
-        Some(r) => {
-            let mut t = r.to.agents.clone();
-            for g in &r.to.groups {
-                t.extend(shop.group(g).into_iter().flatten().cloned());
-            }
-            t.retain(|a| shop.agent(a).is_some());
-            t
-        }
-    };
-    let online = |id: &AgentId| {
-        shop.agent(id)
-            .is_some_and(|a| a.status == AgentStatus::Online)
-    };
-    if !target.iter().any(online) && s.overflow == Overflow::AnyOnline {
-        target = everyone;
-    }
-    target.into_iter().find(available)
 }
 
 /// 96 cases a run unless `PROPTEST_CASES` says otherwise; every failure
@@ -794,7 +653,7 @@ proptest! {
         back.tick(r.w.now, &mut r.w.rng.clone());
 
         prop_assert_eq!(records_of(&back), r.w.records());
-        check_shop(&back, r.w.now)?;
+        back.check(r.w.now).map_err(TestCaseError::fail)?;
         prop_assert_eq!(
             back.queue().map(|c| c.id).collect::<Vec<_>>(),
             r.w.queue()

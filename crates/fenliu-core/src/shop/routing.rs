@@ -1,4 +1,5 @@
-//! The routing decision of section 2 of the spec, step by step.
+//! The routing decision of section 2 of the spec, step by step, and the
+//! explanation of how it was reached (分流解释).
 //!
 //! [`Shop::route`] reads the shop (and draws from the RNG) but changes
 //! nothing; the caller applies the outcome. The same function decides new
@@ -9,36 +10,37 @@ use std::collections::HashSet;
 
 use rand::Rng;
 
+use super::Shop;
 use crate::agent::{Agent, AgentStatus};
-use crate::conversation::Reason;
 use crate::explain::{
-    Explanation, RecentContactCheck, Unlisted, Verdict, EXPLAIN_LIST_LIMIT, EXPLAIN_TIE_LIMIT,
+    Considered, Explanation, Reason, RecentContactCheck, Unlisted, Verdict, EXPLAIN_LIST_LIMIT,
+    EXPLAIN_TIE_LIMIT,
 };
 use crate::ids::GroupId;
 use crate::index::{Pool, Slot};
-use crate::settings::{Inquiry, Overflow, Strategy};
-use crate::shop::Shop;
-use crate::time::Millis;
+use crate::inquiry::Inquiry;
+use crate::settings::{Overflow, Strategy};
+use crate::time::{Day, Millis};
 
 /// What a drain pass has learnt: rule classes (by matched rule) whose target
 /// set has no available agent. Capacity only shrinks during a pass, so a
 /// blocked class stays blocked.
 #[derive(Debug, Default)]
-pub(crate) struct Memo {
+pub(super) struct Memo {
     blocked: HashSet<Option<usize>>,
 }
 
 /// The agent chosen and why.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Pick {
-    pub(crate) slot: Slot,
-    pub(crate) reason: Reason,
-    pub(crate) offline: bool,
+pub(super) struct Pick {
+    pub(super) slot: Slot,
+    pub(super) reason: Reason,
+    pub(super) offline: bool,
 }
 
 /// The target set being picked from.
 #[derive(Clone, Debug)]
-pub(crate) enum Source {
+pub(super) enum Source {
     /// Every agent of the shop (shop-wide index).
     Shop,
     /// One group (its own index).
@@ -54,17 +56,17 @@ pub(crate) enum Source {
 
 /// A decision and what led to it.
 #[derive(Clone, Debug)]
-pub(crate) struct Routed {
-    pub(crate) pick: Option<Pick>,
-    pub(crate) recent: RecentContactCheck,
-    pub(crate) rule: Option<usize>,
-    pub(crate) overflowed: bool,
-    pub(crate) source: Source,
+pub(super) struct Routed {
+    pub(super) pick: Option<Pick>,
+    pub(super) recent: RecentContactCheck,
+    pub(super) rule: Option<usize>,
+    pub(super) overflowed: bool,
+    pub(super) source: Source,
 }
 
 impl Shop {
     /// Decides where an inquiry goes.
-    pub(crate) fn route<R: Rng + ?Sized>(
+    pub(super) fn route<R: Rng + ?Sized>(
         &self,
         inquiry: &Inquiry,
         requeue: bool,
@@ -117,7 +119,7 @@ impl Shop {
         }
 
         // 3. Rules.
-        routed.rule = self.d.rule_index.first_match(&s.rules, inquiry);
+        routed.rule = self.first_matching_rule(inquiry);
         if requeue && memo.blocked.contains(&routed.rule) {
             return routed;
         }
@@ -142,7 +144,7 @@ impl Shop {
         }
 
         // 5. Offline routing.
-        let pool = &self.d.pool;
+        let pool = self.shop_pool();
         if !requeue
             && pool.count(AgentStatus::Online) == 0
             && pool.count(AgentStatus::Busy) == 0
@@ -212,9 +214,9 @@ impl Shop {
 
     fn pool_of(&self, source: &Source) -> Option<Option<&Pool>> {
         match source {
-            Source::Shop => Some(Some(&self.d.pool)),
+            Source::Shop => Some(Some(self.shop_pool())),
             Source::Group(g) => Some(self.group_pool(g)),
-            Source::Rule(i) => Some(self.d.rule_pools.get(*i).and_then(Option::as_ref)),
+            Source::Rule(i) => Some(self.rule_pool(*i)),
             Source::Recent | Source::Offline(_) => None,
         }
     }
@@ -274,12 +276,12 @@ impl Shop {
 
     /// Picks by the strategy among the available agents of `slots`, looking
     /// at each one.
-    pub(crate) fn scan_pick<R: Rng + ?Sized>(
+    pub(super) fn scan_pick<R: Rng + ?Sized>(
         &self,
         slots: impl Iterator<Item = Slot>,
         rng: &mut R,
     ) -> Option<Slot> {
-        let today = self.d.pools_day;
+        let today = self.pools_day();
         let available: Vec<(Slot, &Agent)> = slots
             .filter_map(|s| self.agent_at(s).map(|a| (s, a)))
             .filter(|(_, a)| a.is_available())
@@ -347,9 +349,9 @@ impl Shop {
     }
 
     /// Writes down how a decision was reached, before it is applied.
-    pub(crate) fn explain_routed(&self, routed: &Routed, now: Millis) -> Explanation {
+    pub(super) fn explain_routed(&self, routed: &Routed, now: Millis) -> Explanation {
         let reason = routed.pick.map_or(Reason::Queued, |p| p.reason);
-        let today = self.d.pools_day;
+        let today = self.pools_day();
         let mut e = Explanation::new(now, reason, self.settings.strategy);
         e.recent_contact = routed.recent.clone();
         e.matched_rule = routed.rule;
@@ -391,7 +393,7 @@ impl Shop {
 
         if self.agent_count() <= EXPLAIN_LIST_LIMIT {
             e.agents.reserve_exact(self.agent_count());
-            for &slot in self.d.by_id.values() {
+            for slot in self.slots() {
                 let a = self.agent_at(slot).expect("live");
                 e.agents
                     .push(self.considered(a, today, verdict_of(slot, a)));
@@ -451,6 +453,35 @@ impl Shop {
         }
         e.unlisted = Some(unlisted);
         e
+    }
+
+    /// Agents that took part in the decision, as the explanation lists them.
+    pub(super) fn considered(&self, a: &Agent, today: Day, verdict: Verdict) -> Considered {
+        Considered {
+            agent_id: a.id.clone(),
+            status: a.status,
+            load: a.load,
+            max_load: a.max_load.get(),
+            assigned_today: a.assigned_on(today),
+            effective_weight: a.effective_weight(self.settings.busy_threshold),
+            verdict,
+        }
+    }
+
+    /// The verdict of an agent outside any pick.
+    pub(super) fn plain_verdict(a: &Agent) -> Verdict {
+        match a.status {
+            AgentStatus::Offline => Verdict::Offline,
+            AgentStatus::Busy => Verdict::Busy,
+            AgentStatus::Online if a.load >= a.max_load.get() => Verdict::Saturated,
+            AgentStatus::Online => Verdict::Eligible,
+        }
+    }
+
+    /// A set of slots, deduplicated.
+    fn dedup(slots: Vec<Slot>) -> Vec<Slot> {
+        let mut seen = HashSet::with_capacity(slots.len());
+        slots.into_iter().filter(|s| seen.insert(*s)).collect()
     }
 }
 

@@ -1,0 +1,229 @@
+//! What goes in and out of a shop: the commands that change it, the reply
+//! of a successful command, and its effects (events to publish, records to
+//! persist).
+
+use serde::{Deserialize, Serialize};
+
+use crate::agent::{AgentStatus, MaxLoad, Weight};
+use crate::conversation::EndReason;
+use crate::explain::Reason;
+use crate::ids::{AgentId, BuyerId, ConversationId, GroupId, Tag};
+use crate::inquiry::Inquiry;
+use crate::records::{Changed, OrderRecord};
+use crate::settings::RoutingSettings;
+
+/// Who wrote a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Party {
+    /// The buyer.
+    Buyer,
+    /// The agent.
+    Agent,
+}
+
+/// Everything that can change a shop.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// Creates or updates an agent; `None` fields are left as they are.
+    UpsertAgent {
+        /// The agent.
+        agent: AgentId,
+        /// Name shown to admins.
+        display_name: Option<String>,
+        /// Weight.
+        weight: Option<Weight>,
+        /// Replaces its group memberships.
+        groups: Option<Vec<GroupId>>,
+    },
+    /// Deletes an agent; its active conversations are re-routed.
+    DeleteAgent(AgentId),
+    /// Sets an agent's status.
+    SetStatus(AgentId, AgentStatus),
+    /// Sets an agent's max load.
+    SetMaxLoad(AgentId, MaxLoad),
+    /// Replaces the members of a group (creating it).
+    PutGroup(GroupId, Vec<AgentId>),
+    /// Replaces the routing settings.
+    SetRouting(Box<RoutingSettings>),
+    /// A buyer asks for a human.
+    Inquire(Inquiry),
+    /// A message in a conversation.
+    Message(ConversationId, Party),
+    /// Moves an active conversation to another agent.
+    Transfer(ConversationId, AgentId),
+    /// Moves an active conversation to an agent of a group.
+    TransferToGroup(ConversationId, GroupId),
+    /// Ends an active conversation.
+    End(ConversationId, EndReason),
+    /// A queued conversation leaves the queue.
+    Cancel(ConversationId),
+    /// The agent invites a rating.
+    InviteRating(ConversationId),
+    /// The buyer rates.
+    Rate(ConversationId, u8),
+    /// An agent opens a conversation with a buyer who ordered recently.
+    OpenProactive(AgentId, BuyerId),
+    /// An order was placed.
+    Order(Tag, BuyerId),
+}
+
+impl Command {
+    /// A short name, for logs and metrics.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::UpsertAgent { .. } => "upsert_agent",
+            Self::DeleteAgent(_) => "delete_agent",
+            Self::SetStatus(..) => "set_status",
+            Self::SetMaxLoad(..) => "set_max_load",
+            Self::PutGroup(..) => "put_group",
+            Self::SetRouting(_) => "set_routing",
+            Self::Inquire(_) => "inquire",
+            Self::Message(..) => "message",
+            Self::Transfer(..) => "transfer",
+            Self::TransferToGroup(..) => "transfer_to_group",
+            Self::End(..) => "end",
+            Self::Cancel(_) => "cancel",
+            Self::InviteRating(_) => "invite_rating",
+            Self::Rate(..) => "rate",
+            Self::OpenProactive(..) => "open_proactive",
+            Self::Order(..) => "order",
+        }
+    }
+}
+
+/// What a successful command answers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reply {
+    /// Nothing beyond success.
+    Done,
+    /// A conversation; `created` when the command made it, and the reason of
+    /// the answer (`existing` for a repeated inquiry).
+    Conversation {
+        /// The conversation.
+        id: ConversationId,
+        /// Whether this command created it.
+        created: bool,
+        /// Why it is where it is.
+        reason: Reason,
+    },
+    /// An order record.
+    Order(OrderRecord),
+}
+
+/// Something that happened, to publish.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Event {
+    /// A conversation was assigned to an agent.
+    Assigned {
+        /// Conversation.
+        conversation_id: ConversationId,
+        /// Buyer.
+        buyer_id: BuyerId,
+        /// Agent.
+        agent_id: AgentId,
+        /// Why.
+        reason: Reason,
+        /// Given to an offline-routing agent.
+        offline_delivery: bool,
+    },
+    /// A conversation was queued.
+    Queued {
+        /// Conversation.
+        conversation_id: ConversationId,
+        /// Buyer.
+        buyer_id: BuyerId,
+        /// Position when queued.
+        position: u32,
+    },
+    /// A conversation moved between agents.
+    Transferred {
+        /// Conversation.
+        conversation_id: ConversationId,
+        /// From.
+        from_agent_id: AgentId,
+        /// To; also `agent_id` for filtering.
+        agent_id: AgentId,
+    },
+    /// A conversation ended.
+    Ended {
+        /// Conversation.
+        conversation_id: ConversationId,
+        /// Its agent.
+        agent_id: Option<AgentId>,
+        /// Why.
+        end_reason: EndReason,
+    },
+    /// An active conversation went back to the queue (its agent was deleted).
+    Requeued {
+        /// Conversation.
+        conversation_id: ConversationId,
+        /// Buyer.
+        buyer_id: BuyerId,
+        /// The agent it was taken from.
+        from_agent_id: AgentId,
+    },
+    /// A queued conversation was cancelled.
+    Cancelled {
+        /// Conversation.
+        conversation_id: ConversationId,
+        /// Buyer.
+        buyer_id: BuyerId,
+    },
+    /// An agent's status changed.
+    AgentStatus {
+        /// Agent.
+        agent_id: AgentId,
+        /// New status.
+        status: AgentStatus,
+    },
+}
+
+impl Event {
+    /// The event name, as in Server-Sent Events.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Assigned { .. } => "conversation.assigned",
+            Self::Queued { .. } => "conversation.queued",
+            Self::Transferred { .. } => "conversation.transferred",
+            Self::Ended { .. } => "conversation.ended",
+            Self::Requeued { .. } => "conversation.requeued",
+            Self::Cancelled { .. } => "conversation.cancelled",
+            Self::AgentStatus { .. } => "agent.status",
+        }
+    }
+
+    /// Whether an agent should see this event among its own.
+    pub fn concerns(&self, agent: &AgentId) -> bool {
+        match self {
+            Self::Assigned { agent_id, .. } | Self::AgentStatus { agent_id, .. } => {
+                agent_id == agent
+            }
+            Self::Transferred {
+                from_agent_id,
+                agent_id,
+                ..
+            } => from_agent_id == agent || agent_id == agent,
+            Self::Ended { agent_id, .. } => agent_id.as_ref() == Some(agent),
+            Self::Requeued { from_agent_id, .. } => from_agent_id == agent,
+            Self::Queued { .. } | Self::Cancelled { .. } => false,
+        }
+    }
+}
+
+/// What a command did besides its reply.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Effects {
+    /// Events to publish, in order.
+    pub events: Vec<Event>,
+    /// Records whose stored value changed (present: write it; absent: delete it).
+    pub changed: Changed,
+}
+
+impl Effects {
+    /// Nothing happened.
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty() && self.changed.is_empty()
+    }
+}

@@ -1,0 +1,257 @@
+//! The state of one shop and the commands that change it.
+//!
+//! [`Shop::handle`] takes a [`Command`], `now` and a random number generator
+//! and either refuses the command (changing nothing) or applies it, returning
+//! a [`Reply`] and the [`Effects`]: events to publish and the records to
+//! persist. [`Shop::tick`] fires the timers that are due. Reads are plain
+//! methods on `&Shop`.
+//!
+//! The shop's data is private to this module and its files, each of which
+//! owns one concern:
+//!
+//! - `agents`: agents and groups, and the commands that change them; the one
+//!   way to change an agent (`agent_mut`), which marks its record changed.
+//! - `pools`: the per-pool indexes of agents (shop, groups, rules) that make a
+//!   decision O(log n), kept up to date agent by agent.
+//! - `routing`: the decision of section 2 of the spec, and its explanation.
+//! - `placement`: where each conversation is: the one owner of agents' load
+//!   and unreplied counts, the active conversations of each agent, the
+//!   buyers' open and last conversations, and the queue (assign, release,
+//!   enqueue, requeue, drain).
+//! - `lifecycle`: inquiries, messages and the reply clock, ends, cancels,
+//!   ratings and proactive conversations.
+//! - `transfer`: moving an active conversation to another agent or a group.
+//! - `orders`: orders, their credit and their expiry.
+//! - `recent`: the buyers' recent agents (最近联系客服) and their expiry.
+//! - `timers`: arming and firing the timers of conversations.
+//! - `figures`: the daily figures and the ranking.
+//! - `persist`: the records of a shop, and a shop rebuilt from them.
+//! - `check`: the invariants, checked after every command in debug builds.
+
+mod agents;
+mod check;
+mod figures;
+mod lifecycle;
+mod orders;
+mod persist;
+mod placement;
+mod pools;
+mod recent;
+mod routing;
+mod timers;
+mod transfer;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use rand::Rng;
+
+use crate::agent::Agent;
+pub use crate::agent::MAX_DISPLAY_NAME;
+use crate::conversation::Conversation;
+use crate::deadlines::{Deadlines, Timer};
+pub use crate::effects::{Command, Effects, Event, Party, Reply};
+use crate::error::CoreResult;
+use crate::ids::{AgentId, BuyerId, ConversationId, GroupId, IdMap, IdSet, ShopId, Tag};
+use crate::index::{Pool, Slot};
+use crate::queue::QueueIndex;
+use crate::records::{Meta, RecordKey};
+pub use crate::records::{OrderRecord, RecentContact};
+use crate::rule_index::RuleIndex;
+use crate::settings::{RoutingSettings, Strategy};
+use crate::stats::AgentDay;
+use crate::time::{Day, Millis};
+
+/// Derived lookups, rebuilt from the stored records.
+#[derive(Clone, Debug, Default)]
+struct Derived {
+    by_id: BTreeMap<AgentId, Slot>,
+    free_slots: Vec<Slot>,
+    pool: Pool,
+    group_pools: IdMap<GroupId, Pool>,
+    /// The pool of each rule whose target is not exactly one group (`None`
+    /// for those, which use the group's pool), by rule index.
+    rule_pools: Vec<Option<Pool>>,
+    /// The rules whose pool holds each agent, by slot (as long as `agents`).
+    rules_by_slot: Vec<Vec<usize>>,
+    /// The rules, filed for finding the first that matches.
+    rule_index: RuleIndex,
+    /// The active conversations of each agent, by slot (as long as
+    /// `agents`), in no order.
+    active_by_slot: Vec<Vec<ConversationId>>,
+    pools_day: Day,
+    open_by_buyer: IdMap<BuyerId, ConversationId>,
+    last_by_buyer: IdMap<BuyerId, ConversationId>,
+    queue: QueueIndex,
+    timers: Deadlines<Timer>,
+    /// Expiries of recent contacts, with those of mappings refreshed since
+    /// left behind (see [`Deadlines`]).
+    recent_expiry: Deadlines<BuyerId>,
+    order_expiry: BTreeSet<(Millis, Tag)>,
+    last_order_at: IdMap<BuyerId, Millis>,
+}
+
+/// One shop: settings, agents, groups, conversations, queue, recent
+/// contacts, orders and daily figures.
+#[derive(Clone, Debug)]
+pub struct Shop {
+    id: ShopId,
+    meta: Meta,
+    settings: RoutingSettings,
+    agents: Vec<Option<Agent>>,
+    groups: BTreeMap<GroupId, BTreeSet<AgentId>>,
+    conversations: BTreeMap<ConversationId, Conversation>,
+    recent: IdMap<BuyerId, RecentContact>,
+    orders: HashMap<Tag, OrderRecord>,
+    /// Figures by day, then by agent. Only today and yesterday are kept, so
+    /// the outer map is tiny; the inner one is hashed because every reception
+    /// updates it, and an ordered map keyed by (day, agent id) cost a dozen
+    /// string comparisons per update in a shop of thousands of agents.
+    stats: BTreeMap<Day, IdMap<AgentId, AgentDay>>,
+    /// The buyers each agent received, by day: what makes `receptions`
+    /// count distinct buyers. Each pair is its own record, written once.
+    received: BTreeMap<Day, IdMap<AgentId, IdSet<BuyerId>>>,
+    d: Derived,
+    fx: Effects,
+}
+
+impl Shop {
+    /// An empty shop with default settings.
+    pub fn new(id: ShopId) -> Self {
+        Self {
+            id,
+            meta: Meta::default(),
+            settings: RoutingSettings::default(),
+            agents: Vec::new(),
+            groups: BTreeMap::new(),
+            conversations: BTreeMap::new(),
+            recent: IdMap::default(),
+            orders: HashMap::new(),
+            stats: BTreeMap::new(),
+            received: BTreeMap::new(),
+            d: Derived {
+                pool: Pool::new(Strategy::default()),
+                ..Derived::default()
+            },
+            fx: Effects::default(),
+        }
+    }
+
+    /// The shop's id.
+    pub fn id(&self) -> &ShopId {
+        &self.id
+    }
+
+    /// The routing settings.
+    pub fn settings(&self) -> &RoutingSettings {
+        &self.settings
+    }
+
+    /// The shop day containing `now`.
+    pub fn today(&self, now: Millis) -> Day {
+        self.settings.timezone.day_of(now)
+    }
+
+    /// Applies one command. On error nothing has changed.
+    pub fn handle<R: Rng + ?Sized>(
+        &mut self,
+        cmd: Command,
+        now: Millis,
+        rng: &mut R,
+    ) -> CoreResult<(Reply, Effects)> {
+        self.fire_timers(now, rng);
+        let reply = self.dispatch(cmd, now, rng);
+        self.debug_check(now);
+        let fx = self.take_effects();
+        match reply {
+            Ok(reply) => Ok((reply, fx)),
+            Err(e) => {
+                // Commands validate before they mutate, so only timer effects
+                // can be pending here; they must still be persisted.
+                self.fx = fx;
+                Err(e)
+            }
+        }
+    }
+
+    /// Hands a command to the method that applies it.
+    fn dispatch<R: Rng + ?Sized>(
+        &mut self,
+        cmd: Command,
+        now: Millis,
+        rng: &mut R,
+    ) -> CoreResult<Reply> {
+        match cmd {
+            Command::UpsertAgent {
+                agent,
+                display_name,
+                weight,
+                groups,
+            } => self.upsert_agent(agent, display_name, weight, groups, now, rng),
+            Command::DeleteAgent(agent) => self.delete_agent(&agent, now, rng),
+            Command::SetStatus(agent, status) => self.set_status(&agent, status, now, rng),
+            Command::SetMaxLoad(agent, max) => self.set_max_load(&agent, max, now, rng),
+            Command::PutGroup(group, members) => self.put_group(group, members, now, rng),
+            Command::SetRouting(settings) => self.set_routing(*settings, now, rng),
+            Command::Inquire(inquiry) => self.inquire(inquiry, now, rng),
+            Command::Message(id, from) => self.message(id, from, now, rng),
+            Command::Transfer(id, to) => self.transfer(id, &to, now, rng),
+            Command::TransferToGroup(id, group) => self.transfer_to_group(id, &group, now, rng),
+            Command::End(id, why) => self.end(id, why, now, rng),
+            Command::Cancel(id) => self.cancel(id, now),
+            Command::InviteRating(id) => self.invite_rating(id, now),
+            Command::Rate(id, stars) => self.rate(id, stars, now),
+            Command::OpenProactive(agent, buyer) => self.open_proactive(&agent, buyer, now),
+            Command::Order(order, buyer) => self.order(order, buyer, now),
+        }
+    }
+
+    /// The shop's counters, to change: their record is marked changed.
+    fn meta_mut(&mut self) -> &mut Meta {
+        self.fx.changed.push(RecordKey::Meta);
+        &mut self.meta
+    }
+
+    /// Effects left behind by a refused command (timers that fired first).
+    pub fn take_effects(&mut self) -> Effects {
+        let mut fx = std::mem::take(&mut self.fx);
+        fx.changed.settle();
+        fx
+    }
+
+    /// Fires every timer due at `now`.
+    pub fn tick<R: Rng + ?Sized>(&mut self, now: Millis, rng: &mut R) -> Effects {
+        self.fire_timers(now, rng);
+        self.debug_check(now);
+        self.take_effects()
+    }
+
+    /// Replaces the routing settings, bringing every index and timer built
+    /// from them up to date.
+    fn set_routing<R: Rng + ?Sized>(
+        &mut self,
+        settings: RoutingSettings,
+        now: Millis,
+        rng: &mut R,
+    ) -> CoreResult<Reply> {
+        settings.validate()?;
+        let order_changed = settings.queue.order != self.settings.queue.order;
+        let timers_changed = settings.timers != self.settings.timers;
+        self.settings = settings;
+        self.fx.changed.push(RecordKey::Settings);
+        if order_changed {
+            // Keys keep their arrival order; only the direction of service flips.
+            self.fx.changed.push(RecordKey::Meta);
+        }
+        self.reindex_all(self.today(now));
+        self.rebuild_rule_indexes();
+        if timers_changed {
+            // Pending timers and order expiries were set with the old
+            // durations: set them again with the new ones, as a restore
+            // would, and fire those that are now due.
+            self.rebuild_timers();
+            self.fire_timers(now, rng);
+        }
+        self.drain(now, rng);
+        Ok(Reply::Done)
+    }
+}

@@ -1,0 +1,462 @@
+//! Where each conversation is (排队与分配): the one owner of an agent's load
+//! and unreplied count, of the active conversations of each agent, of the
+//! buyers' open and last-assigned conversations, and of the queue.
+//!
+//! A conversation is created queued ([`Shop::new_conversation`]), given to
+//! an agent ([`Shop::assign`], `seat`), put in the queue ([`Shop::enqueue`],
+//! [`Shop::requeue_at_front`]), taken from its agent ([`Shop::release`]) and
+//! closed ([`Shop::close`]); the drain places queued conversations whenever
+//! capacity appears. Reads of the queue are here too.
+
+use rand::Rng;
+
+use super::routing::Memo;
+use super::Shop;
+use crate::conversation::{Conversation, ConversationStatus, ReplyClock};
+use crate::effects::Event;
+use crate::explain::{Explanation, Reason};
+use crate::ids::{AgentId, BuyerId, ConversationId, IdMap};
+use crate::index::Slot;
+use crate::inquiry::Inquiry;
+use crate::records::RecordKey;
+use crate::settings::QueueOrder;
+use crate::time::{Day, Millis};
+
+impl Shop {
+    /// The buyer's queued or active conversation.
+    pub fn open_conversation_of(&self, buyer: &BuyerId) -> Option<ConversationId> {
+        self.d.open_by_buyer.get(buyer).copied()
+    }
+
+    /// A new queued conversation for the inquiry, the buyer's open one; the
+    /// caller assigns or enqueues it.
+    pub(super) fn new_conversation(&mut self, inquiry: Inquiry, now: Millis) -> ConversationId {
+        let meta = self.meta_mut();
+        meta.next_conversation += 1;
+        let id = ConversationId(meta.next_conversation);
+        self.fx.changed.push(RecordKey::Conversation(id));
+        self.d.open_by_buyer.insert(inquiry.buyer_id.clone(), id);
+        let strategy = self.settings.strategy;
+        self.conversations.insert(
+            id,
+            Conversation {
+                id,
+                inquiry,
+                status: ConversationStatus::Queued,
+                agent: None,
+                reason: Reason::Queued,
+                offline_delivery: false,
+                queue_key: None,
+                created_at: now,
+                assigned_at: None,
+                assigned_day: None,
+                ended_at: None,
+                end_reason: None,
+                clock: ReplyClock::default(),
+                last_agent_reply_at: None,
+                last_buyer_message_at: None,
+                rating_invited: false,
+                rating: None,
+                proactive: false,
+                explanation: Explanation::new(now, Reason::Queued, strategy),
+            },
+        );
+        id
+    }
+
+    /// Gives a conversation to the agent in `slot`, starting its reply
+    /// clock, and announces the assignment.
+    pub(super) fn assign(
+        &mut self,
+        id: ConversationId,
+        slot: Slot,
+        reason: Reason,
+        offline: bool,
+        explanation: Explanation,
+        now: Millis,
+    ) {
+        let (buyer, agent_id) = self.give(id, slot, reason, offline, explanation, now);
+        self.fx.events.push(Event::Assigned {
+            conversation_id: id,
+            buyer_id: buyer,
+            agent_id,
+            reason,
+            offline_delivery: offline,
+        });
+    }
+
+    /// Gives a conversation (queued, new or just released) to the agent in
+    /// `slot`, starting its reply clock; the caller announces it (an
+    /// assignment or a transfer). Answers the buyer and the agent.
+    pub(super) fn give(
+        &mut self,
+        id: ConversationId,
+        slot: Slot,
+        reason: Reason,
+        offline: bool,
+        explanation: Explanation,
+        now: Millis,
+    ) -> (BuyerId, AgentId) {
+        let today = self.today(now);
+        let agent_id = self.agent_at(slot).expect("live").id.clone();
+        let c = self.conv_mut(id);
+        let queue_key = c.queue_key.take();
+        c.status = ConversationStatus::Active;
+        c.agent = Some(agent_id.clone());
+        c.reason = reason;
+        c.offline_delivery = offline;
+        c.assigned_at = Some(now);
+        c.assigned_day = Some(today);
+        c.clock = ReplyClock {
+            running_since: Some(now),
+            ever_ran: true,
+            late: false,
+        };
+        c.explanation = explanation;
+        let buyer = c.inquiry.buyer_id.clone();
+        if let Some(key) = queue_key {
+            self.d.queue.remove(key);
+        }
+        self.arm_late(id, now);
+        self.seat(slot, id, &buyer, &agent_id, true, now);
+        (buyer, agent_id)
+    }
+
+    /// What every conversation given to an agent does besides its own record:
+    /// the agent's load (and unreplied count, if `clocked`), the day's
+    /// figures, the buyer's last conversation and recent agent.
+    pub(super) fn seat(
+        &mut self,
+        slot: Slot,
+        id: ConversationId,
+        buyer: &BuyerId,
+        agent: &AgentId,
+        clocked: bool,
+        now: Millis,
+    ) {
+        let today = self.today(now);
+        self.take_on(slot, id, today, clocked);
+        self.count_reception(today, agent, buyer, clocked);
+        self.d.last_by_buyer.insert(buyer.clone(), id);
+        self.refresh_recent(buyer, agent, now);
+    }
+
+    /// One more conversation, `id`, for the agent in `slot`.
+    fn take_on(&mut self, slot: Slot, id: ConversationId, today: Day, clock_running: bool) {
+        self.active_of_slot(slot).push(id);
+        let agent = self.agent_mut(slot);
+        agent.load += 1;
+        if agent.assigned_day != today {
+            agent.assigned_day = today;
+            agent.assigned_count = 0;
+        }
+        agent.assigned_count += 1;
+        if clock_running {
+            agent.unreplied += 1;
+        }
+        self.reindex(slot);
+    }
+
+    /// The reply clock of one of the conversations of the agent in `slot`
+    /// started again (a buyer message): one more unreplied.
+    pub(super) fn clock_started(&mut self, slot: Slot) {
+        self.agent_mut(slot).unreplied += 1;
+        self.reindex(slot);
+    }
+
+    /// The reply clock of one of the conversations of the agent in `slot`
+    /// stopped (the agent replied): one fewer unreplied.
+    pub(super) fn clock_stopped(&mut self, slot: Slot) {
+        let a = self.agent_mut(slot);
+        a.unreplied = a.unreplied.saturating_sub(1);
+        self.reindex(slot);
+    }
+
+    /// A new slot was handed out: the lists kept by slot grow with it.
+    pub(super) fn placement_slot_added(&mut self) {
+        self.d.active_by_slot.push(Vec::new());
+    }
+
+    /// The active conversations of the agent in `slot`.
+    fn active_of_slot(&mut self, slot: Slot) -> &mut Vec<ConversationId> {
+        &mut self.d.active_by_slot[slot as usize]
+    }
+
+    /// The conversation leaves its agent (end, transfer, agent deleted).
+    pub(super) fn release(&mut self, id: ConversationId) {
+        let c = &self.conversations[&id];
+        let running = c.clock.is_running();
+        let Some(slot) = c.agent.as_ref().and_then(|a| self.slot(a)) else {
+            return;
+        };
+        let active = self.active_of_slot(slot);
+        if let Some(at) = active.iter().position(|&c| c == id) {
+            active.swap_remove(at);
+        }
+        let agent = self.agent_mut(slot);
+        agent.load = agent.load.saturating_sub(1);
+        if running {
+            agent.unreplied = agent.unreplied.saturating_sub(1);
+        }
+        self.reindex(slot);
+    }
+
+    /// The conversation of `buyer`, `id`, is no longer open (ended or
+    /// cancelled); a queued one also leaves the queue.
+    pub(super) fn close(&mut self, id: ConversationId, buyer: &BuyerId, queue_key: Option<i64>) {
+        if let Some(key) = queue_key {
+            self.d.queue.remove(key);
+        }
+        debug_assert_eq!(self.d.open_by_buyer.get(buyer), Some(&id));
+        self.d.open_by_buyer.remove(buyer);
+    }
+
+    /// The closed conversation `id` of `buyer` is forgotten: it no longer
+    /// credits the buyer's orders.
+    pub(super) fn forget(&mut self, id: ConversationId, buyer: &BuyerId) {
+        if self.d.last_by_buyer.get(buyer) == Some(&id) {
+            self.d.last_by_buyer.remove(buyer);
+        }
+    }
+
+    /// The buyer's conversation assigned last, if not forgotten.
+    pub(super) fn last_assigned_of(&self, buyer: &BuyerId) -> Option<&Conversation> {
+        self.d
+            .last_by_buyer
+            .get(buyer)
+            .and_then(|id| self.conversations.get(id))
+    }
+
+    /// Puts a conversation in the queue, at the back (or at the front, which
+    /// in a FIFO queue is served first), and announces its position.
+    pub(super) fn enqueue(&mut self, id: ConversationId, at_front: bool, explanation: Explanation) {
+        let fifo = self.settings.queue.order == QueueOrder::Fifo;
+        let meta = self.meta_mut();
+        let key = if at_front && fifo {
+            meta.queue_front -= 1;
+            meta.queue_front
+        } else {
+            meta.queue_back += 1;
+            meta.queue_back
+        };
+        self.d.queue.insert(key, id);
+        // The new key is the highest of the queue (taken at the back) or the
+        // lowest (at the front), so its position needs no count: FIFO serves
+        // the lowest key first, LIFO the highest.
+        let position = if fifo && key == self.meta.queue_back {
+            self.d.queue.len() as u32
+        } else {
+            1
+        };
+        let c = self.conv_mut(id);
+        c.status = ConversationStatus::Queued;
+        c.reason = Reason::Queued;
+        c.queue_key = Some(key);
+        c.explanation = explanation;
+        let buyer = c.inquiry.buyer_id.clone();
+        debug_assert_eq!(self.position(id), Some(position));
+        self.fx.events.push(Event::Queued {
+            conversation_id: id,
+            buyer_id: buyer,
+            position,
+        });
+    }
+
+    /// Takes a released conversation from its agent back to the front of
+    /// the queue (its agent was deleted).
+    pub(super) fn requeue_at_front(&mut self, id: ConversationId, now: Millis) {
+        let strategy = self.settings.strategy;
+        let c = self.conv_mut(id);
+        let from = c.agent.take();
+        c.assigned_at = None;
+        c.assigned_day = None;
+        c.clock = ReplyClock::default();
+        c.offline_delivery = false;
+        let buyer = c.inquiry.buyer_id.clone();
+        if let Some(from_agent_id) = from {
+            // Tell the agent's own stream its conversation was taken away.
+            self.fx.events.push(Event::Requeued {
+                conversation_id: id,
+                buyer_id: buyer.clone(),
+                from_agent_id,
+            });
+        }
+        self.enqueue(id, true, Explanation::new(now, Reason::Queued, strategy));
+        // It no longer counts as assigned, so an order credits the buyer's
+        // previous conversation, if any: the same answer a restore gives.
+        match self.latest_assigned(&buyer) {
+            Some(last) => self.d.last_by_buyer.insert(buyer, last),
+            None => self.d.last_by_buyer.remove(&buyer),
+        };
+    }
+
+    /// The buyer's conversation assigned last. A scan of the conversations:
+    /// only deleting an agent needs it.
+    fn latest_assigned(&self, buyer: &BuyerId) -> Option<ConversationId> {
+        self.conversations
+            .values()
+            .filter(|c| &c.inquiry.buyer_id == buyer)
+            .filter_map(|c| c.assigned_at.map(|at| (at, c.id)))
+            .max()
+            .map(|(_, id)| id)
+    }
+
+    /// Places queued conversations, in queue order, while any can be placed.
+    ///
+    /// Capacity only shrinks during a drain, so one pass in order is enough: a
+    /// conversation that could not be placed cannot become placeable later in
+    /// the same pass.
+    pub(super) fn drain<R: Rng + ?Sized>(&mut self, now: Millis, rng: &mut R) {
+        if self.d.queue.is_empty() {
+            return;
+        }
+        self.ensure_day(now);
+        let fifo = self.settings.queue.order == QueueOrder::Fifo;
+        let mut memo = Memo::default();
+        let mut cursor: Option<i64> = None;
+        while self.shop_pool().available() > 0 {
+            let next = match (fifo, cursor) {
+                (true, None) => self.d.queue.first(),
+                (true, Some(k)) => self.d.queue.next_above(k),
+                (false, None) => self.d.queue.last(),
+                (false, Some(k)) => self.d.queue.next_below(k),
+            };
+            let Some((key, id)) = next else { break };
+            cursor = Some(key);
+            self.place_queued(id, now, rng, &mut memo);
+        }
+    }
+
+    /// Decides one queued conversation again, as the drain does, and assigns
+    /// it if an agent of its target set is available.
+    /// A queued buyer's recent agent changed without any capacity appearing
+    /// (the agent wrote to the buyer's ended conversation): the buyer's queued
+    /// conversation, if any, is decided again, since recent contact may now
+    /// place it. The rest of the queue cannot gain from this.
+    pub(super) fn recent_contact_changed<R: Rng + ?Sized>(
+        &mut self,
+        buyer: &BuyerId,
+        now: Millis,
+        rng: &mut R,
+    ) {
+        if !self.settings.recent_contact.enabled {
+            return;
+        }
+        let Some(id) = self.open_conversation_of(buyer) else {
+            return;
+        };
+        if self.conversations[&id].status == ConversationStatus::Queued {
+            self.ensure_day(now);
+            self.place_queued(id, now, rng, &mut Memo::default());
+        }
+    }
+
+    fn place_queued<R: Rng + ?Sized>(
+        &mut self,
+        id: ConversationId,
+        now: Millis,
+        rng: &mut R,
+        memo: &mut Memo,
+    ) {
+        let inquiry = self.conversations[&id].inquiry.clone();
+        let routed = self.route(&inquiry, true, now, rng, memo);
+        if let Some(pick) = routed.pick {
+            let explanation = self.explain_routed(&routed, now);
+            self.assign(id, pick.slot, pick.reason, false, explanation, now);
+        }
+    }
+
+    /// The active conversations of an agent, oldest first.
+    pub fn active_conversations_of(&self, agent: &AgentId) -> Vec<ConversationId> {
+        let mut active = self
+            .slot(agent)
+            .and_then(|s| self.d.active_by_slot.get(s as usize))
+            .cloned()
+            .unwrap_or_default();
+        active.sort_unstable();
+        active
+    }
+
+    /// Number of active conversations.
+    pub fn active_count(&self) -> usize {
+        self.d.open_by_buyer.len() - self.d.queue.len()
+    }
+
+    /// The 1-based position of a queued conversation, counted from the next to be served.
+    pub fn position(&self, id: ConversationId) -> Option<u32> {
+        let key = self.conversations.get(&id)?.queue_key?;
+        // FIFO serves the lowest key first, LIFO the highest.
+        let ahead = match self.settings.queue.order {
+            QueueOrder::Fifo => self.d.queue.count_below(key),
+            QueueOrder::Lifo => self.d.queue.count_above(key),
+        };
+        Some(ahead as u32 + 1)
+    }
+
+    /// Queued conversations in the order they will be served.
+    pub fn queue(&self) -> Box<dyn Iterator<Item = &Conversation> + '_> {
+        let ids = self.d.queue.iter().map(|(_, id)| id);
+        let convs = &self.conversations;
+        match self.settings.queue.order {
+            QueueOrder::Fifo => Box::new(ids.map(move |id| &convs[id])),
+            QueueOrder::Lifo => Box::new(ids.rev().map(move |id| &convs[id])),
+        }
+    }
+
+    /// At most `limit` queued conversations in the order they will be served,
+    /// from the one at 0-based position `offset` on.
+    pub fn queue_page(&self, offset: usize, limit: usize) -> Vec<&Conversation> {
+        let len = self.d.queue.len();
+        let end = offset.saturating_add(limit).min(len);
+        let page = match self.settings.queue.order {
+            QueueOrder::Fifo => self.d.queue.by_rank(offset, end),
+            QueueOrder::Lifo => {
+                let mut page = self
+                    .d
+                    .queue
+                    .by_rank(len.saturating_sub(end), len.saturating_sub(offset));
+                page.reverse();
+                page
+            }
+        };
+        page.iter().map(|(_, id)| &self.conversations[id]).collect()
+    }
+
+    /// Number of queued conversations.
+    pub fn queue_len(&self) -> usize {
+        self.d.queue.len()
+    }
+
+    /// Derives, from the conversations' records, the queue, the buyers'
+    /// open and last-assigned conversations and each agent's active ones:
+    /// after a restore, once every agent has its slot.
+    pub(super) fn rebuild_placement(&mut self) {
+        let mut last: IdMap<BuyerId, (Millis, ConversationId)> = IdMap::default();
+        self.d.active_by_slot = vec![Vec::new(); self.agents.len()];
+        for c in self.conversations.values() {
+            let buyer = &c.inquiry.buyer_id;
+            match c.status {
+                ConversationStatus::Queued => {
+                    if let Some(k) = c.queue_key {
+                        self.d.queue.insert(k, c.id);
+                    }
+                    self.d.open_by_buyer.insert(buyer.clone(), c.id);
+                }
+                ConversationStatus::Active => {
+                    self.d.open_by_buyer.insert(buyer.clone(), c.id);
+                    if let Some(slot) = c.agent.as_ref().and_then(|a| self.slot(a)) {
+                        self.d.active_by_slot[slot as usize].push(c.id);
+                    }
+                }
+                ConversationStatus::Ended | ConversationStatus::Cancelled => {}
+            }
+            if let Some(at) = c.assigned_at {
+                let e = last.entry(buyer.clone()).or_insert((at, c.id));
+                if (at, c.id) > *e {
+                    *e = (at, c.id);
+                }
+            }
+        }
+        self.d.last_by_buyer = last.into_iter().map(|(b, (_, c))| (b, c)).collect();
+    }
+}
