@@ -196,19 +196,26 @@ impl Event {
 
     /// Whether an agent should see this event among its own.
     pub fn concerns(&self, agent: &AgentId) -> bool {
-        match self {
+        self.agents().any(|a| a == agent)
+    }
+
+    /// The agents who see this event among their own: the one it went to,
+    /// and for a transfer or a re-queue the one it left.
+    pub fn agents(&self) -> impl Iterator<Item = &AgentId> {
+        let (first, second) = match self {
             Self::Assigned { agent_id, .. } | Self::AgentStatus { agent_id, .. } => {
-                agent_id == agent
+                (Some(agent_id), None)
             }
             Self::Transferred {
                 from_agent_id,
                 agent_id,
                 ..
-            } => from_agent_id == agent || agent_id == agent,
-            Self::Ended { agent_id, .. } => agent_id.as_ref() == Some(agent),
-            Self::Requeued { from_agent_id, .. } => from_agent_id == agent,
-            Self::Queued { .. } | Self::Cancelled { .. } => false,
-        }
+            } => (Some(from_agent_id), Some(agent_id)),
+            Self::Ended { agent_id, .. } => (agent_id.as_ref(), None),
+            Self::Requeued { from_agent_id, .. } => (Some(from_agent_id), None),
+            Self::Queued { .. } | Self::Cancelled { .. } => (None, None),
+        };
+        first.into_iter().chain(second)
     }
 }
 

@@ -37,6 +37,15 @@ pub enum CoreError {
 }
 
 impl CoreError {
+    /// The kind, as logs and metrics name it: `invalid`, `not_found`, `conflict`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Invalid(_) => "invalid",
+            Self::NotFound(_) => "not_found",
+            Self::Conflict(_) => "conflict",
+        }
+    }
+
     pub(crate) fn not_found(what: impl Into<String>) -> Self {
         Self::NotFound(what.into())
     }

@@ -11,7 +11,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use fenliu_core::{Event, Millis, ShopId};
+use fenliu_core::{AgentId, Event, Millis, ShopId};
 use fenliu_store::{EventId, ShopStore, StoreError};
 use serde::Serialize;
 use serde_json::Value;
@@ -33,21 +33,25 @@ pub struct Published {
     pub at: Millis,
     /// Its fields.
     pub data: Value,
+    /// The agents who see it among their own ([`Event::agents`], decided by
+    /// the core when the event was stored).
+    pub agents: Vec<String>,
 }
 
 impl Published {
     /// Whether an agent should see it among its own events.
     pub fn concerns(&self, agent: &str) -> bool {
-        self.data["agent_id"] == agent || self.data["from_agent_id"] == agent
+        self.agents.iter().any(|a| a == agent)
     }
 }
 
-/// The stored form of an event: `{"name", "at", "data"}` in JSON.
+/// The stored form of an event: `{"name", "at", "data", "agents"}` in JSON.
 #[derive(Serialize)]
 struct Stored<'a> {
     name: &'static str,
     at: Millis,
     data: &'a Event,
+    agents: Vec<&'a AgentId>,
 }
 
 /// The stored form of an event, written in one pass (no JSON tree between).
@@ -56,6 +60,7 @@ pub fn encode(event: &Event, at: Millis) -> Vec<u8> {
         name: event.name(),
         at,
         data: event,
+        agents: event.agents().collect(),
     })
     .expect("events serialize")
 }
@@ -68,6 +73,17 @@ pub fn decode(id: String, bytes: &[u8]) -> Option<Published> {
         name: v["name"].as_str()?.to_owned(),
         at: v["at"].as_i64()?,
         data: v["data"].clone(),
+        // An event stored before the list was written concerns no agent's
+        // own stream (it still reaches every shop-wide subscriber).
+        agents: v["agents"]
+            .as_array()
+            .map(|agents| {
+                agents
+                    .iter()
+                    .filter_map(|a| a.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
     })
 }
 
@@ -321,6 +337,39 @@ mod tests {
 
     fn shop() -> ShopId {
         ShopId::parse("s1").expect("shop id")
+    }
+
+    fn agent(id: &str) -> AgentId {
+        AgentId::parse(id).expect("agent id")
+    }
+
+    #[test]
+    fn a_stored_event_concerns_the_agents_the_core_names() {
+        let moved = Event::Transferred {
+            conversation_id: fenliu_core::ConversationId(3),
+            from_agent_id: agent("a1"),
+            agent_id: agent("a2"),
+        };
+
+        let read = decode("1-0".into(), &encode(&moved, 5)).expect("decodes");
+
+        assert_eq!(
+            (read.name.as_str(), read.at),
+            ("conversation.transferred", 5)
+        );
+        for a in ["a1", "a2", "a3"] {
+            assert_eq!(read.concerns(a), moved.concerns(&agent(a)), "{a}");
+        }
+        assert_eq!(read.data["from_agent_id"], "a1");
+    }
+
+    #[test]
+    fn an_event_stored_without_its_agents_concerns_none() {
+        let old = br#"{"name":"agent.status","at":1,"data":{"agent_id":"a1","status":"online"}}"#;
+
+        let read = decode("1-0".into(), old).expect("decodes");
+
+        assert!(!read.concerns("a1"));
     }
 
     /// Appends `n` events to the store, numbered on from what it holds;

@@ -285,12 +285,7 @@ impl Node {
                                 (Ok(Ok(view(shop, &reply, now))), fx)
                             }
                             Err(e) => {
-                                let kind = match e {
-                                    fenliu_core::CoreError::Invalid(_) => "invalid",
-                                    fenliu_core::CoreError::NotFound(_) => "not_found",
-                                    fenliu_core::CoreError::Conflict(_) => "conflict",
-                                };
-                                metrics.refused.with_label_values(&[name, kind]).inc();
+                                metrics.refused.with_label_values(&[name, e.kind()]).inc();
                                 (Err(e.into()), fx)
                             }
                         }
