@@ -46,6 +46,14 @@ impl Shop {
         agent
     }
 
+    /// The members of group `g` (created empty if it does not exist), to
+    /// change: its record is marked changed here, as [`Shop::agent_mut`]
+    /// marks an agent's.
+    fn group_mut(&mut self, g: &GroupId) -> &mut BTreeSet<AgentId> {
+        self.fx.changed.push(RecordKey::Group(g.clone()));
+        self.groups.entry(g.clone()).or_default()
+    }
+
     /// The slot of every agent, by id.
     pub(super) fn slots(&self) -> impl Iterator<Item = Slot> + '_ {
         self.d.by_id.values().copied()
@@ -121,16 +129,14 @@ impl Shop {
     // Membership is stored on both sides (the group's members and the
     // agent's groups), so both records change.
     fn join_group(&mut self, slot: Slot, id: &AgentId, g: GroupId) {
-        self.groups.entry(g.clone()).or_default().insert(id.clone());
-        self.fx.changed.push(RecordKey::Group(g.clone()));
+        self.group_mut(&g).insert(id.clone());
         self.agent_mut(slot).groups.insert(g.clone());
         self.index_group_join(slot, g);
     }
 
     fn leave_group(&mut self, slot: Slot, id: &AgentId, g: &GroupId) {
-        if let Some(members) = self.groups.get_mut(g) {
-            members.remove(id);
-            self.fx.changed.push(RecordKey::Group(g.clone()));
+        if self.groups.contains_key(g) {
+            self.group_mut(g).remove(id);
         }
         self.agent_mut(slot).groups.remove(g);
         self.index_group_leave(slot, g);
@@ -235,9 +241,8 @@ impl Shop {
             let slot = self.slot(a).expect("checked above");
             self.join_group(slot, a, group.clone());
         }
-        self.groups.entry(group.clone()).or_default();
+        self.group_mut(&group);
         self.ensure_group_pool(&group);
-        self.fx.changed.push(RecordKey::Group(group));
         self.ensure_day(now);
         self.drain(now, rng);
         Ok(Reply::Done)
