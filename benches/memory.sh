@@ -40,9 +40,11 @@ lua=$(mktemp --suffix=.lua)
 trap 'kill $node 2>/dev/null || true; rm -f "$lua"' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 rss() { awk '/VmRSS/ {print $2}' "/proc/$node/status"; }
-if [ "$mode" = shops ]; then
-  svc=$("$bin" token --role service --shop '*' --sub svc)
-  before=$(rss)
+# halves REQUEST: a wrk script for two threads, each sending its half of
+# `total` requests made by the Lua statements REQUEST (they see the thread
+# number `tid` and the request number `n`); after its half a thread only
+# asks /healthz.
+halves() {
   cat >"$lua" <<LUA
 local threads = 0
 function setup(thread)
@@ -53,10 +55,15 @@ local n = 0
 request = function()
   n = n + 1
   if n > $((total / 2)) then return wrk.format("GET", "/healthz") end
-  return wrk.format("GET", "/v1/shops/s" .. tid .. "-" .. n .. "/agents",
-    {["Authorization"] = "Bearer $svc"})
+  $1
 end
 LUA
+}
+if [ "$mode" = shops ]; then
+  svc=$("$bin" token --role service --shop '*' --sub svc)
+  before=$(rss)
+  halves 'return wrk.format("GET", "/v1/shops/s" .. tid .. "-" .. n .. "/agents",
+    {["Authorization"] = "Bearer '"$svc"'"})'
   wrk -t2 -c4 -d5s -s "$lua" "http://127.0.0.1:$port" >/dev/null
   live=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^fenliu_shop_actors / {print $2}')
   ((live > 0)) || { echo "no shop actor is live" >&2; exit 1; }
@@ -68,23 +75,10 @@ fi
 svc=$("$bin" token --role service --shop mem --sub svc)
 staff_shop "$bin" "http://127.0.0.1:$port" mem "$agents"
 before=$(rss)
-# Two wrk threads, each with its own buyers and its half of the inquiries;
-# once a thread has sent its half it only asks /healthz.
-cat >"$lua" <<LUA
-local threads = 0
-function setup(thread)
-  threads = threads + 1
-  thread:set("tid", threads)
-end
-local n = 0
-request = function()
-  n = n + 1
-  if n > $((total / 2)) then return wrk.format("GET", "/healthz") end
-  local body = '{"buyer_id":"b' .. tid .. '-' .. n .. '","entry":"live"}'
-  return wrk.format("POST", "/v1/shops/mem/inquiries",
-    {["Authorization"] = "Bearer $svc", ["Content-Type"] = "application/json"}, body)
-end
-LUA
+# Each wrk thread its own buyers.
+halves "local body = '{\"buyer_id\":\"b' .. tid .. '-' .. n .. '\",\"entry\":\"live\"}'
+  return wrk.format(\"POST\", \"/v1/shops/mem/inquiries\",
+    {[\"Authorization\"] = \"Bearer $svc\", [\"Content-Type\"] = \"application/json\"}, body)"
 wrk -t2 -c4 -d3s -s "$lua" "http://127.0.0.1:$port" >/dev/null
 stored=$(curl -s "http://127.0.0.1:$port/metrics" |
   awk '/^fenliu_(queue_length|active_conversations)\{shop="mem"\}/ {s += $2} END {print s + 0}')

@@ -54,6 +54,12 @@ impl Shop {
         self.groups.entry(g.clone()).or_default()
     }
 
+    /// The slot of agent `id`; 404 when the shop has no such agent.
+    pub(super) fn slot_or_404(&self, id: &AgentId) -> CoreResult<Slot> {
+        self.slot(id)
+            .ok_or_else(|| CoreError::not_found(format!("agent {id} not found")))
+    }
+
     /// The slot of every agent, by id.
     pub(super) fn slots(&self) -> impl Iterator<Item = Slot> + '_ {
         self.d.by_id.values().copied()
@@ -148,9 +154,7 @@ impl Shop {
         now: Millis,
         rng: &mut R,
     ) -> CoreResult<Reply> {
-        let slot = self
-            .slot(id)
-            .ok_or_else(|| CoreError::not_found(format!("agent {id} not found")))?;
+        let slot = self.slot_or_404(id)?;
         let groups: Vec<GroupId> = self
             .agent_at(slot)
             .expect("live")
@@ -180,9 +184,7 @@ impl Shop {
         now: Millis,
         rng: &mut R,
     ) -> CoreResult<Reply> {
-        let slot = self
-            .slot(id)
-            .ok_or_else(|| CoreError::not_found(format!("agent {id} not found")))?;
+        let slot = self.slot_or_404(id)?;
         if self.agent_at(slot).expect("live").status == status {
             return Ok(Reply::Done);
         }
@@ -207,9 +209,7 @@ impl Shop {
         now: Millis,
         rng: &mut R,
     ) -> CoreResult<Reply> {
-        let slot = self
-            .slot(id)
-            .ok_or_else(|| CoreError::not_found(format!("agent {id} not found")))?;
+        let slot = self.slot_or_404(id)?;
         if self.agent_at(slot).expect("live").max_load == max {
             return Ok(Reply::Done);
         }

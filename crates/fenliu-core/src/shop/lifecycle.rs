@@ -321,9 +321,7 @@ impl Shop {
         buyer: BuyerId,
         now: Millis,
     ) -> CoreResult<Reply> {
-        let slot = self
-            .slot(agent)
-            .ok_or_else(|| CoreError::not_found(format!("agent {agent} not found")))?;
+        let slot = self.slot_or_404(agent)?;
         if self.agent_at(slot).expect("live").status == AgentStatus::Offline {
             return Err(CoreError::conflict(
                 "an offline agent cannot open a conversation",

@@ -34,9 +34,7 @@ impl Shop {
         rng: &mut R,
     ) -> CoreResult<Reply> {
         let from = self.transferable(id)?;
-        let slot = self
-            .slot(to)
-            .ok_or_else(|| CoreError::not_found(format!("agent {to} not found")))?;
+        let slot = self.slot_or_404(to)?;
         let target = self.agent_at(slot).expect("live");
         if target.status == AgentStatus::Offline {
             return Err(CoreError::conflict(format!("agent {to} is offline")));
