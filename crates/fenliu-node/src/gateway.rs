@@ -19,16 +19,6 @@ use crate::shop_actor::{Retire, ShopActor, ShopEnv};
 #[rtype(result = "Result<Addr<ShopActor>, NodeError>")]
 pub struct Lookup(pub ShopId, pub Fence);
 
-/// A shop actor went idle and stopped.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Passivated {
-    /// The shop.
-    pub shop: ShopId,
-    /// Which incarnation of the actor stopped.
-    pub generation: u64,
-}
-
 /// Stops the actor of a shop (its lease was lost).
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -74,6 +64,15 @@ impl ShopDirectory {
             .map(|live| live.addr.clone())
     }
 
+    /// Forgets the actor of `shop` if it is still the incarnation
+    /// `generation` (a passivated actor takes itself out; a newer one stays).
+    pub fn remove(&self, shop: &ShopId, generation: u64) {
+        let mut map = self.write();
+        if map.get(shop).is_some_and(|l| l.generation == generation) {
+            map.remove(shop);
+        }
+    }
+
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<ShopId, Live>> {
         self.inner.write().expect("shop directory lock")
     }
@@ -85,7 +84,7 @@ impl ShopDirectory {
 
 /// The gateway.
 pub struct Gateway {
-    env: ShopEnv,
+    env: Arc<ShopEnv>,
     arbiters: Vec<ArbiterHandle>,
     next_arbiter: usize,
     next_generation: u64,
@@ -94,11 +93,12 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// A gateway that runs shop actors on `arbiters`.
-    pub fn new(env: ShopEnv, arbiters: Vec<ArbiterHandle>, shops: ShopDirectory) -> Self {
+    /// A gateway that runs shop actors on `arbiters`, listed in `env.shops`.
+    pub fn new(env: ShopEnv, arbiters: Vec<ArbiterHandle>) -> Self {
         assert!(!arbiters.is_empty(), "at least one shop arbiter");
+        let shops = env.shops.clone();
         Self {
-            env,
+            env: Arc::new(env),
             arbiters,
             next_arbiter: 0,
             next_generation: 0,
@@ -107,14 +107,14 @@ impl Gateway {
         }
     }
 
-    fn start_shop(&mut self, id: ShopId, fence: Fence, gateway: Addr<Gateway>) -> Addr<ShopActor> {
+    fn start_shop(&mut self, id: ShopId, fence: Fence) -> Addr<ShopActor> {
         let arbiter = &self.arbiters[self.next_arbiter % self.arbiters.len()];
         self.next_arbiter += 1;
         self.next_generation += 1;
         let (generation, env, epoch) = (self.next_generation, self.env.clone(), fence.epoch);
         let shop = id.clone();
         let addr = Supervisor::start_in_arbiter(arbiter, move |_| {
-            ShopActor::new(shop, generation, fence, env, gateway)
+            ShopActor::new(shop, generation, fence, env)
         });
         self.shops.write().insert(
             id,
@@ -135,7 +135,7 @@ impl Actor for Gateway {
 impl Handler<Lookup> for Gateway {
     type Result = Result<Addr<ShopActor>, NodeError>;
 
-    fn handle(&mut self, Lookup(shop, fence): Lookup, ctx: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, Lookup(shop, fence): Lookup, _ctx: &mut Self::Context) -> Self::Result {
         if let Some(addr) = self.shops.get(&shop, fence.epoch) {
             return Ok(addr);
         }
@@ -147,21 +147,7 @@ impl Handler<Lookup> for Gateway {
         if self.draining {
             return Err(NodeError::Draining);
         }
-        Ok(self.start_shop(shop, fence, ctx.address()))
-    }
-}
-
-impl Handler<Passivated> for Gateway {
-    type Result = ();
-
-    fn handle(&mut self, msg: Passivated, _ctx: &mut Self::Context) {
-        let mut shops = self.shops.write();
-        if shops
-            .get(&msg.shop)
-            .is_some_and(|l| l.generation == msg.generation)
-        {
-            shops.remove(&msg.shop);
-        }
+        Ok(self.start_shop(shop, fence))
     }
 }
 

@@ -18,6 +18,8 @@ use fenliu_store::{MemoryStore, RedisStore, ShopStore};
 use crate::cli::{Cli, Cmd, ServeArgs, TokenArgs};
 
 /// mimalloc: see docs/benchmarks.md for what it bought over the system allocator.
+/// The `mimalloc` feature (on by default) is off only for heap profiling.
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -109,7 +109,9 @@ impl Node {
         let hub = EventHub::default();
         let leases = Leases::new(config.lease_ttl);
         let agents = AgentDirectory::default();
+        let shops = ShopDirectory::default();
         let env = ShopEnv {
+            shops: shops.clone(),
             agents: agents.clone(),
             store: store.clone(),
             metrics: metrics.clone(),
@@ -123,11 +125,8 @@ impl Node {
             .map(|_| Arbiter::new())
             .collect();
         let handles = arbiters.iter().map(Arbiter::handle).collect();
-        let shops = ShopDirectory::default();
-        let directory = shops.clone();
-        let gateway = Gateway::start_in_arbiter(&arbiters[0].handle(), move |_| {
-            Gateway::new(env, handles, directory)
-        });
+        let gateway =
+            Gateway::start_in_arbiter(&arbiters[0].handle(), move |_| Gateway::new(env, handles));
         let node = Node {
             gateway,
             shops,

@@ -36,7 +36,7 @@ use crate::agent_actor::{AgentDirectory, AgentSnapshot};
 use crate::clock::SharedClock;
 use crate::error::NodeError;
 use crate::events;
-use crate::gateway::{Gateway, Passivated};
+use crate::gateway::ShopDirectory;
 use crate::metrics::Metrics;
 use crate::ownership::Leases;
 use group::{Group, Waiter};
@@ -61,6 +61,8 @@ pub struct ShopEnv {
     pub passivate_after: Duration,
     /// The seed of the actors' random draws ([`crate::NodeConfig::seed`]).
     pub seed: Option<u64>,
+    /// The live shop actors (a passivated actor takes itself out).
+    pub shops: ShopDirectory,
 }
 
 /// An operation on the shop: returns its answer and the effects to persist.
@@ -126,8 +128,9 @@ pub struct ShopActor {
     /// be there), and whether a publication is on its way.
     wakeup: Option<Option<Millis>>,
     publishing_wakeup: bool,
-    env: ShopEnv,
-    gateway: Addr<Gateway>,
+    /// Shared by every shop actor of the node: an actor is mostly idle, and
+    /// its size is paid per live shop.
+    env: Arc<ShopEnv>,
     rng: SmallRng,
     /// The armed timer and the deadline it is for.
     timer: Option<(SpawnHandle, Millis)>,
@@ -136,13 +139,7 @@ pub struct ShopActor {
 
 impl ShopActor {
     /// An actor for `id`; the shop is loaded on first use.
-    pub fn new(
-        id: ShopId,
-        generation: u64,
-        fence: Fence,
-        env: ShopEnv,
-        gateway: Addr<Gateway>,
-    ) -> Self {
+    pub fn new(id: ShopId, generation: u64, fence: Fence, env: Arc<ShopEnv>) -> Self {
         let last_used = env.clock.now();
         let rng = match env.seed {
             Some(seed) => SmallRng::seed_from_u64(seed),
@@ -160,7 +157,6 @@ impl ShopActor {
             wakeup: None,
             publishing_wakeup: false,
             env,
-            gateway,
             rng,
             timer: None,
             last_used,
@@ -372,6 +368,8 @@ impl ShopActor {
             }
             job(self, ctx, false);
         }
+        // An idle shop keeps no buffer for operations that rarely wait.
+        self.backlog.shrink_to_fit();
     }
 
     fn install(
@@ -601,10 +599,7 @@ impl ShopActor {
             return;
         }
         info!(shop_id = %self.id, "passivating idle shop actor");
-        self.gateway.do_send(Passivated {
-            shop: self.id.clone(),
-            generation: self.generation,
-        });
+        self.env.shops.remove(&self.id, self.generation);
         self.leave();
         self.state = State::Retired;
         // Give the lease back so that any node may take the shop at once.
