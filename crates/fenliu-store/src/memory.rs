@@ -15,6 +15,9 @@ use tokio::sync::Notify;
 
 use crate::{Acquired, Batch, EventId, Fence, ShopStore, StoreError, StreamBounds};
 
+/// A record as held: its bytes and when it expires.
+type Held = (Box<[u8]>, Option<Millis>);
+
 /// A shop's records, with the expiring ones also indexed by expiry so that
 /// forgetting them costs nothing per write.
 ///
@@ -25,7 +28,7 @@ use crate::{Acquired, Batch, EventId, Fence, ShopStore, StoreError, StreamBounds
 /// entry.
 #[derive(Debug, Default)]
 struct Records {
-    map: HashMap<Box<str>, (Box<[u8]>, Option<Millis>)>,
+    map: HashMap<Box<str>, Held>,
     expiries: BTreeSet<(Millis, Box<str>)>,
 }
 
