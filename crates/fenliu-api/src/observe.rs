@@ -89,10 +89,9 @@ impl RootSpanBuilder for RootSpan {
         let status = res.status().as_u16();
         let route = res
             .request()
-            .extensions()
-            .get::<RouteLabel>()
-            .map(|RouteLabel(route)| route.clone())
-            .unwrap_or_else(|| route_label(res.request()));
+            .extensions_mut()
+            .remove::<RouteLabel>()
+            .map_or_else(|| route_label(res.request()), |RouteLabel(route)| route);
         span.record("route", route.as_str());
         span.record("status", status);
         let latency_us = res

@@ -88,7 +88,6 @@ pub struct Gateway {
     arbiters: Vec<ArbiterHandle>,
     next_arbiter: usize,
     next_generation: u64,
-    shops: ShopDirectory,
     draining: bool,
 }
 
@@ -96,13 +95,11 @@ impl Gateway {
     /// A gateway that runs shop actors on `arbiters`, listed in `env.shops`.
     pub fn new(env: ShopEnv, arbiters: Vec<ArbiterHandle>) -> Self {
         assert!(!arbiters.is_empty(), "at least one shop arbiter");
-        let shops = env.shops.clone();
         Self {
             env: Arc::new(env),
             arbiters,
             next_arbiter: 0,
             next_generation: 0,
-            shops,
             draining: false,
         }
     }
@@ -116,7 +113,7 @@ impl Gateway {
         let addr = Supervisor::start_in_arbiter(arbiter, move |_| {
             ShopActor::new(shop, generation, fence, env)
         });
-        self.shops.write().insert(
+        self.env.shops.write().insert(
             id,
             Live {
                 addr: addr.clone(),
@@ -136,10 +133,10 @@ impl Handler<Lookup> for Gateway {
     type Result = Result<Addr<ShopActor>, NodeError>;
 
     fn handle(&mut self, Lookup(shop, fence): Lookup, _ctx: &mut Self::Context) -> Self::Result {
-        if let Some(addr) = self.shops.get(&shop, fence.epoch) {
+        if let Some(addr) = self.env.shops.get(&shop, fence.epoch) {
             return Ok(addr);
         }
-        if let Some(live) = self.shops.read().get(&shop) {
+        if let Some(live) = self.env.shops.read().get(&shop) {
             // A new epoch means someone else may have written in between:
             // the old incarnation's state is stale.
             live.addr.do_send(Retire);
@@ -155,7 +152,7 @@ impl Handler<Evict> for Gateway {
     type Result = ();
 
     fn handle(&mut self, Evict(shop): Evict, _ctx: &mut Self::Context) {
-        if let Some(live) = self.shops.write().remove(&shop) {
+        if let Some(live) = self.env.shops.write().remove(&shop) {
             live.addr.do_send(Retire);
         }
     }
@@ -168,6 +165,7 @@ impl Handler<Drain> for Gateway {
     fn handle(&mut self, _: Drain, _ctx: &mut Self::Context) -> Self::Result {
         self.draining = true;
         let (shops, retired): (Vec<ShopId>, Vec<_>) = self
+            .env
             .shops
             .write()
             .drain()
@@ -184,7 +182,8 @@ impl Handler<LiveShops> for Gateway {
     type Result = usize;
 
     fn handle(&mut self, _: LiveShops, _ctx: &mut Self::Context) -> usize {
-        self.shops
+        self.env
+            .shops
             .read()
             .values()
             .filter(|l| l.addr.connected())
@@ -197,7 +196,8 @@ impl Handler<LiveShopIds> for Gateway {
 
     fn handle(&mut self, _: LiveShopIds, _ctx: &mut Self::Context) -> Self::Result {
         MessageResult(
-            self.shops
+            self.env
+                .shops
                 .read()
                 .iter()
                 .filter(|(_, l)| l.addr.connected())
