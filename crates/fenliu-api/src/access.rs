@@ -14,7 +14,8 @@ use std::sync::Arc;
 use actix_web::dev::Payload;
 use actix_web::http::Method;
 use actix_web::{web, FromRequest, HttpRequest};
-use fenliu_core::{AgentId, ConversationId, Shop, ShopId};
+use fenliu_core::query::Guard;
+use fenliu_core::{AgentId, ConversationId, ShopId};
 use futures::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -88,9 +89,6 @@ pub enum Standing {
     /// It is an agent, let in if the conversation is assigned to it.
     Owner(AgentId),
 }
-
-/// A check run atomically with a command.
-pub type Guard = Box<dyn Fn(&Shop) -> Result<(), ApiError> + Send + Sync>;
 
 /// The grant of every operation of the document, by path and method.
 #[derive(Debug, Default)]
@@ -195,17 +193,11 @@ impl<P: ShopScoped, I> Access<P, I> {
     /// none for a granted role, "assigned to this agent" for its owner.
     pub fn guard(&self, id: ConversationId) -> Guard {
         match &self.standing {
-            Standing::Owner(agent) => {
-                let agent = agent.clone();
-                Box::new(move |shop: &Shop| match shop.conversation(id) {
-                    Some(c) if c.agent.as_ref() != Some(&agent) => Err(ApiError::forbidden(
-                        "the conversation is not assigned to this agent",
-                    )),
-                    // Absent: the command itself answers 404.
-                    _ => Ok(()),
-                })
-            }
-            Standing::Role | Standing::Itself => Box::new(|_: &Shop| Ok(())),
+            Standing::Owner(agent) => Guard::Assigned {
+                conversation: id,
+                agent: agent.clone(),
+            },
+            Standing::Role | Standing::Itself => Guard::Open,
         }
     }
 }

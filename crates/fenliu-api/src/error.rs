@@ -6,6 +6,7 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
+use fenliu_core::query::NotAssigned;
 use fenliu_core::{CoreError, InvalidInput};
 use fenliu_node::NodeError;
 use serde::Serialize;
@@ -225,8 +226,6 @@ impl From<NodeError> for ApiError {
     fn from(e: NodeError) -> Self {
         match e {
             NodeError::Core(e) => e.into(),
-            // An HTTP concern that lives in the node: the owner check of a
-            // guarded command (see `access::Access::guard`).
             NodeError::Store(e) => Self::unavailable(e.to_string()),
             NodeError::Unavailable | NodeError::Draining | NodeError::Elsewhere(_) => {
                 Self::unavailable(e.to_string())
@@ -235,6 +234,14 @@ impl From<NodeError> for ApiError {
                 Self::internal(format!("internal error, the shop was reloaded: {m}"))
             }
         }
+    }
+}
+
+/// The owner check of a guarded command refused it
+/// (see [`crate::access::Access::guard`]).
+impl From<NotAssigned> for ApiError {
+    fn from(_: NotAssigned) -> Self {
+        Self::forbidden("the conversation is not assigned to this agent")
     }
 }
 

@@ -8,10 +8,11 @@
 use chrono::{DateTime, SecondsFormat};
 use fenliu_core::conversation::ConversationStatus;
 use fenliu_core::explain::{Considered, Explanation, RecentContactCheck, Unlisted};
+use fenliu_core::query::Summary;
 use fenliu_core::stats::RankRow;
 use fenliu_core::{
-    Agent, AgentId, AgentStatus, BuyerId, Conversation, ConversationId, EndReason, Entry, GroupId,
-    Metric, Millis, Reason, Shop, SortOrder, Tag, Verdict,
+    Agent, AgentId, AgentStatus, BuyerId, ConversationId, EndReason, Entry, GroupId, Metric,
+    Millis, Reason, SortOrder, Tag, Verdict,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -55,11 +56,6 @@ pub struct AgentView {
 }
 
 impl AgentView {
-    /// The view of `a` at `now`.
-    pub fn new(shop: &Shop, a: &Agent, now: Millis) -> Self {
-        Self::of(a, shop.today(now))
-    }
-
     /// The view of `a` on shop day `today`.
     pub fn of(a: &Agent, today: fenliu_core::time::Day) -> Self {
         Self {
@@ -119,20 +115,16 @@ pub struct InquiryView {
 }
 
 impl InquiryView {
-    /// The view of conversation `id` answered with `reason`.
-    pub fn new(shop: &Shop, id: ConversationId, reason: Reason) -> Option<Self> {
-        let c = shop.conversation(id)?;
-        Some(Self {
-            conversation_id: id,
+    /// The view of conversation `c` answered with `reason`.
+    pub fn new(c: Summary, reason: Reason) -> Self {
+        Self {
+            conversation_id: c.id,
             status: c.status,
-            agent_id: c
-                .agent
-                .clone()
-                .filter(|_| c.status == ConversationStatus::Active),
-            position: shop.position(id),
+            agent_id: c.agent.filter(|_| c.status == ConversationStatus::Active),
+            position: c.position,
             reason,
             offline_delivery: c.offline_delivery,
-        })
+        }
     }
 }
 
@@ -194,26 +186,25 @@ pub struct ConversationView {
     rating: Option<u8>,
 }
 
-impl ConversationView {
-    /// The view of `c`.
-    pub fn new(shop: &Shop, c: &Conversation) -> Self {
-        let q = &c.inquiry;
+impl From<Summary> for ConversationView {
+    fn from(c: Summary) -> Self {
+        let q = c.inquiry;
         Self {
             conversation_id: c.id,
-            buyer_id: q.buyer_id.clone(),
+            buyer_id: q.buyer_id,
             status: c.status,
-            agent_id: c.agent.clone(),
-            position: shop.position(c.id),
+            agent_id: c.agent,
+            position: c.position,
             entry: q.entry,
-            question: q.question.clone(),
-            order_state: q.order_state.clone(),
-            product_id: q.product_id.clone(),
-            intent: q.intent.clone(),
+            question: q.question,
+            order_state: q.order_state,
+            product_id: q.product_id,
+            intent: q.intent,
             created_at: rfc3339(c.created_at),
             assigned_at: c.assigned_at.map(rfc3339),
             ended_at: c.ended_at.map(rfc3339),
             end_reason: c.end_reason,
-            unreplied: c.unreplied(),
+            unreplied: c.unreplied,
             reason: c.reason,
             offline_delivery: c.offline_delivery,
             proactive: c.proactive,

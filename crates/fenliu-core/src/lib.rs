@@ -29,6 +29,7 @@
 //!   file per concern (agents, pools, routing, placement, lifecycle,
 //!   transfer, orders, recent contact, timers, figures, persistence, and the
 //!   invariants of `Shop::check`); its module header lists them.
+//! - [`query`]: what callers ask of a shop, as data, and the owned answers.
 //!
 //! No module uses one that uses it back (`.ci/core-module-cycles` checks).
 
@@ -41,6 +42,7 @@ pub mod explain;
 pub mod ids;
 pub mod index;
 pub mod inquiry;
+pub mod query;
 mod queue;
 pub mod records;
 mod rule_index;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
+use fenliu_core::query::{AgentById, QueuePage};
 use fenliu_core::{AgentStatus, Command, Millis};
 use fenliu_node::shop_actor::Op;
 use fenliu_node::{Node, NodeError};
@@ -18,9 +19,10 @@ fn node(passivate_after: Duration) -> Node {
 }
 
 async fn load(node: &Node) -> u32 {
-    node.read(&shop(), |s, _| s.agent(&agent()).map_or(0, |a| a.load))
+    node.ask(&shop(), AgentById(agent()))
         .await
         .unwrap()
+        .map_or(0, |a| a.agent.load)
 }
 
 #[actix_rt::test]
@@ -31,7 +33,11 @@ async fn a_restarted_shop_actor_reloads_everything_from_the_store() {
     node.restart_shop(&shop()).await.unwrap();
 
     assert_eq!(load(&node).await, 3);
-    let queued = node.read(&shop(), |s, _| s.queue_len()).await.unwrap();
+    let queue = QueuePage {
+        offset: 0,
+        limit: 0,
+    };
+    let queued = node.ask(&shop(), queue).await.unwrap().length;
     assert_eq!(queued, 0);
     node.shutdown();
 }
@@ -42,7 +48,7 @@ async fn a_panic_in_the_core_answers_an_internal_error_and_loses_nothing() {
     staff_and_route(&node, 2).await;
 
     let crashed = node
-        .exec(&shop(), || {
+        .run(&shop(), || {
             Box::new(
                 |shop: &mut fenliu_core::Shop, now, rng: &mut rand::rngs::SmallRng| {
                     // Change the in-memory state, then panic: none of it was
@@ -61,9 +67,10 @@ async fn a_panic_in_the_core_answers_an_internal_error_and_loses_nothing() {
     assert!(matches!(crashed, Err(NodeError::Internal(ref m)) if m.contains("simulated bug")));
     assert_eq!(load(&node).await, 2);
     let status = node
-        .read(&shop(), |s, _| s.agent(&agent()).map(|a| a.status))
+        .ask(&shop(), AgentById(agent()))
         .await
-        .unwrap();
+        .unwrap()
+        .map(|a| a.agent.status);
     assert_eq!(status, Some(AgentStatus::Online));
     node.shutdown();
 }
@@ -96,17 +103,13 @@ async fn agent_reads_follow_every_write_of_the_shop() {
         (AgentStatus::Online, 2)
     );
 
-    node.command(
-        &shop(),
-        Command::SetStatus(agent(), AgentStatus::Busy),
-        |_, _, _| (),
-    )
-    .await
-    .unwrap();
+    node.command(&shop(), Command::SetStatus(agent(), AgentStatus::Busy), ())
+        .await
+        .unwrap();
     let seen = node.agent(&shop(), &agent()).await.unwrap().unwrap();
     assert_eq!(seen.agent.status, AgentStatus::Busy);
 
-    node.command(&shop(), Command::DeleteAgent(agent()), |_, _, _| ())
+    node.command(&shop(), Command::DeleteAgent(agent()), ())
         .await
         .unwrap();
     assert!(node.agent(&shop(), &agent()).await.unwrap().is_none());
@@ -122,7 +125,7 @@ async fn a_draining_node_is_not_ready_and_takes_no_shops() {
     node.drain().await;
 
     assert!(!node.ready().await);
-    let refused = node.read(&shop(), |s, _| s.agent_count()).await;
+    let refused = node.ask(&shop(), AgentById(agent())).await;
     assert!(matches!(refused, Err(NodeError::Draining)), "{refused:?}");
     node.shutdown();
 }

@@ -87,18 +87,15 @@ async fn staff(node: &Node, s: &ShopId) {
             Command::SetStatus(a, AgentStatus::Online),
         ];
         for cmd in setup {
-            node.command(s, cmd, |_, _, _| ()).await.unwrap();
+            node.command(s, cmd, ()).await.unwrap();
         }
     }
 }
 
 /// What a command answered, as text (replies and errors alike).
 async fn send(node: &Node, s: &ShopId, cmd: Command) -> String {
-    match node
-        .command(s, cmd, |_, reply, _| format!("{reply:?}"))
-        .await
-    {
-        Ok(reply) => reply,
+    match node.command(s, cmd, ()).await {
+        Ok(decided) => format!("{:?}", decided.reply),
         Err(e) => format!("error: {e:?}"),
     }
 }

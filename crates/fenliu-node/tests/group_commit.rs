@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
+use fenliu_core::query::AgentById;
 use fenliu_core::{Command, MaxLoad, Reason, Reply};
 use fenliu_node::{Node, NodeError};
 use fenliu_store::StoreError;
@@ -22,7 +23,7 @@ async fn roomy_shop(node: &Node) {
     node.command(
         &shop(),
         Command::SetMaxLoad(agent(), MaxLoad::new(50).unwrap()),
-        |_, _, _| (),
+        (),
     )
     .await
     .unwrap();
@@ -31,15 +32,12 @@ async fn roomy_shop(node: &Node) {
 /// Sends an inquiry per buyer at once; answers in the same order.
 async fn inquire_all(node: &Node, buyers: &[String]) -> Vec<Result<Reason, NodeError>> {
     let s = shop();
-    join_all(buyers.iter().map(|b| {
-        node.command(
-            &s,
-            Command::Inquire(inquiry(b)),
-            |_, reply, _| match reply {
-                Reply::Conversation { reason, .. } => *reason,
-                other => panic!("an inquiry answers a conversation, not {other:?}"),
-            },
-        )
+    join_all(buyers.iter().map(|b| async {
+        let decided = node.command(&s, Command::Inquire(inquiry(b)), ()).await?;
+        match decided.reply {
+            Reply::Conversation { reason, .. } => Ok(reason),
+            other => panic!("an inquiry answers a conversation, not {other:?}"),
+        }
     }))
     .await
 }
@@ -49,9 +47,10 @@ fn buyers(prefix: &str, n: usize) -> Vec<String> {
 }
 
 async fn load(node: &Node) -> u32 {
-    node.read(&shop(), |s, _| s.agent(&agent()).map_or(0, |a| a.load))
+    node.ask(&shop(), AgentById(agent()))
         .await
         .unwrap()
+        .map_or(0, |a| a.agent.load)
 }
 
 /// The loads the store holds, read by a node that starts from it afresh.
@@ -143,6 +142,28 @@ async fn no_caller_is_answered_before_the_write_holding_its_change() {
     store.release();
     assert!(asked.await.unwrap().iter().all(|r| r.is_ok()));
     assert_eq!(read.await.unwrap(), 3);
+    node.shutdown();
+}
+
+#[actix_rt::test]
+async fn a_restart_waits_for_the_write_in_flight_and_the_reload_sees_it() {
+    let store = Arc::new(HookedStore::new());
+    let node = node_on(IDLE, store.clone());
+    roomy_shop(&node).await;
+    let before = store.started_so_far();
+    store.hold();
+    let asked = ask(&node, "b", 2);
+    let_them_be_decided().await;
+
+    node.restart_shop(&shop()).await.unwrap();
+    store.release();
+
+    assert!(asked.await.unwrap().iter().all(|r| r.is_ok()));
+    // One write in flight, one for what was decided meanwhile: a restart
+    // that dropped them would have had the callers retry (a third write).
+    assert_eq!(store.started_so_far() - before, 2);
+    // The restarted actor reloaded from the store: both inquiries are there.
+    assert_eq!(load(&node).await, 2);
     node.shutdown();
 }
 

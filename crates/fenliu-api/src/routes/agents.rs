@@ -2,7 +2,8 @@
 
 use actix_web::web::{Data, Json, Query};
 use actix_web::{delete, get, put, HttpResponse};
-use fenliu_core::{AgentId, AgentStatus, Command, GroupId, MaxLoad, Millis, Reply, Shop, Weight};
+use fenliu_core::query::{AgentById, AgentPage, AgentToday, ConversationsOf};
+use fenliu_core::{AgentStatus, Command, GroupId, MaxLoad, Weight};
 use fenliu_node::Node;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -12,7 +13,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::input::{present, Body, PageLimit};
 use crate::paths::{AgentPath, ShopPath};
 use crate::schema;
-use crate::views::{AgentConversations, AgentList, AgentView, ConversationView};
+use crate::views::{AgentConversations, AgentList, AgentView};
 
 /// Body of `PUT /agents/{agent}`: a field left out keeps its value (the
 /// default for a new agent).
@@ -70,12 +71,9 @@ pub struct ListQuery {
     limit: Option<PageLimit>,
 }
 
-fn agent_view(agent: AgentId) -> impl Fn(&Shop, &Reply, Millis) -> Option<AgentView> {
-    move |shop, _, now| shop.agent(&agent).map(|a| AgentView::new(shop, a, now))
-}
-
-fn found(view: Option<AgentView>) -> ApiResult<Json<AgentView>> {
-    view.map(Json)
+fn found(agent: Option<AgentToday>) -> ApiResult<Json<AgentView>> {
+    agent
+        .map(|a| Json(AgentView::of(&a.agent, a.today)))
         .ok_or_else(|| ApiError::not_found("agent not found"))
 }
 
@@ -105,28 +103,18 @@ pub async fn list_agents(
         offset as usize,
         limit.map_or(usize::MAX, |l| l.get() as usize),
     );
-    let agents = node
-        .read(
-            &access.path.shop,
-            move |shop, now| -> ApiResult<Vec<AgentView>> {
-                let members = match &group {
-                    Some(g) => Some(
-                        shop.group(g)
-                            .ok_or_else(|| ApiError::not_found(format!("group {g} not found")))?,
-                    ),
-                    None => None,
-                };
-                Ok(shop
-                    .agents()
-                    .filter(|a| status.is_none_or(|s| a.status == s))
-                    .filter(|a| members.is_none_or(|m| m.contains(&a.id)))
-                    .skip(offset)
-                    .take(limit)
-                    .map(|a| AgentView::new(shop, a, now))
-                    .collect())
-            },
-        )
-        .await??;
+    let query = AgentPage {
+        status,
+        group,
+        offset,
+        limit,
+    };
+    let list = node.ask(&access.path.shop, query).await??;
+    let agents = list
+        .agents
+        .iter()
+        .map(|a| AgentView::of(a, list.today))
+        .collect();
     Ok(Json(AgentList { agents }))
 }
 
@@ -141,9 +129,7 @@ pub async fn list_agents(
 pub async fn get_agent(node: Data<Node>, access: Access<AgentPath>) -> ApiResult<Json<AgentView>> {
     let AgentPath { shop, agent } = &access.path;
     // Served by the agent's actor, so polling agents never wait behind routing.
-    let snapshot = node.agent(shop, agent).await?;
-    let now = node.now();
-    found(snapshot.map(|s| AgentView::of(&s.agent, s.timezone.day_of(now))))
+    found(node.agent(shop, agent).await?)
 }
 
 /// The agent's active conversations, oldest first
@@ -162,26 +148,14 @@ pub async fn agent_conversations(
     access: Access<AgentPath>,
 ) -> ApiResult<Json<AgentConversations>> {
     let agent = access.path.agent.clone();
-    let body = node
-        .read(
-            &access.path.shop,
-            move |shop, _| -> ApiResult<AgentConversations> {
-                if shop.agent(&agent).is_none() {
-                    return Err(ApiError::not_found(format!("agent {agent} not found")));
-                }
-                let conversations = shop
-                    .active_conversations_of(&agent)
-                    .into_iter()
-                    .filter_map(|id| shop.conversation(id))
-                    .map(|c| ConversationView::new(shop, c))
-                    .collect();
-                Ok(AgentConversations {
-                    agent_id: agent.clone(),
-                    conversations,
-                })
-            },
-        )
-        .await??;
+    let conversations = node
+        .ask(&access.path.shop, ConversationsOf(agent.clone()))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("agent {agent} not found")))?;
+    let body = AgentConversations {
+        agent_id: agent,
+        conversations: conversations.into_iter().map(Into::into).collect(),
+    };
     Ok(Json(body))
 }
 
@@ -213,8 +187,9 @@ pub async fn put_agent(
         groups,
     };
     found(
-        node.command(&access.path.shop, cmd, agent_view(agent))
-            .await?,
+        node.command(&access.path.shop, cmd, AgentById(agent))
+            .await?
+            .answer,
     )
 }
 
@@ -231,7 +206,7 @@ pub async fn put_agent(
 #[delete("/agents/{agent}")]
 pub async fn delete_agent(node: Data<Node>, access: Access<AgentPath>) -> ApiResult<HttpResponse> {
     let cmd = Command::DeleteAgent(access.path.agent.clone());
-    node.command(&access.path.shop, cmd, |_, _, _| ()).await?;
+    node.command(&access.path.shop, cmd, ()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -254,8 +229,9 @@ pub async fn set_status(
     let agent = access.path.agent.clone();
     let cmd = Command::SetStatus(agent.clone(), access.input.status);
     found(
-        node.command(&access.path.shop, cmd, agent_view(agent))
-            .await?,
+        node.command(&access.path.shop, cmd, AgentById(agent))
+            .await?
+            .answer,
     )
 }
 
@@ -278,7 +254,8 @@ pub async fn set_max_load(
     let agent = access.path.agent.clone();
     let cmd = Command::SetMaxLoad(agent.clone(), access.input.max_load);
     found(
-        node.command(&access.path.shop, cmd, agent_view(agent))
-            .await?,
+        node.command(&access.path.shop, cmd, AgentById(agent))
+            .await?
+            .answer,
     )
 }

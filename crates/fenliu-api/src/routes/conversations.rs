@@ -2,8 +2,9 @@
 
 use actix_web::web::{Data, Json};
 use actix_web::{get, post, HttpResponse};
+use fenliu_core::query::{ConversationById, Decided, ExplanationOf, Guarded, Replied, Summary};
 use fenliu_core::{
-    AgentId, BuyerId, Command, EndReason, Entry, GroupId, Inquiry, Millis, Party, Reply, Shop, Tag,
+    AgentId, BuyerId, Command, EndReason, Entry, GroupId, Inquiry, Party, Reply, Tag,
 };
 use fenliu_node::Node;
 use serde::Deserialize;
@@ -21,22 +22,13 @@ use crate::paths::{ConversationPath, ShopPath};
 use crate::schema;
 use crate::views::{ConversationView, ExplanationView, InquiryView};
 
-/// A view of the conversation a command answered with, and whether the
-/// command created it.
-fn conversation_view(shop: &Shop, reply: &Reply, _now: Millis) -> Option<(ConversationView, bool)> {
-    match reply {
-        Reply::Conversation { id, created, .. } => shop
-            .conversation(*id)
-            .map(|c| (ConversationView::new(shop, c), *created)),
-        _ => None,
-    }
-}
-
-/// 201 with what a command created, 200 with what it found or changed.
-fn answer<T: serde::Serialize>(view: Option<(T, bool)>) -> ApiResult<HttpResponse> {
-    match view {
-        Some((v, true)) => Ok(HttpResponse::Created().json(v)),
-        Some((v, false)) => Ok(HttpResponse::Ok().json(v)),
+/// 201 with the conversation a command created, 200 with the one it found
+/// or changed.
+fn answer(decided: Decided<Option<Summary>>) -> ApiResult<HttpResponse> {
+    let created = matches!(decided.reply, Reply::Conversation { created: true, .. });
+    match decided.answer.map(ConversationView::from) {
+        Some(v) if created => Ok(HttpResponse::Created().json(v)),
+        Some(v) => Ok(HttpResponse::Ok().json(v)),
         None => Err(ApiError::not_found("conversation not found")),
     }
 }
@@ -108,17 +100,23 @@ pub async fn inquire(
     access: Access<ShopPath, Body<InquiryBody>>,
 ) -> ApiResult<HttpResponse> {
     let cmd = Command::Inquire(access.input.into_inner().into());
-    let view = node
-        .command(&access.path.shop, cmd, |shop, reply, _| match reply {
+    let decided = node.command(&access.path.shop, cmd, Replied).await?;
+    match (decided.reply, decided.answer) {
+        (
             Reply::Conversation {
-                id,
-                created,
-                reason,
-            } => InquiryView::new(shop, *id, *reason).map(|v| (v, *created)),
-            _ => None,
-        })
-        .await?;
-    answer(view)
+                created, reason, ..
+            },
+            Some(c),
+        ) => {
+            let view = InquiryView::new(c, reason);
+            Ok(if created {
+                HttpResponse::Created().json(view)
+            } else {
+                HttpResponse::Ok().json(view)
+            })
+        }
+        _ => Err(ApiError::not_found("conversation not found")),
+    }
 }
 
 /// Body of `POST /conversations` (proactive).
@@ -153,10 +151,7 @@ pub async fn open_proactive(
         .agent_id()?
         .ok_or_else(|| ApiError::forbidden("agent token has an invalid subject"))?;
     let cmd = Command::OpenProactive(agent, access.input.into_inner().buyer_id);
-    answer(
-        node.command(&access.path.shop, cmd, conversation_view)
-            .await?,
-    )
+    answer(node.command(&access.path.shop, cmd, Replied).await?)
 }
 
 /// One conversation
@@ -175,18 +170,12 @@ pub async fn get_conversation(
     access: Access<ConversationPath>,
 ) -> ApiResult<Json<ConversationView>> {
     let id = access.path.id;
-    let guard = access.guard(id);
-    let view = node
-        .read(
-            &access.path.shop,
-            move |shop, _| -> ApiResult<ConversationView> {
-                guard(shop)?;
-                shop.conversation(id)
-                    .map(|c| ConversationView::new(shop, c))
-                    .ok_or_else(|| ApiError::not_found(format!("conversation {id} not found")))
-            },
-        )
-        .await??;
+    let (shop, guard) = (&access.path.shop, access.guard(id));
+    // The owner check reads the shop as the answer does: both in one step.
+    let seen = node.ask(shop, Guarded(guard, ConversationById(id))).await?;
+    let view = seen?
+        .map(ConversationView::from)
+        .ok_or_else(|| ApiError::not_found(format!("conversation {id} not found")))?;
     Ok(Json(view))
 }
 
@@ -204,12 +193,10 @@ pub async fn explain(
 ) -> ApiResult<Json<ExplanationView>> {
     let id = access.path.id;
     let view = node
-        .read(&access.path.shop, move |shop, _| {
-            shop.conversation(id)
-                .map(|c| ExplanationView::new(id, &c.explanation))
-                .ok_or_else(|| ApiError::not_found(format!("conversation {id} not found")))
-        })
-        .await??;
+        .ask(&access.path.shop, ExplanationOf(id))
+        .await?
+        .map(|e| ExplanationView::new(id, &e))
+        .ok_or_else(|| ApiError::not_found(format!("conversation {id} not found")))?;
     Ok(Json(view))
 }
 
@@ -252,7 +239,7 @@ pub async fn message(
     let id = access.path.id;
     let cmd = Command::Message(id, from);
     answer(
-        node.guarded(&access.path.shop, access.guard(id), cmd, conversation_view)
+        node.guarded(&access.path.shop, access.guard(id), cmd, Replied)
             .await??,
     )
 }
@@ -357,7 +344,7 @@ pub async fn transfer(
         TransferBody::ToGroup { to_group } => Command::TransferToGroup(id, to_group.clone()),
     };
     answer(
-        node.guarded(&access.path.shop, access.guard(id), cmd, conversation_view)
+        node.guarded(&access.path.shop, access.guard(id), cmd, Replied)
             .await??,
     )
 }
@@ -383,7 +370,7 @@ pub async fn end(node: Data<Node>, access: Access<ConversationPath>) -> ApiResul
             &access.path.shop,
             access.guard(id),
             Command::End(id, why),
-            conversation_view,
+            Replied,
         )
         .await??,
     )
@@ -401,10 +388,7 @@ pub async fn end(node: Data<Node>, access: Access<ConversationPath>) -> ApiResul
 #[post("/conversations/{id}/cancel")]
 pub async fn cancel(node: Data<Node>, access: Access<ConversationPath>) -> ApiResult<HttpResponse> {
     let cmd = Command::Cancel(access.path.id);
-    answer(
-        node.command(&access.path.shop, cmd, conversation_view)
-            .await?,
-    )
+    answer(node.command(&access.path.shop, cmd, Replied).await?)
 }
 
 /// Invite the buyer to rate the conversation (once)
@@ -422,7 +406,7 @@ pub async fn rating_invite(
     let id = access.path.id;
     let cmd = Command::InviteRating(id);
     answer(
-        node.guarded(&access.path.shop, access.guard(id), cmd, conversation_view)
+        node.guarded(&access.path.shop, access.guard(id), cmd, Replied)
             .await??,
     )
 }
@@ -450,8 +434,5 @@ pub async fn rate(
 ) -> ApiResult<HttpResponse> {
     let stars = u8::try_from(access.input.stars.get()).expect("1 to 5");
     let cmd = Command::Rate(access.path.id, stars);
-    answer(
-        node.command(&access.path.shop, cmd, conversation_view)
-            .await?,
-    )
+    answer(node.command(&access.path.shop, cmd, Replied).await?)
 }

@@ -4,6 +4,7 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::web::{Data, Json, Query};
 use actix_web::{get, post, put, HttpRequest};
+use fenliu_core::query::{Groups, Members, QueuePage, RankingOf, Settings};
 use fenliu_core::time::date_string;
 use fenliu_core::{AgentId, BuyerId, Command, GroupId, Metric, Reply, SortOrder, Tag, Viewer};
 use fenliu_node::{Node, Route};
@@ -37,16 +38,11 @@ pub struct GroupBody {
 #[get("/groups")]
 pub async fn list_groups(node: Data<Node>, access: Access<ShopPath>) -> ApiResult<Json<GroupList>> {
     let groups = node
-        .read(&access.path.shop, |shop, _| {
-            shop.groups()
-                .iter()
-                .map(|(g, members)| GroupView {
-                    group_id: g.clone(),
-                    agents: members.iter().cloned().collect(),
-                })
-                .collect()
-        })
-        .await?;
+        .ask(&access.path.shop, Groups)
+        .await?
+        .into_iter()
+        .map(|(group_id, agents)| GroupView { group_id, agents })
+        .collect();
     Ok(Json(GroupList { groups }))
 }
 
@@ -67,17 +63,15 @@ pub async fn put_group(
     access: Access<GroupPath, Body<GroupBody>>,
 ) -> ApiResult<Json<GroupView>> {
     let group: GroupId = access.path.group.clone();
-    let g = group.clone();
-    let cmd = Command::PutGroup(group, access.input.into_inner().agents);
-    let view = node
-        .command(&access.path.shop, cmd, move |shop, _, _| GroupView {
-            group_id: g.clone(),
-            agents: shop
-                .group(&g)
-                .map(|m| m.iter().cloned().collect())
-                .unwrap_or_default(),
-        })
-        .await?;
+    let cmd = Command::PutGroup(group.clone(), access.input.into_inner().agents);
+    let agents = node
+        .command(&access.path.shop, cmd, Members(group.clone()))
+        .await?
+        .answer;
+    let view = GroupView {
+        group_id: group,
+        agents,
+    };
     Ok(Json(view))
 }
 
@@ -92,11 +86,7 @@ pub async fn put_group(
 )]
 #[get("/routing")]
 pub async fn get_routing(node: Data<Node>, access: Access<ShopPath>) -> ApiResult<Json<Routing>> {
-    let view = node
-        .read(&access.path.shop, |shop, _| {
-            Routing::from(shop.settings().clone())
-        })
-        .await?;
+    let view = Routing::from(node.ask(&access.path.shop, Settings).await?);
     Ok(Json(view))
 }
 
@@ -118,11 +108,7 @@ pub async fn put_routing(
 ) -> ApiResult<Json<Routing>> {
     let Body(ValidRouting(settings)) = access.input;
     let cmd = Command::SetRouting(Box::new(settings));
-    let view = node
-        .command(&access.path.shop, cmd, |shop, _, _| {
-            Routing::from(shop.settings().clone())
-        })
-        .await?;
+    let view = Routing::from(node.command(&access.path.shop, cmd, Settings).await?.answer);
     Ok(Json(view))
 }
 
@@ -157,23 +143,23 @@ pub async fn queue(
         offset as usize,
         limit.map_or(usize::MAX, |l| l.get() as usize),
     );
-    let view = node
-        .read(&access.path.shop, move |shop, now| QueueView {
-            order: shop.settings().queue.order,
-            length: shop.queue_len() as u64,
-            items: shop
-                .queue_page(offset, limit)
-                .into_iter()
-                .enumerate()
-                .map(|(i, c)| QueueItem {
-                    conversation_id: c.id,
-                    buyer_id: c.inquiry.buyer_id.clone(),
-                    position: (offset + i + 1) as u64,
-                    waited_secs: ((now - c.created_at).max(0) / 1000) as u64,
-                })
-                .collect(),
-        })
+    let page = node
+        .ask(&access.path.shop, QueuePage { offset, limit })
         .await?;
+    let view = QueueView {
+        order: page.order,
+        length: page.length as u64,
+        items: page
+            .items
+            .into_iter()
+            .map(|w| QueueItem {
+                conversation_id: w.id,
+                buyer_id: w.buyer_id,
+                position: w.position as u64,
+                waited_secs: (w.waited_ms / 1000) as u64,
+            })
+            .collect(),
+    };
     Ok(Json(view))
 }
 
@@ -204,19 +190,16 @@ pub async fn order(
     access: Access<ShopPath, Body<OrderBody>>,
 ) -> ApiResult<Json<OrderView>> {
     let OrderBody { order_id, buyer_id } = access.input.into_inner();
-    let view = node
-        .command(
-            &access.path.shop,
-            Command::Order(order_id, buyer_id),
-            |_, reply, _| match reply {
-                Reply::Order(o) => Some(OrderView {
-                    order_id: o.order_id.clone(),
-                    credited_agent: o.credited_agent.clone(),
-                }),
-                _ => None,
-            },
-        )
+    let decided = node
+        .command(&access.path.shop, Command::Order(order_id, buyer_id), ())
         .await?;
+    let view = match decided.reply {
+        Reply::Order(o) => Some(OrderView {
+            order_id: o.order_id,
+            credited_agent: o.credited_agent,
+        }),
+        _ => None,
+    };
     view.map(Json)
         .ok_or_else(|| ApiError::internal("an order answered no record"))
 }
@@ -259,15 +242,18 @@ pub async fn ranking(
         None => Viewer::Everyone,
     };
     let q = access.input.into_inner();
-    let ranking = node
-        .read(&access.path.shop, move |shop, now| {
-            shop.ranking(q.metric, q.order, q.group.as_ref(), &viewer, now)
-        })
-        .await??;
+    let sort = q.order;
+    let query = RankingOf {
+        metric: q.metric,
+        order: sort,
+        group: q.group,
+        viewer,
+    };
+    let ranking = node.ask(&access.path.shop, query).await??;
     Ok(Json(RankingView {
         date: date_string(ranking.date),
         metric: ranking.metric,
-        order: q.order,
+        order: sort,
         average: ranking.average,
         agents: ranking.agents.into_iter().map(Into::into).collect(),
     }))

@@ -6,24 +6,24 @@
 //! node ([`renewal`]), wake shops whose timers are due ([`wakeups`]), and
 //! feed event streams to subscribers ([`streams`]).
 
-use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use fenliu_core::{Command, Millis, Reason, Reply, Shop, ShopId};
+use fenliu_core::query::{AgentById, AgentToday, Decided, Follow, Guard, NotAssigned, Query};
+use fenliu_core::{Command, Millis, ShopId};
 use fenliu_store::{Acquired, Fence, ShopStore};
 use tracing::{info, instrument, warn, Instrument};
 
-use crate::agent_actor::{AgentDirectory, AgentSnapshot, Get};
+use crate::agent_actor::{AgentDirectory, Get};
 use crate::clock::SharedClock;
 use crate::error::NodeError;
 use crate::events::EventHub;
 use crate::gateway::{Drain, Evict, Gateway, LiveShops, Lookup, ShopDirectory};
 use crate::metrics::Metrics;
 use crate::ownership::Leases;
-use crate::shop_actor::{Exec, Op, Restart, ShopActor, ShopEnv};
+use crate::shop_actor::{Ask, Decide, Restart, ShopActor, ShopEnv};
 
 mod renewal;
 mod streams;
@@ -185,16 +185,18 @@ impl Node {
         }
     }
 
-    /// Runs an operation on a shop served here, retrying while its actor moves.
-    pub async fn exec<T: Send + 'static>(
-        &self,
-        shop: &ShopId,
-        make_op: impl Fn() -> Op<T>,
-    ) -> Result<T, NodeError> {
+    /// Sends a message to the actor of a shop served here, retrying while
+    /// the actor moves.
+    async fn send<M, R>(&self, shop: &ShopId, message: impl Fn() -> M) -> Result<R, NodeError>
+    where
+        M: Message<Result = Result<R, NodeError>> + Send + 'static,
+        R: Send + 'static,
+        ShopActor: Handler<M>,
+    {
         let mut last = NodeError::Unavailable;
         for attempt in 0..ATTEMPTS {
             let addr = self.local_actor(shop).await?;
-            match addr.send(Exec(make_op())).await {
+            match addr.send(message()).await {
                 Ok(Err(NodeError::Unavailable)) | Err(_) => {
                     last = NodeError::Unavailable;
                     tokio::time::sleep(Duration::from_millis(10 << attempt)).await;
@@ -203,6 +205,17 @@ impl Node {
             }
         }
         Err(last)
+    }
+
+    /// Runs an arbitrary operation on a shop: only for tests that make the
+    /// core fail.
+    #[cfg(feature = "test-hooks")]
+    pub async fn run<T: Send + 'static>(
+        &self,
+        shop: &ShopId,
+        make_op: impl Fn() -> crate::shop_actor::Op<T>,
+    ) -> Result<T, NodeError> {
+        self.send(shop, || crate::shop_actor::Run(make_op())).await
     }
 
     /// The actor serving `shop` on this node, taking the shop if nobody serves
@@ -222,74 +235,38 @@ impl Node {
             .map_err(|_| NodeError::Unavailable)?
     }
 
-    /// Applies a command and computes the answer from the shop right after it.
-    pub async fn command<T: Send + 'static>(
+    /// Applies a command; answers its reply and what `follow` computes from
+    /// the shop right after it.
+    pub async fn command<F: Follow + Clone>(
         &self,
         shop: &ShopId,
         cmd: Command,
-        view: impl Fn(&Shop, &Reply, Millis) -> T + Send + Sync + 'static,
-    ) -> Result<T, NodeError> {
-        let guarded = self.guarded(shop, |_| Ok::<_, Infallible>(()), cmd, view);
-        guarded
-            .await
-            .map(|answer| answer.unwrap_or_else(|never| match never {}))
+        follow: F,
+    ) -> Result<Decided<F::Answer>, NodeError> {
+        match self.guarded(shop, Guard::Open, cmd, follow).await? {
+            Ok(decided) => Ok(decided),
+            Err(NotAssigned) => unreachable!("an open guard refuses nothing"),
+        }
     }
 
     /// Like [`Node::command`], but `guard` first checks the shop as it is
-    /// (say, who owns a conversation) in the same atomic step; what it
-    /// refuses is answered as the inner error, the command not applied. The
-    /// guard's error is the caller's own (an HTTP 403, say), not the node's.
+    /// (who has the conversation) in the same atomic step; what it refuses
+    /// is answered as the inner error, the command not applied.
     #[instrument(skip_all, fields(shop_id = %shop, command = cmd.name()))]
-    pub async fn guarded<T: Send + 'static, G: Send + 'static>(
+    pub async fn guarded<F: Follow + Clone>(
         &self,
         shop: &ShopId,
-        guard: impl Fn(&Shop) -> Result<(), G> + Send + Sync + 'static,
+        guard: Guard,
         cmd: Command,
-        view: impl Fn(&Shop, &Reply, Millis) -> T + Send + Sync + 'static,
-    ) -> Result<Result<T, G>, NodeError> {
-        let guard = Arc::new(guard);
+        follow: F,
+    ) -> Result<Result<Decided<F::Answer>, NotAssigned>, NodeError> {
         let started = Instant::now();
         let name = cmd.name();
-        let view = Arc::new(view);
-        let metrics = self.metrics.clone();
         let result = self
-            .exec(shop, || {
-                let (cmd, view, metrics) = (cmd.clone(), view.clone(), metrics.clone());
-                let guard = guard.clone();
-                Box::new(
-                    move |shop: &mut Shop, now: Millis, rng: &mut rand::rngs::SmallRng| {
-                        let mut fx = shop.tick(now, rng);
-                        if let Err(refused) = guard(shop) {
-                            return (Ok(Err(refused)), fx);
-                        }
-                        let inquiry = matches!(cmd, Command::Inquire(_));
-                        let t = Instant::now();
-                        let handled = shop.handle(cmd, now, rng).map(|(reply, more)| {
-                            if fx.is_empty() {
-                                fx = more;
-                            } else {
-                                fx.events.extend(more.events);
-                                fx.changed.extend(more.changed);
-                            }
-                            reply
-                        });
-                        if inquiry {
-                            metrics.routing_seconds.observe(t.elapsed().as_secs_f64());
-                        }
-                        match handled {
-                            Ok(reply) => {
-                                if inquiry {
-                                    count_inquiry(&metrics, shop, &reply);
-                                }
-                                (Ok(Ok(view(shop, &reply, now))), fx)
-                            }
-                            Err(e) => {
-                                metrics.refused.with_label_values(&[name, e.kind()]).inc();
-                                (Err(e.into()), fx)
-                            }
-                        }
-                    },
-                ) as Op<Result<T, G>>
+            .send(shop, || Decide {
+                guard: guard.clone(),
+                cmd: cmd.clone(),
+                follow: follow.clone(),
             })
             .in_current_span()
             .await;
@@ -300,23 +277,13 @@ impl Node {
         result
     }
 
-    /// Reads a shop as of now (after firing due timers).
-    pub async fn read<T: Send + 'static>(
+    /// Asks a shop a question, as of now (after firing due timers).
+    pub async fn ask<Q: Query + Clone>(
         &self,
         shop: &ShopId,
-        f: impl Fn(&Shop, Millis) -> T + Send + Sync + 'static,
-    ) -> Result<T, NodeError> {
-        let f = Arc::new(f);
-        self.exec(shop, || {
-            let f = f.clone();
-            Box::new(
-                move |shop: &mut Shop, now: Millis, rng: &mut rand::rngs::SmallRng| {
-                    let fx = shop.tick(now, rng);
-                    (Ok(f(shop, now)), fx)
-                },
-            ) as Op<T>
-        })
-        .await
+        query: Q,
+    ) -> Result<Q::Answer, NodeError> {
+        self.send(shop, || Ask(query.clone())).await
     }
 
     /// One agent: from its agent actor when the shop is served here and
@@ -325,22 +292,18 @@ impl Node {
         &self,
         shop: &ShopId,
         agent: &fenliu_core::AgentId,
-    ) -> Result<Option<AgentSnapshot>, NodeError> {
+    ) -> Result<Option<AgentToday>, NodeError> {
         if self.leases.valid(shop).is_some() {
             if let Some(addr) = self.agents.get(shop, agent) {
-                if let Ok(Some(snapshot)) = addr.send(Get).await {
-                    return Ok(Some(snapshot));
+                if let Ok(Some(s)) = addr.send(Get).await {
+                    return Ok(Some(AgentToday {
+                        today: s.timezone.day_of(self.now()),
+                        agent: s.agent,
+                    }));
                 }
             }
         }
-        let id = agent.clone();
-        self.read(shop, move |s, _| {
-            s.agent(&id).map(|a| AgentSnapshot {
-                agent: a.clone(),
-                timezone: s.settings().timezone,
-            })
-        })
-        .await
+        self.ask(shop, AgentById(agent.clone())).await
     }
 
     /// Whether the node should receive traffic: the store answers and the
@@ -421,22 +384,5 @@ impl Node {
         for a in self.arbiters.iter() {
             a.stop();
         }
-    }
-}
-
-fn count_inquiry(metrics: &Metrics, shop: &Shop, reply: &Reply) {
-    if let Reply::Conversation { id, reason, .. } = reply {
-        let outcome = match reason {
-            Reason::Existing => "existing",
-            Reason::Queued => "queued",
-            _ => match shop.conversation(*id).map(|c| c.status) {
-                Some(fenliu_core::ConversationStatus::Queued) => "queued",
-                _ => "active",
-            },
-        };
-        metrics
-            .inquiries
-            .with_label_values(&[outcome, reason.as_str()])
-            .inc();
     }
 }

@@ -25,7 +25,8 @@ use std::time::Duration;
 
 use actix::fut::wrap_future;
 use actix::prelude::*;
-use fenliu_core::{Effects, Event, Millis, Reason, RecordKey, Shop, ShopId};
+use fenliu_core::query::{Decided, Follow, Guard, NotAssigned, Query};
+use fenliu_core::{Command, Effects, Event, Millis, Reason, RecordKey, Reply, Shop, ShopId};
 use fenliu_store::{codec, Batch, Fence, ShopStore, StoreError};
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
@@ -66,13 +67,46 @@ pub struct ShopEnv {
 }
 
 /// An operation on the shop: returns its answer and the effects to persist.
+/// Built by the actor's handlers from the messages below (and, for tests of
+/// failure handling, by [`Run`]).
 pub type Op<T> =
     Box<dyn FnOnce(&mut Shop, Millis, &mut SmallRng) -> (Result<T, NodeError>, Effects) + Send>;
 
-/// Runs an operation against the shop; answered once its change is stored.
-#[derive(Message)]
-#[rtype(result = "Result<T, NodeError>")]
-pub struct Exec<T: 'static>(pub Op<T>);
+/// Asks the shop a question (after its due timers fired); answered at once
+/// unless a change decided earlier still waits to be stored.
+pub struct Ask<Q>(pub Q);
+
+impl<Q: Query> Message for Ask<Q> {
+    type Result = Result<Q::Answer, NodeError>;
+}
+
+/// Decides a command, if `guard` lets it run, and answers its reply with what
+/// `follow` computes from the shop right after; answered once the change is
+/// stored.
+pub struct Decide<F> {
+    /// Checked in the same step as the command.
+    pub guard: Guard,
+    /// The command.
+    pub cmd: Command,
+    /// What the caller learns besides the reply.
+    pub follow: F,
+}
+
+/// What a [`Decide`] answers: the decision, or the guard's refusal.
+pub type Decision<A> = Result<Result<Decided<A>, NotAssigned>, NodeError>;
+
+impl<F: Follow> Message for Decide<F> {
+    type Result = Decision<F::Answer>;
+}
+
+/// Runs an arbitrary operation: only for tests that make the core fail.
+#[cfg(feature = "test-hooks")]
+pub struct Run<T>(pub Op<T>);
+
+#[cfg(feature = "test-hooks")]
+impl<T: Send + 'static> Message for Run<T> {
+    type Result = Result<T, NodeError>;
+}
 
 /// Fires the timers that are due (sent by the actor to itself).
 #[derive(Message)]
@@ -124,6 +158,8 @@ pub struct ShopActor {
     writing: bool,
     /// Who waits for the actor to stop after [`Retire`].
     retiring: Vec<oneshot::Sender<()>>,
+    /// A [`Restart`] waits for what was decided to be written.
+    restart_when_written: bool,
     /// The wake-up time last published to the store (`None`: not known to
     /// be there), and whether a publication is on its way.
     wakeup: Option<Option<Millis>>,
@@ -154,6 +190,7 @@ impl ShopActor {
             next: Group::default(),
             writing: false,
             retiring: Vec::new(),
+            restart_when_written: false,
             wakeup: None,
             publishing_wakeup: false,
             env,
@@ -306,6 +343,11 @@ impl ShopActor {
         }
         self.flush(ctx);
         if !self.writing {
+            if self.restart_when_written {
+                // Everything decided is written: the reload will see it.
+                ctx.stop();
+                return;
+            }
             self.load_when_idle(ctx);
             if matches!(self.state, State::Retired) && self.next.is_idle() {
                 self.stop_retired(ctx);
@@ -651,6 +693,7 @@ impl Supervised for ShopActor {
         // The actor stops only with no write in flight; anything decided and
         // not written is dropped with its callers (they are told to retry).
         self.writing = false;
+        self.restart_when_written = false;
         self.next = Group::default();
         self.drop_state();
         self.timer = None;
@@ -686,11 +729,93 @@ impl ShopActor {
     }
 }
 
-impl<T: Send + 'static> Handler<Exec<T>> for ShopActor {
+impl<Q: Query> Handler<Ask<Q>> for ShopActor {
+    type Result = ResponseFuture<Result<Q::Answer, NodeError>>;
+
+    fn handle(&mut self, Ask(q): Ask<Q>, ctx: &mut Self::Context) -> Self::Result {
+        let op: Op<Q::Answer> = Box::new(move |shop, now, rng| {
+            let fx = shop.tick(now, rng);
+            (Ok(q.ask(shop, now)), fx)
+        });
+        self.answer(op, false, ctx)
+    }
+}
+
+impl<F: Follow> Handler<Decide<F>> for ShopActor {
+    type Result = ResponseFuture<Decision<F::Answer>>;
+
+    fn handle(&mut self, d: Decide<F>, ctx: &mut Self::Context) -> Self::Result {
+        let metrics = self.env.metrics.clone();
+        let op: Op<_> = Box::new(move |shop, now, rng| decide(shop, d, now, rng, &metrics));
+        self.answer(op, false, ctx)
+    }
+}
+
+#[cfg(feature = "test-hooks")]
+impl<T: Send + 'static> Handler<Run<T>> for ShopActor {
     type Result = ResponseFuture<Result<T, NodeError>>;
 
-    fn handle(&mut self, Exec(op): Exec<T>, ctx: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, Run(op): Run<T>, ctx: &mut Self::Context) -> Self::Result {
         self.answer(op, false, ctx)
+    }
+}
+
+/// Fires the due timers, then checks the guard, applies the command and
+/// follows it up; counts it in the metrics.
+fn decide<F: Follow>(
+    shop: &mut Shop,
+    Decide { guard, cmd, follow }: Decide<F>,
+    now: Millis,
+    rng: &mut SmallRng,
+    metrics: &Metrics,
+) -> (Decision<F::Answer>, Effects) {
+    let mut fx = shop.tick(now, rng);
+    if let Err(refused) = guard.check(shop) {
+        return (Ok(Err(refused)), fx);
+    }
+    let name = cmd.name();
+    let inquiry = matches!(cmd, Command::Inquire(_));
+    let t = std::time::Instant::now();
+    let handled = shop.handle(cmd, now, rng);
+    if inquiry {
+        metrics.routing_seconds.observe(t.elapsed().as_secs_f64());
+    }
+    match handled {
+        Ok((reply, more)) => {
+            if fx.is_empty() {
+                fx = more;
+            } else {
+                fx.events.extend(more.events);
+                fx.changed.extend(more.changed);
+            }
+            if inquiry {
+                count_inquiry(metrics, shop, &reply);
+            }
+            let answer = follow.follow(shop, &reply, now);
+            (Ok(Ok(Decided { reply, answer })), fx)
+        }
+        Err(e) => {
+            metrics.refused.with_label_values(&[name, e.kind()]).inc();
+            (Err(e.into()), fx)
+        }
+    }
+}
+
+/// Counts an inquiry by outcome and reason.
+fn count_inquiry(metrics: &Metrics, shop: &Shop, reply: &Reply) {
+    if let Reply::Conversation { id, reason, .. } = reply {
+        let outcome = match reason {
+            Reason::Existing => "existing",
+            Reason::Queued => "queued",
+            _ => match shop.conversation(*id).map(|c| c.status) {
+                Some(fenliu_core::ConversationStatus::Queued) => "queued",
+                _ => "active",
+            },
+        };
+        metrics
+            .inquiries
+            .with_label_values(&[outcome, reason.as_str()])
+            .inc();
     }
 }
 
@@ -728,8 +853,9 @@ impl Handler<Restart> for ShopActor {
 
     fn handle(&mut self, _: Restart, ctx: &mut Self::Context) {
         // Let what is decided be written first: the reload must see it.
-        if self.writing || !self.next.is_idle() {
-            ctx.run_later(Duration::from_millis(5), |_, ctx| ctx.notify(Restart));
+        self.flush(ctx);
+        if self.writing {
+            self.restart_when_written = true;
             return;
         }
         ctx.stop();

@@ -58,25 +58,17 @@ pub async fn staff_and_route(node: &Node, buyers: usize) {
             weight: None,
             groups: None,
         },
-        |_, _, _| (),
+        (),
     )
     .await
     .unwrap();
-    node.command(
-        &s,
-        Command::SetStatus(agent(), AgentStatus::Online),
-        |_, _, _| (),
-    )
-    .await
-    .unwrap();
-    for k in 0..buyers {
-        node.command(
-            &s,
-            Command::Inquire(inquiry(&format!("b{k}"))),
-            |_, _, _| (),
-        )
+    node.command(&s, Command::SetStatus(agent(), AgentStatus::Online), ())
         .await
         .unwrap();
+    for k in 0..buyers {
+        node.command(&s, Command::Inquire(inquiry(&format!("b{k}"))), ())
+            .await
+            .unwrap();
     }
 }
 
