@@ -7,8 +7,8 @@
 //! there does not compile until it is described here.
 
 use fenliu_core::settings::{
-    OfflineSettings, Overflow, QueueOrder, QueueSettings, RecentContactSettings, Rule, Target,
-    Timers, When, MAX_BUSY_THRESHOLD, MAX_DURATION_SECS, MAX_QUEUE_LENGTH, MAX_RULES,
+    OfflineSettings, Overflow, PresenceSettings, QueueOrder, QueueSettings, RecentContactSettings,
+    Rule, Target, Timers, When, MAX_BUSY_THRESHOLD, MAX_DURATION_SECS, MAX_QUEUE_LENGTH, MAX_RULES,
 };
 use fenliu_core::{AgentId, Entry, GroupId, InvalidInput, Strategy, Tag, TzOffset};
 use serde::{Deserialize, Serialize};
@@ -45,6 +45,24 @@ pub struct Routing {
     leaderboard_visible: bool,
     #[schema(value_type = schema::TzOffset)]
     timezone: TzOffset,
+    presence: PresenceView,
+}
+
+/// Agent presence (an extension): with `timeout_secs`, an agent who is
+/// `online` or `busy` and shows no sign of life for that long (a heartbeat,
+/// or an open event stream with its own token) is set `offline`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+#[schema(as = PresenceSettings)]
+pub struct PresenceView {
+    /// Seconds without a sign of life; shown only when set (absent: presence
+    /// is not tracked).
+    #[serde(
+        deserialize_with = "crate::input::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(nullable = false, minimum = 10, maximum = 3600)]
+    timeout_secs: Option<u32>,
 }
 
 /// The queue (排队).
@@ -198,7 +216,9 @@ impl From<fenliu_core::RoutingSettings> for Routing {
             timers,
             leaderboard_visible,
             timezone,
+            presence,
         } = s;
+        let PresenceSettings { timeout_secs } = presence;
         let QueueSettings {
             enabled,
             order,
@@ -240,6 +260,7 @@ impl From<fenliu_core::RoutingSettings> for Routing {
             },
             leaderboard_visible,
             timezone,
+            presence: PresenceView { timeout_secs },
         }
     }
 }
@@ -281,6 +302,7 @@ impl From<Routing> for fenliu_core::RoutingSettings {
             timers,
             leaderboard_visible,
             timezone,
+            presence,
         } = s;
         Self {
             strategy,
@@ -323,6 +345,9 @@ impl From<Routing> for fenliu_core::RoutingSettings {
             },
             leaderboard_visible,
             timezone,
+            presence: PresenceSettings {
+                timeout_secs: presence.timeout_secs,
+            },
         }
     }
 }
@@ -344,6 +369,7 @@ default_from_core! {
     RecentContactView = |w: Routing| w.recent_contact;
     OfflineView = |w: Routing| w.offline;
     TimersView = |w: Routing| w.timers;
+    PresenceView = |w: Routing| w.presence;
 }
 
 /// Settings read from a `PUT /routing` body and checked whole (the ranges

@@ -42,6 +42,11 @@ pub enum Command {
     SetStatus(AgentId, AgentStatus),
     /// Sets an agent's max load.
     SetMaxLoad(AgentId, MaxLoad),
+    /// The node saw no sign of life from an agent for the shop's presence
+    /// timeout: an online or busy agent goes offline (its active
+    /// conversations stay its own); nothing changes when presence is off or
+    /// the agent is offline already.
+    PresenceLapsed(AgentId),
     /// Replaces the members of a group (creating it).
     PutGroup(GroupId, Vec<AgentId>),
     /// Replaces the routing settings.
@@ -76,6 +81,7 @@ impl Command {
             Self::DeleteAgent(_) => "delete_agent",
             Self::SetStatus(..) => "set_status",
             Self::SetMaxLoad(..) => "set_max_load",
+            Self::PresenceLapsed(_) => "presence_lapsed",
             Self::PutGroup(..) => "put_group",
             Self::SetRouting(_) => "set_routing",
             Self::Inquire(_) => "inquire",
@@ -177,7 +183,19 @@ pub enum Event {
         agent_id: AgentId,
         /// New status.
         status: AgentStatus,
+        /// Why, when fenliu changed it itself (absent: the agent or a
+        /// service set it).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cause: Option<StatusCause>,
     },
+}
+
+/// Why fenliu changed an agent's status by itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusCause {
+    /// No sign of life for the presence timeout.
+    Presence,
 }
 
 impl Event {

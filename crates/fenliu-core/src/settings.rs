@@ -216,6 +216,21 @@ impl Timers {
     }
 }
 
+/// Agent presence (an extension): with `timeout_secs`, an agent who is
+/// online or busy and shows no sign of life (a heartbeat, an open event
+/// stream) for that long is set offline by the node. The node tracks the
+/// signs; the core only holds the setting and applies the lapse.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PresenceSettings {
+    /// Seconds without a sign of life before the agent is set offline;
+    /// `None` (the default) tracks nothing.
+    pub timeout_secs: Option<u32>,
+}
+
+/// The presence timeouts accepted, in seconds.
+pub const PRESENCE_TIMEOUT_SECS: std::ops::RangeInclusive<u32> = 10..=3600;
+
 /// All routing settings of a shop.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -240,6 +255,8 @@ pub struct RoutingSettings {
     pub leaderboard_visible: bool,
     /// The shop's day boundary.
     pub timezone: TzOffset,
+    /// Agent presence.
+    pub presence: PresenceSettings,
 }
 
 impl Default for RoutingSettings {
@@ -255,6 +272,7 @@ impl Default for RoutingSettings {
             timers: Timers::default(),
             leaderboard_visible: true,
             timezone: TzOffset::default(),
+            presence: PresenceSettings::default(),
         }
     }
 }
@@ -302,6 +320,15 @@ impl RoutingSettings {
             return Err(InvalidInput::new(format!(
                 "busy_threshold must be at most {MAX_BUSY_THRESHOLD}"
             )));
+        }
+        if let Some(t) = self.presence.timeout_secs {
+            if !PRESENCE_TIMEOUT_SECS.contains(&t) {
+                return Err(InvalidInput::new(format!(
+                    "presence.timeout_secs must be between {} and {}",
+                    PRESENCE_TIMEOUT_SECS.start(),
+                    PRESENCE_TIMEOUT_SECS.end()
+                )));
+            }
         }
         if self.rules.len() > MAX_RULES {
             return Err(InvalidInput::new(format!(

@@ -50,7 +50,8 @@ fn drain_announces_each_assignment_in_queue_order() {
         w.fx.events[0],
         Event::AgentStatus {
             agent_id: aid("a"),
-            status: AgentStatus::Online
+            status: AgentStatus::Online,
+            cause: None,
         }
     );
 }

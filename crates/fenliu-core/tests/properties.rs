@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use common::*;
 use fenliu_core::settings::{
-    OfflineSettings, Overflow, QueueOrder, QueueSettings, RecentContactSettings, Rule, Target,
-    Timers, When,
+    OfflineSettings, Overflow, PresenceSettings, QueueOrder, QueueSettings, RecentContactSettings,
+    Rule, Target, Timers, When,
 };
 use fenliu_core::Strategy as PickStrategy;
 use fenliu_core::{
@@ -78,6 +78,8 @@ enum Op {
     },
     Delete(u8),
     Status(u8, u8),
+    /// The node saw no sign of life from the agent for the presence timeout.
+    Lapse(u8),
     /// Every agent goes offline (the end of a shift), which is when offline
     /// routing applies.
     Closing,
@@ -146,7 +148,11 @@ fn routing_strategy() -> impl Strategy<Value = RoutingSettings> {
         (any::<bool>(), proptest::bool::weighted(0.3), 0u8..64),
         0u32..4,
         (30u64..300, 60u64..1_800, 600u64..86_400, 3_600u64..172_800),
-        (any::<bool>(), 0u8..3),
+        (
+            any::<bool>(),
+            0u8..3,
+            proptest::option::weighted(0.5, 10u32..3_600),
+        ),
     )
         .prop_map(
             |(
@@ -156,7 +162,7 @@ fn routing_strategy() -> impl Strategy<Value = RoutingSettings> {
                 (any_online, offline_on, offline_mask),
                 busy_threshold,
                 (target, auto_end, reply_window, proactive),
-                (visible, tz),
+                (visible, tz, presence),
             )| RoutingSettings {
                 strategy: [
                     PickStrategy::LeastSaturation,
@@ -199,6 +205,9 @@ fn routing_strategy() -> impl Strategy<Value = RoutingSettings> {
                 },
                 leaderboard_visible: visible,
                 timezone: TzOffset::parse(["+08:00", "Z", "-05:00"][usize::from(tz)]).unwrap(),
+                presence: PresenceSettings {
+                    timeout_secs: presence,
+                },
             },
         )
 }
@@ -225,6 +234,7 @@ fn op_strategy() -> impl Strategy<Value = Op> {
         6 => agent_op(),
         1 => (0..AGENTS).prop_map(Op::Delete),
         6 => (0..AGENTS, 0u8..3).prop_map(|(a, s)| Op::Status(a, s)),
+        2 => (0..AGENTS).prop_map(Op::Lapse),
         3 => (0..AGENTS, 1u32..6).prop_map(|(a, m)| Op::MaxLoad(a, m)),
         2 => (0..GROUPS, 0u8..64).prop_map(|(g, m)| Op::Group(g, m)),
         3 => routing_strategy().prop_map(|r| Op::Routing(Box::new(r))),
@@ -308,6 +318,7 @@ fn commands(op: &Op, conversations: u64) -> Vec<Option<Command>> {
         }
         Op::Delete(a) => Command::DeleteAgent(agent_name(*a)),
         Op::Status(a, s) => Command::SetStatus(agent_name(*a), status(*s)),
+        Op::Lapse(a) => Command::PresenceLapsed(agent_name(*a)),
         Op::MaxLoad(a, m) => Command::SetMaxLoad(agent_name(*a), MaxLoad::new(*m).unwrap()),
         Op::Group(g, m) => Command::PutGroup(group_names(1 << g).remove(0), agent_names(*m)),
         Op::Routing(r) => Command::SetRouting(r.clone()),

@@ -6,10 +6,11 @@
 //! | 1 | the first format |
 //! | 2 | routing settings carry `queue.max_length` |
 //! | 3 | an agent's daily figures count receptions; the buyers received are records of their own (`recv:…`) |
+//! | 4 | routing settings are JSON text inside the record, so that a setting added later reads from an older record as its default; settings carry `presence` |
 //!
 //! Records are written in the newest format and read in any: bincode is not
 //! self-describing, so an older format is read through a copy of the types
-//! as they were ([`v1`], [`v2`]). An old record that is now several records
+//! as they were ([`v1`], [`v2`], [`v3`]). An old record that is now several records
 //! (a day's figures with its buyers) is read as all of them, and
 //! [`restore`] hands back what must be rewritten so that the store holds
 //! the new form before anything else is written.
@@ -23,15 +24,21 @@ use crate::{Batch, Put, StoreError};
 pub const FORMAT_V1: u8 = 1;
 /// Routing settings with the queue limit.
 pub const FORMAT_V2: u8 = 2;
-/// The format written now.
+/// Receptions as records of their own.
 pub const FORMAT_V3: u8 = 3;
+/// The format written now: settings as JSON text.
+pub const FORMAT_V4: u8 = 4;
 
 /// Encodes a record.
 pub fn encode(record: &Record) -> Vec<u8> {
     let mut out = Vec::with_capacity(64);
-    out.push(FORMAT_V3);
-    bincode::serde::encode_into_std_write(record, &mut out, bincode::config::standard())
-        .expect("records always encode");
+    out.push(FORMAT_V4);
+    bincode::serde::encode_into_std_write(
+        v4::Out::of(record),
+        &mut out,
+        bincode::config::standard(),
+    )
+    .expect("records always encode");
     out
 }
 
@@ -44,9 +51,15 @@ pub fn decode(key: &str, bytes: &[u8]) -> Result<Vec<Record>, StoreError> {
     };
     let config = bincode::config::standard();
     match bytes.split_first() {
-        Some((&FORMAT_V3, body)) => bincode::serde::decode_from_slice(body, config)
-            .map(|(r, _)| vec![r])
-            .map_err(|e| corrupt(e.to_string())),
+        Some((&FORMAT_V4, body)) => bincode::serde::decode_from_slice::<v4::In, _>(body, config)
+            .map_err(|e| corrupt(e.to_string()))
+            .and_then(|(r, _)| r.into_record().map_err(corrupt))
+            .map(|r| vec![r]),
+        Some((&FORMAT_V3, body)) => {
+            bincode::serde::decode_from_slice::<v3::Record, _>(body, config)
+                .map(|(r, _)| vec![r.into()])
+                .map_err(|e| corrupt(e.to_string()))
+        }
         Some((&FORMAT_V2, body)) => {
             bincode::serde::decode_from_slice::<v2::Record, _>(body, config)
                 .map(|(r, _)| r.into_records())
@@ -130,6 +143,294 @@ pub fn restore(
     Ok(Restored { shop, rewrite })
 }
 
+/// Records as format 4 writes them: as the core's types, but for the
+/// routing settings, which are JSON text (self-describing: every setting has
+/// a default, so a setting added later reads from an older record as it).
+pub(crate) mod v4 {
+    use fenliu_core::agent::Agent;
+    use fenliu_core::records::{Meta, Record};
+    use fenliu_core::shop::{OrderRecord, RecentContact};
+    use fenliu_core::stats::AgentDay;
+    use fenliu_core::time::Day;
+    use fenliu_core::{AgentId, BuyerId, Conversation, GroupId, RoutingSettings};
+    use serde::{Deserialize, Serialize};
+
+    /// What is written: `Record`'s variants, in the same order.
+    #[derive(Serialize)]
+    pub(crate) enum Out<'a> {
+        Meta(&'a Meta),
+        Settings(String),
+        Agent(&'a Agent),
+        Group(&'a GroupId, &'a Vec<AgentId>),
+        Conversation(&'a Conversation),
+        Recent(&'a BuyerId, &'a RecentContact),
+        Order(&'a OrderRecord),
+        Stats(&'a Day, &'a AgentId, &'a AgentDay),
+        Reception(&'a Day, &'a AgentId, &'a BuyerId),
+    }
+
+    impl<'a> Out<'a> {
+        pub(crate) fn of(record: &'a Record) -> Self {
+            match record {
+                Record::Meta(m) => Self::Meta(m),
+                Record::Settings(s) => {
+                    Self::Settings(serde_json::to_string(s).expect("settings always encode"))
+                }
+                Record::Agent(a) => Self::Agent(a),
+                Record::Group(g, m) => Self::Group(g, m),
+                Record::Conversation(c) => Self::Conversation(c),
+                Record::Recent(b, r) => Self::Recent(b, r),
+                Record::Order(o) => Self::Order(o),
+                Record::Stats(d, a, f) => Self::Stats(d, a, f),
+                Record::Reception(d, a, b) => Self::Reception(d, a, b),
+            }
+        }
+    }
+
+    /// What is read back.
+    #[derive(Deserialize)]
+    pub(crate) enum In {
+        Meta(Meta),
+        Settings(String),
+        Agent(Agent),
+        Group(GroupId, Vec<AgentId>),
+        Conversation(Box<Conversation>),
+        Recent(BuyerId, RecentContact),
+        Order(OrderRecord),
+        Stats(Day, AgentId, AgentDay),
+        Reception(Day, AgentId, BuyerId),
+    }
+
+    impl In {
+        pub(crate) fn into_record(self) -> Result<Record, String> {
+            Ok(match self {
+                In::Meta(m) => Record::Meta(m),
+                In::Settings(text) => Record::Settings(
+                    serde_json::from_str::<RoutingSettings>(&text).map_err(|e| e.to_string())?,
+                ),
+                In::Agent(a) => Record::Agent(a),
+                In::Group(g, m) => Record::Group(g, m),
+                In::Conversation(c) => Record::Conversation(c),
+                In::Recent(b, r) => Record::Recent(b, r),
+                In::Order(o) => Record::Order(o),
+                In::Stats(d, a, f) => Record::Stats(d, a, f),
+                In::Reception(d, a, b) => Record::Reception(d, a, b),
+            })
+        }
+    }
+}
+
+/// Records as format 3 wrote them: routing settings as bincode, in the
+/// shape they had from format 2 to 3 (copied here whole, down to the rules,
+/// so that later changes to the core's settings leave them readable).
+pub(crate) mod v3 {
+    use fenliu_core::agent::Agent;
+    use fenliu_core::records::{self, Meta};
+    use fenliu_core::settings as now;
+    use fenliu_core::shop::{OrderRecord, RecentContact};
+    use fenliu_core::stats::AgentDay;
+    use fenliu_core::time::Day;
+    use fenliu_core::{
+        AgentId, BuyerId, Conversation, Entry, GroupId, RoutingSettings, Strategy, Tag, TzOffset,
+    };
+    use serde::{Deserialize, Serialize};
+
+    /// `Record`, format 3 (same variants, in the same order).
+    #[derive(Serialize, Deserialize)]
+    pub(crate) enum Record {
+        Meta(Meta),
+        Settings(Settings),
+        Agent(Agent),
+        Group(GroupId, Vec<AgentId>),
+        Conversation(Box<Conversation>),
+        Recent(BuyerId, RecentContact),
+        Order(OrderRecord),
+        Stats(Day, AgentId, AgentDay),
+        Reception(Day, AgentId, BuyerId),
+    }
+
+    /// `RoutingSettings`, formats 2 and 3.
+    #[derive(Clone, Serialize, Deserialize)]
+    pub(crate) struct Settings {
+        pub(crate) strategy: Strategy,
+        pub(crate) queue: Queue,
+        pub(crate) recent_contact: Recent,
+        pub(crate) rules: Vec<Rule>,
+        pub(crate) overflow: now::Overflow,
+        pub(crate) offline: Offline,
+        pub(crate) busy_threshold: u32,
+        pub(crate) timers: Timers,
+        pub(crate) leaderboard_visible: bool,
+        pub(crate) timezone: TzOffset,
+    }
+
+    #[derive(Clone, Serialize, Deserialize)]
+    pub(crate) struct Queue {
+        pub(crate) enabled: bool,
+        pub(crate) order: now::QueueOrder,
+        pub(crate) max_length: Option<u32>,
+    }
+
+    #[derive(Clone, Serialize, Deserialize)]
+    pub(crate) struct Recent {
+        pub(crate) enabled: bool,
+        pub(crate) window_secs: u64,
+        pub(crate) within_max_load: bool,
+    }
+
+    #[derive(Clone, Serialize, Deserialize)]
+    pub(crate) struct Rule {
+        pub(crate) when: When,
+        pub(crate) to: Target,
+    }
+
+    #[derive(Clone, Serialize, Deserialize)]
+    pub(crate) struct When {
+        pub(crate) entry: Option<Entry>,
+        pub(crate) question: Option<Tag>,
+        pub(crate) order_state: Option<Tag>,
+        pub(crate) product_id: Option<Tag>,
+        pub(crate) intent: Option<Tag>,
+    }
+
+    #[derive(Clone, Serialize, Deserialize)]
+    pub(crate) struct Target {
+        pub(crate) agents: Vec<AgentId>,
+        pub(crate) groups: Vec<fenliu_core::GroupId>,
+    }
+
+    #[derive(Clone, Serialize, Deserialize)]
+    pub(crate) struct Offline {
+        pub(crate) agents: Vec<AgentId>,
+    }
+
+    #[derive(Clone, Serialize, Deserialize)]
+    pub(crate) struct Timers {
+        pub(crate) reply_target_secs: u64,
+        pub(crate) auto_end_secs: u64,
+        pub(crate) reply_window_secs: u64,
+        pub(crate) proactive_window_secs: u64,
+    }
+
+    #[cfg(test)]
+    impl Settings {
+        /// The format-3 shape of `s` (what it has of it).
+        pub(crate) fn of(s: &RoutingSettings) -> Self {
+            Settings {
+                strategy: s.strategy,
+                queue: Queue {
+                    enabled: s.queue.enabled,
+                    order: s.queue.order,
+                    max_length: s.queue.max_length,
+                },
+                recent_contact: Recent {
+                    enabled: s.recent_contact.enabled,
+                    window_secs: s.recent_contact.window_secs,
+                    within_max_load: s.recent_contact.within_max_load,
+                },
+                rules: s
+                    .rules
+                    .iter()
+                    .map(|r| Rule {
+                        when: When {
+                            entry: r.when.entry,
+                            question: r.when.question.clone(),
+                            order_state: r.when.order_state.clone(),
+                            product_id: r.when.product_id.clone(),
+                            intent: r.when.intent.clone(),
+                        },
+                        to: Target {
+                            agents: r.to.agents.clone(),
+                            groups: r.to.groups.clone(),
+                        },
+                    })
+                    .collect(),
+                overflow: s.overflow,
+                offline: Offline {
+                    agents: s.offline.agents.clone(),
+                },
+                busy_threshold: s.busy_threshold,
+                timers: Timers {
+                    reply_target_secs: s.timers.reply_target_secs,
+                    auto_end_secs: s.timers.auto_end_secs,
+                    reply_window_secs: s.timers.reply_window_secs,
+                    proactive_window_secs: s.timers.proactive_window_secs,
+                },
+                leaderboard_visible: s.leaderboard_visible,
+                timezone: s.timezone,
+            }
+        }
+    }
+
+    impl From<Settings> for RoutingSettings {
+        /// The settings as the core has them now: what was written, and the
+        /// defaults of everything added since.
+        fn from(s: Settings) -> Self {
+            RoutingSettings {
+                strategy: s.strategy,
+                queue: now::QueueSettings {
+                    enabled: s.queue.enabled,
+                    order: s.queue.order,
+                    max_length: s.queue.max_length,
+                },
+                recent_contact: now::RecentContactSettings {
+                    enabled: s.recent_contact.enabled,
+                    window_secs: s.recent_contact.window_secs,
+                    within_max_load: s.recent_contact.within_max_load,
+                },
+                rules: s
+                    .rules
+                    .into_iter()
+                    .map(|r| now::Rule {
+                        when: now::When {
+                            entry: r.when.entry,
+                            question: r.when.question,
+                            order_state: r.when.order_state,
+                            product_id: r.when.product_id,
+                            intent: r.when.intent,
+                        },
+                        to: now::Target {
+                            agents: r.to.agents,
+                            groups: r.to.groups,
+                        },
+                    })
+                    .collect(),
+                overflow: s.overflow,
+                offline: now::OfflineSettings {
+                    agents: s.offline.agents,
+                },
+                busy_threshold: s.busy_threshold,
+                timers: now::Timers {
+                    reply_target_secs: s.timers.reply_target_secs,
+                    auto_end_secs: s.timers.auto_end_secs,
+                    reply_window_secs: s.timers.reply_window_secs,
+                    proactive_window_secs: s.timers.proactive_window_secs,
+                },
+                leaderboard_visible: s.leaderboard_visible,
+                timezone: s.timezone,
+                ..RoutingSettings::default()
+            }
+        }
+    }
+
+    impl From<Record> for records::Record {
+        fn from(r: Record) -> Self {
+            use records::Record as R;
+            match r {
+                Record::Meta(m) => R::Meta(m),
+                Record::Settings(s) => R::Settings(s.into()),
+                Record::Agent(a) => R::Agent(a),
+                Record::Group(g, m) => R::Group(g, m),
+                Record::Conversation(c) => R::Conversation(c),
+                Record::Recent(b, r) => R::Recent(b, r),
+                Record::Order(o) => R::Order(o),
+                Record::Stats(d, a, f) => R::Stats(d, a, f),
+                Record::Reception(d, a, b) => R::Reception(d, a, b),
+            }
+        }
+    }
+}
+
 /// Records as format 2 wrote them: an agent's daily figures held the set of
 /// buyers it received.
 pub(crate) mod v2 {
@@ -140,14 +441,16 @@ pub(crate) mod v2 {
     use fenliu_core::shop::{OrderRecord, RecentContact};
     use fenliu_core::stats::AgentDay as NewAgentDay;
     use fenliu_core::time::Day;
-    use fenliu_core::{AgentId, BuyerId, Conversation, GroupId, RoutingSettings};
+    use fenliu_core::{AgentId, BuyerId, Conversation, GroupId};
     use serde::{Deserialize, Serialize};
+
+    use super::v3;
 
     /// `Record`, formats 1 and 2 (same variants, in the same order).
     #[derive(Serialize, Deserialize)]
     pub(crate) enum Record {
         Meta(Meta),
-        Settings(RoutingSettings),
+        Settings(v3::Settings),
         Agent(Agent),
         Group(GroupId, Vec<AgentId>),
         Conversation(Box<Conversation>),
@@ -175,7 +478,7 @@ pub(crate) mod v2 {
             use records::Record as R;
             vec![match self {
                 Record::Meta(m) => R::Meta(m),
-                Record::Settings(s) => R::Settings(s),
+                Record::Settings(s) => R::Settings(s.into()),
                 Record::Agent(a) => R::Agent(a),
                 Record::Group(g, m) => R::Group(g, m),
                 Record::Conversation(c) => R::Conversation(c),
@@ -205,17 +508,14 @@ pub(crate) mod v2 {
 pub(crate) mod v1 {
     use fenliu_core::agent::Agent;
     use fenliu_core::records::Meta;
-    use fenliu_core::settings::{
-        OfflineSettings, Overflow, QueueOrder, QueueSettings, RecentContactSettings, Rule, Timers,
-    };
+    use fenliu_core::settings::{Overflow, QueueOrder};
     use fenliu_core::shop::{OrderRecord, RecentContact};
     use fenliu_core::time::Day;
-    use fenliu_core::{
-        AgentId, BuyerId, Conversation, GroupId, RoutingSettings, Strategy, TzOffset,
-    };
+    use fenliu_core::{AgentId, BuyerId, Conversation, GroupId, Strategy, TzOffset};
     use serde::{Deserialize, Serialize};
 
     use super::v2::{self, AgentDay};
+    use super::v3;
 
     /// `Record`, format 1 (same variants, in the same order).
     #[derive(Serialize, Deserialize)]
@@ -235,12 +535,12 @@ pub(crate) mod v1 {
     pub(crate) struct Settings {
         pub(crate) strategy: Strategy,
         pub(crate) queue: Queue,
-        pub(crate) recent_contact: RecentContactSettings,
-        pub(crate) rules: Vec<Rule>,
+        pub(crate) recent_contact: v3::Recent,
+        pub(crate) rules: Vec<v3::Rule>,
         pub(crate) overflow: Overflow,
-        pub(crate) offline: OfflineSettings,
+        pub(crate) offline: v3::Offline,
         pub(crate) busy_threshold: u32,
-        pub(crate) timers: Timers,
+        pub(crate) timers: v3::Timers,
         pub(crate) leaderboard_visible: bool,
         pub(crate) timezone: TzOffset,
     }
@@ -256,9 +556,9 @@ pub(crate) mod v1 {
         fn from(r: Record) -> Self {
             match r {
                 Record::Meta(m) => Self::Meta(m),
-                Record::Settings(s) => Self::Settings(RoutingSettings {
+                Record::Settings(s) => Self::Settings(v3::Settings {
                     strategy: s.strategy,
-                    queue: QueueSettings {
+                    queue: v3::Queue {
                         enabled: s.queue.enabled,
                         order: s.queue.order,
                         max_length: None,
@@ -298,21 +598,81 @@ mod tests {
     }
 
     fn settings_v1(s: &RoutingSettings) -> v1::Settings {
+        let v3 = v3::Settings::of(s);
         v1::Settings {
-            strategy: s.strategy,
+            strategy: v3.strategy,
             queue: v1::Queue {
-                enabled: s.queue.enabled,
-                order: s.queue.order,
+                enabled: v3.queue.enabled,
+                order: v3.queue.order,
             },
-            recent_contact: s.recent_contact.clone(),
-            rules: s.rules.clone(),
-            overflow: s.overflow,
-            offline: s.offline.clone(),
-            busy_threshold: s.busy_threshold,
-            timers: s.timers.clone(),
-            leaderboard_visible: s.leaderboard_visible,
-            timezone: s.timezone,
+            recent_contact: v3.recent_contact,
+            rules: v3.rules,
+            overflow: v3.overflow,
+            offline: v3.offline,
+            busy_threshold: v3.busy_threshold,
+            timers: v3.timers,
+            leaderboard_visible: v3.leaderboard_visible,
+            timezone: v3.timezone,
         }
+    }
+
+    fn format_3(record: &v3::Record) -> Vec<u8> {
+        let mut out = vec![FORMAT_V3];
+        out.extend(bincode::serde::encode_to_vec(record, bincode::config::standard()).unwrap());
+        out
+    }
+
+    #[test]
+    fn format_3_settings_read_as_written_with_the_defaults_of_later_settings() {
+        let mut written = RoutingSettings::default();
+        written.queue.max_length = Some(9);
+        written.timers.auto_end_secs = 60;
+        written.rules.push(fenliu_core::settings::Rule {
+            when: fenliu_core::settings::When {
+                question: Some(fenliu_core::Tag::parse("q").unwrap()),
+                ..Default::default()
+            },
+            to: fenliu_core::settings::Target {
+                agents: vec![AgentId::parse("a1").unwrap()],
+                groups: vec![],
+            },
+        });
+        let bytes = format_3(&v3::Record::Settings(v3::Settings::of(&written)));
+
+        let read = decode("settings", &bytes).unwrap();
+
+        assert_eq!(read, vec![Record::Settings(written)]);
+        let [Record::Settings(s)] = &read[..] else {
+            unreachable!()
+        };
+        assert_eq!(s.presence.timeout_secs, None);
+    }
+
+    #[test]
+    fn format_4_settings_are_json_and_a_missing_setting_reads_as_its_default() {
+        let mut written = RoutingSettings::default();
+        written.presence.timeout_secs = Some(60);
+        let bytes = encode(&Record::Settings(written.clone()));
+        assert_eq!(
+            decode("settings", &bytes).unwrap(),
+            vec![Record::Settings(written)]
+        );
+
+        // A record written before `presence` existed: the same JSON without it.
+        let mut json = serde_json::to_value(RoutingSettings::default()).unwrap();
+        json.as_object_mut().unwrap().remove("presence");
+        let mut old = vec![FORMAT_V4];
+        old.extend(
+            bincode::serde::encode_to_vec(
+                v4::Out::Settings(json.to_string()),
+                bincode::config::standard(),
+            )
+            .unwrap(),
+        );
+        assert_eq!(
+            decode("settings", &old).unwrap(),
+            vec![Record::Settings(RoutingSettings::default())]
+        );
     }
 
     #[test]
@@ -325,7 +685,7 @@ mod tests {
             ..RoutingSettings::default()
         };
         let bytes = encode(&Record::Settings(settings.clone()));
-        assert_eq!(bytes[0], FORMAT_V3);
+        assert_eq!(bytes[0], FORMAT_V4);
         assert_eq!(
             decode("settings", &bytes).unwrap(),
             vec![Record::Settings(settings)]
@@ -434,7 +794,7 @@ mod tests {
             .rewrite
             .puts
             .iter()
-            .all(|p| p.value[0] == FORMAT_V3));
+            .all(|p| p.value[0] == FORMAT_V4));
         let again: Vec<_> = restored
             .rewrite
             .puts

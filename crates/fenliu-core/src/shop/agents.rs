@@ -11,7 +11,7 @@ use rand::Rng;
 
 use super::Shop;
 use crate::agent::{check_display_name, Agent, AgentStatus, MaxLoad, Weight};
-use crate::effects::{Event, Reply};
+use crate::effects::{Event, Reply, StatusCause};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{AgentId, GroupId};
 use crate::index::Slot;
@@ -181,6 +181,7 @@ impl Shop {
         &mut self,
         id: &AgentId,
         status: AgentStatus,
+        cause: Option<StatusCause>,
         now: Millis,
         rng: &mut R,
     ) -> CoreResult<Reply> {
@@ -192,6 +193,7 @@ impl Shop {
         self.fx.events.push(Event::AgentStatus {
             agent_id: id.clone(),
             status,
+            cause,
         });
         self.ensure_day(now);
         self.reindex(slot);
@@ -200,6 +202,22 @@ impl Shop {
         // conversations queued behind it. Either way the queue is looked at.
         self.drain(now, rng);
         Ok(Reply::Done)
+    }
+
+    /// The node saw no sign of life from agent `id` for the presence
+    /// timeout: offline, unless presence is off or it is offline already.
+    pub(super) fn presence_lapsed<R: Rng + ?Sized>(
+        &mut self,
+        id: &AgentId,
+        now: Millis,
+        rng: &mut R,
+    ) -> CoreResult<Reply> {
+        self.slot_or_404(id)?;
+        if self.settings.presence.timeout_secs.is_none() {
+            return Ok(Reply::Done);
+        }
+        let cause = Some(StatusCause::Presence);
+        self.set_status(id, AgentStatus::Offline, cause, now, rng)
     }
 
     pub(super) fn set_max_load<R: Rng + ?Sized>(
