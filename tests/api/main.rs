@@ -12,6 +12,7 @@ mod explain;
 mod lifecycle;
 mod ops;
 mod permissions;
+mod presence;
 mod queue;
 mod ranking;
 mod routing;

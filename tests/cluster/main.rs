@@ -854,3 +854,86 @@ async fn a_subscriber_on_another_node_misses_no_event() {
         );
     }
 }
+
+/// Agent presence in a cluster: a heartbeat sent to any node reaches the
+/// owner's agent actor (it is forwarded like any request), a kill -9 of the
+/// owner sets nobody offline early (the new owner's clocks start when it
+/// takes the shop), and silence is still noticed afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_follows_heartbeats_on_any_node_and_survives_a_takeover() {
+    let c = Cluster::start(3, TTL_MS).await;
+    let s = ShopFixture::new("presence");
+    let a = put(&c, 0, &s.path("/agents/a1"), &s.admin, json!({})).await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    let a = put(
+        &c,
+        0,
+        &s.path("/routing"),
+        &s.admin,
+        json!({"presence": {"timeout_secs": 10}}),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    let me = s.agent("a1");
+    let a = put(
+        &c,
+        0,
+        &s.path("/agents/a1/status"),
+        &me,
+        json!({"status": "online"}),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    let (owner_id, _) = owner(&c, 0, &s).await;
+    let victim = c.index_of(&owner_id);
+    let (other, survivor) = ((victim + 1) % 3, (victim + 2) % 3);
+    let status = |i: usize| {
+        let c = &c;
+        let s = &s;
+        async move {
+            get(c, i, &s.path("/agents/a1"), &s.service).await.body["status"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        }
+    };
+
+    // Heartbeats through a node that does not own the shop keep a1 online
+    // past the timeout.
+    let until = Instant::now() + Duration::from_secs(13);
+    while Instant::now() < until {
+        let beat = post(&c, other, &s.path("/agents/a1/heartbeat"), &me, json!({})).await;
+        assert_eq!(beat.status, 200, "{:?}", beat.body);
+        assert_eq!(beat.body["timeout_secs"], 10);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    assert_eq!(status(survivor).await, "online");
+
+    // The owner dies; the heartbeats go on through the same node.
+    c.nodes[victim].kill9();
+    let until = Instant::now() + Duration::from_secs(14);
+    while Instant::now() < until {
+        let beat = post(&c, other, &s.path("/agents/a1/heartbeat"), &me, json!({})).await;
+        assert_eq!(beat.status, 200, "{:?}", beat.body);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    let (new_owner, _) = owner(&c, survivor, &s).await;
+    assert_ne!(new_owner, owner_id);
+    assert_eq!(
+        status(survivor).await,
+        "online",
+        "set offline across the takeover"
+    );
+
+    // Silence: offline within the timeout (and a little).
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut now = status(survivor).await;
+    while now != "offline" && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        now = status(survivor).await;
+    }
+    assert_eq!(
+        now, "offline",
+        "silence was never noticed after the takeover"
+    );
+}

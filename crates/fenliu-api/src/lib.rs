@@ -30,6 +30,7 @@ pub mod input;
 pub mod observe;
 pub mod openapi;
 pub mod paths;
+pub mod presence;
 pub mod routes;
 pub mod schema;
 pub mod settings;

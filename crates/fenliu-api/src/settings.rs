@@ -45,6 +45,8 @@ pub struct Routing {
     leaderboard_visible: bool,
     #[schema(value_type = schema::TzOffset)]
     timezone: TzOffset,
+    /// Shown only when presence is tracked (an extension).
+    #[serde(skip_serializing_if = "PresenceView::is_off")]
     presence: PresenceView,
 }
 
@@ -63,6 +65,12 @@ pub struct PresenceView {
     )]
     #[schema(nullable = false, minimum = 10, maximum = 3600)]
     timeout_secs: Option<u32>,
+}
+
+impl PresenceView {
+    fn is_off(&self) -> bool {
+        self.timeout_secs.is_none()
+    }
 }
 
 /// The queue (排队).

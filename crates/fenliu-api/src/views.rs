@@ -347,6 +347,17 @@ impl From<RankRow> for RankRowView {
     }
 }
 
+/// What a heartbeat answers: how often the agent must show life.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Heartbeat {
+    /// The shop's presence timeout (`presence.timeout_secs`); absent when
+    /// presence is not tracked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 10, maximum = 3600)]
+    pub timeout_secs: Option<u32>,
+}
+
 /// The node serving a shop.
 #[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

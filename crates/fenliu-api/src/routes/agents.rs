@@ -1,7 +1,7 @@
 //! `/v1/shops/{shop}/agents`: agents, their status and max load.
 
 use actix_web::web::{Data, Json, Query};
-use actix_web::{delete, get, put, HttpResponse};
+use actix_web::{delete, get, post, put, HttpResponse};
 use fenliu_core::query::{AgentById, AgentPage, AgentToday, ConversationsOf};
 use fenliu_core::{AgentStatus, Command, GroupId, MaxLoad, Weight};
 use fenliu_node::Node;
@@ -13,7 +13,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::input::{present, Body, PageLimit};
 use crate::paths::{AgentPath, ShopPath};
 use crate::schema;
-use crate::views::{AgentConversations, AgentList, AgentView};
+use crate::views::{AgentConversations, AgentList, AgentView, Heartbeat};
 
 /// Body of `PUT /agents/{agent}`: a field left out keeps its value (the
 /// default for a new agent).
@@ -258,4 +258,25 @@ pub async fn set_max_load(
             .await?
             .answer,
     )
+}
+
+/// A sign of life from the agent (an extension)
+///
+/// With the shop's `presence.timeout_secs` set, an agent who is `online` or
+/// `busy` and shows no sign of life for that long is set `offline` (event
+/// `agent.status` with `cause: "presence"`); its active conversations stay
+/// its own. A heartbeat, or an open `GET /events` stream with the agent's
+/// own token, is a sign of life. Answers the timeout, so the workbench can
+/// pace its heartbeats (a third of it is a safe interval).
+#[utoipa::path(
+    tag = "agents",
+    params(AgentPath),
+    security(("bearer" = ["self", "service"])),
+    responses((status = OK, body = Heartbeat)),
+)]
+#[post("/agents/{agent}/heartbeat")]
+pub async fn heartbeat(node: Data<Node>, access: Access<AgentPath>) -> ApiResult<Json<Heartbeat>> {
+    let AgentPath { shop, agent } = &access.path;
+    let timeout_secs = node.heartbeat(shop, agent).await?;
+    Ok(Json(Heartbeat { timeout_secs }))
 }

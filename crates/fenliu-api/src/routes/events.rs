@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use actix_web::http::header;
 use actix_web::web::{Bytes, Data, Query};
 use actix_web::{get, HttpRequest, HttpResponse};
 use fenliu_node::events::{Delivery, Published};
@@ -16,11 +17,17 @@ use utoipa::{IntoParams, ToSchema};
 use crate::access::Access;
 use crate::error::{ApiError, ApiResult};
 use crate::paths::ShopPath;
+use crate::presence;
 use crate::schema;
 use crate::views::rfc3339;
 
 /// Silence longer than this gets a comment line, so proxies keep the stream open.
 const KEEPALIVE: Duration = Duration::from_secs(15);
+
+/// The same for an agent's own stream, which is its sign of life: a client
+/// that went away is noticed only when a write fails, so that it stops
+/// counting as alive within a few of these.
+const AGENT_KEEPALIVE: Duration = Duration::from_secs(4);
 
 /// The header a reconnecting client names its last event with (standard SSE).
 const LAST_EVENT_ID: &str = "last-event-id";
@@ -122,7 +129,9 @@ fn gap_notice(comment: &str, data: &serde_json::Value) -> Bytes {
 ///
 /// Each event is an `id:` line (increasing within the shop), an `event:`
 /// line, one `data:` line of JSON, and a blank line; after 15 s without an
-/// event a `: keepalive` comment. An agent sees only its own events. A
+/// event a `: keepalive` comment. An agent sees only its own events, and
+/// its own open stream is a sign of life for its presence (see
+/// `POST /agents/{agent}/heartbeat`). A
 /// client naming its last event (`Last-Event-ID`, or `last_event_id` when it
 /// cannot set headers; the header wins) first gets every stored event after
 /// it that it may see, then the live ones; an id older than what the shop
@@ -150,12 +159,27 @@ pub async fn events(
     let shop = &access.path.shop;
     let sub = node.subscribe(shop, after).await?;
     let drained = Box::pin(node.drained());
+    // The agent's own stream is its sign of life while it stays open.
+    let signing = only.clone().map(|agent| {
+        let token = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        presence::sign_while_open(node.get_ref().clone(), shop.clone(), agent, token)
+    });
+    let keepalive = if signing.is_some() {
+        AGENT_KEEPALIVE
+    } else {
+        KEEPALIVE
+    };
     let body = stream::unfold(
-        (sub, only, drained),
-        |(mut sub, only, mut drained)| async move {
+        (sub, only, drained, signing),
+        move |(mut sub, only, mut drained, signing)| async move {
             loop {
                 let next = tokio::select! {
-                    next = tokio::time::timeout(KEEPALIVE, sub.next()) => next,
+                    next = tokio::time::timeout(keepalive, sub.next()) => next,
                     // The node shuts down: end the stream; clients reconnect elsewhere.
                     () = &mut drained => return None,
                 };
@@ -164,6 +188,11 @@ pub async fn events(
                     Ok(Some(Delivery::Event(p))) => {
                         if only.as_ref().is_some_and(|a| !p.concerns(a.as_str())) {
                             continue;
+                        }
+                        if p.name == "agent.status" {
+                            if let Some(signing) = &signing {
+                                signing.now();
+                            }
                         }
                         frame(&p)
                     }
@@ -178,7 +207,10 @@ pub async fn events(
                     // up: the client reconnects with its last id.
                     Ok(None) => return None,
                 };
-                return Some((Ok::<_, actix_web::Error>(chunk), (sub, only, drained)));
+                return Some((
+                    Ok::<_, actix_web::Error>(chunk),
+                    (sub, only, drained, signing),
+                ));
             }
         },
     );

@@ -30,6 +30,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(agents::agent_conversations)
                 .service(agents::set_status)
                 .service(agents::set_max_load)
+                .service(agents::heartbeat)
                 .service(shop::list_groups)
                 .service(shop::put_group)
                 .service(shop::get_routing)

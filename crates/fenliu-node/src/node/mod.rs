@@ -16,7 +16,7 @@ use fenliu_core::{Command, Millis, ShopId};
 use fenliu_store::{Acquired, Fence, ShopStore};
 use tracing::{info, instrument, warn, Instrument};
 
-use crate::agent_actor::{AgentDirectory, Get};
+use crate::agent_actor::{AgentDirectory, Get, Sign};
 use crate::clock::SharedClock;
 use crate::error::NodeError;
 use crate::events::EventHub;
@@ -108,7 +108,7 @@ impl Node {
         let metrics = Metrics::new();
         let hub = EventHub::default();
         let leases = Leases::new(config.lease_ttl);
-        let agents = AgentDirectory::default();
+        let agents = AgentDirectory::new(clock.clone());
         let shops = ShopDirectory::default();
         let env = ShopEnv {
             shops: shops.clone(),
@@ -304,6 +304,34 @@ impl Node {
             }
         }
         self.ask(shop, AgentById(agent.clone())).await
+    }
+
+    /// A sign of life from an agent of a shop served here, for its agent
+    /// actor's presence clock (loading the shop first if need be). Answers
+    /// the shop's presence timeout in seconds (`None`: not tracked), or
+    /// `Err(NotFound)` for an unknown agent.
+    pub async fn heartbeat(
+        &self,
+        shop: &ShopId,
+        agent: &fenliu_core::AgentId,
+    ) -> Result<Option<u32>, NodeError> {
+        for _ in 0..ATTEMPTS {
+            if self.leases.valid(shop).is_some() {
+                if let Some(addr) = self.agents.get(shop, agent) {
+                    if let Ok(timeout) = addr.send(Sign).await {
+                        return Ok(timeout);
+                    }
+                }
+            }
+            // Not loaded here yet (or just moved): asking the shop loads it,
+            // which starts its agent actors.
+            if self.ask(shop, AgentById(agent.clone())).await?.is_none() {
+                return Err(NodeError::Core(fenliu_core::CoreError::NotFound(format!(
+                    "agent {agent} not found"
+                ))));
+            }
+        }
+        Err(NodeError::Unavailable)
     }
 
     /// Whether the node should receive traffic: the store answers and the

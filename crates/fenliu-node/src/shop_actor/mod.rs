@@ -140,6 +140,24 @@ enum State {
     Retired,
 }
 
+/// Whether a store write is in flight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Writing {
+    /// None: what is decided next is written at once.
+    Idle,
+    /// One; what is decided meanwhile gathers in the next group.
+    InFlight,
+    /// One, and a [`Restart`] came meanwhile: the actor stops once every
+    /// change decided so far is written, so that its reload sees them.
+    ThenRestart,
+}
+
+impl Writing {
+    fn in_flight(self) -> bool {
+        self != Self::Idle
+    }
+}
+
 /// An operation waiting for the shop to be loaded; `true` means the load
 /// failed and it must answer so.
 type Job = Box<dyn FnOnce(&mut ShopActor, &mut Context<ShopActor>, bool)>;
@@ -154,12 +172,10 @@ pub struct ShopActor {
     backlog: VecDeque<Job>,
     /// Decided, not yet written.
     next: Group,
-    /// Whether a write is in flight.
-    writing: bool,
+    /// Whether a write is in flight, and what waits for it to end.
+    writing: Writing,
     /// Who waits for the actor to stop after [`Retire`].
     retiring: Vec<oneshot::Sender<()>>,
-    /// A [`Restart`] waits for what was decided to be written.
-    restart_when_written: bool,
     /// The wake-up time last published to the store (`None`: not known to
     /// be there), and whether a publication is on its way.
     wakeup: Option<Option<Millis>>,
@@ -188,9 +204,8 @@ impl ShopActor {
             state: State::Unloaded,
             backlog: VecDeque::new(),
             next: Group::default(),
-            writing: false,
+            writing: Writing::Idle,
             retiring: Vec::new(),
-            restart_when_written: false,
             wakeup: None,
             publishing_wakeup: false,
             env,
@@ -244,7 +259,7 @@ impl ShopActor {
                 return;
             }
         };
-        if batch.is_empty() && !self.writing && self.next.is_idle() {
+        if batch.is_empty() && !self.writing.in_flight() && self.next.is_idle() {
             // Nothing to store and nothing stored is pending: answer now.
             let _ = tx.send(answer);
             return;
@@ -262,14 +277,14 @@ impl ShopActor {
 
     /// Starts writing the next group unless a write is in flight.
     fn flush(&mut self, ctx: &mut Context<Self>) {
-        if self.writing || self.next.is_idle() {
+        if self.writing.in_flight() || self.next.is_idle() {
             return;
         }
         let mut group = std::mem::take(&mut self.next);
         let batch = group.take_batch();
         let m = &self.env.metrics;
         m.write_commands.observe(group.commands as f64);
-        self.writing = true;
+        self.writing = Writing::InFlight;
         let write = (!batch.is_empty()).then(|| {
             m.store_round_trips.with_label_values(&["write"]).inc();
             m.store_bytes_written.inc_by(batch_bytes(&batch));
@@ -293,7 +308,8 @@ impl ShopActor {
 
     /// A write ended: answer its callers, then write the next group or reload.
     fn written(&mut self, group: Group, written: Result<(), StoreError>, ctx: &mut Context<Self>) {
-        self.writing = false;
+        let then_restart = self.writing == Writing::ThenRestart;
+        self.writing = Writing::Idle;
         match written {
             Ok(()) => {
                 for wait in &group.waits {
@@ -310,7 +326,9 @@ impl ShopActor {
                     },
                 );
                 if self.shop().is_some() {
-                    self.env.agents.publish(&self.id, changed, removed);
+                    self.env
+                        .agents
+                        .publish(&self.id, &ctx.address(), changed, removed);
                 }
                 for waiter in group.waiters {
                     waiter(Ok(()));
@@ -342,12 +360,17 @@ impl ShopActor {
             }
         }
         self.flush(ctx);
-        if !self.writing {
-            if self.restart_when_written {
+        if then_restart {
+            if self.writing.in_flight() {
+                // What was decided meanwhile is on its way: wait for it too.
+                self.writing = Writing::ThenRestart;
+            } else {
                 // Everything decided is written: the reload will see it.
                 ctx.stop();
-                return;
             }
+            return;
+        }
+        if !self.writing.in_flight() {
             self.load_when_idle(ctx);
             if matches!(self.state, State::Retired) && self.next.is_idle() {
                 self.stop_retired(ctx);
@@ -358,7 +381,10 @@ impl ShopActor {
     /// Loads the shop for the backlog once no write is in flight (a load
     /// must see every write this actor made).
     fn load_when_idle(&mut self, ctx: &mut Context<Self>) {
-        if !matches!(self.state, State::Unloaded) || self.writing || self.backlog.is_empty() {
+        if !matches!(self.state, State::Unloaded)
+            || self.writing.in_flight()
+            || self.backlog.is_empty()
+        {
             return;
         }
         self.state = State::Loading;
@@ -375,7 +401,7 @@ impl ShopActor {
         let load = async move { store.load(&id, now).await };
         // `wait`: no other message is handled until the shop is in memory.
         ctx.wait(wrap_future(load).map(|loaded, act: &mut Self, ctx| {
-            let failed = match act.install(loaded) {
+            let failed = match act.install(loaded, ctx) {
                 Ok(()) => false,
                 Err(e) => {
                     warn!(shop_id = %act.id, error = %e, "cannot load the shop");
@@ -417,6 +443,7 @@ impl ShopActor {
     fn install(
         &mut self,
         loaded: Result<Vec<(String, Vec<u8>)>, StoreError>,
+        ctx: &mut Context<Self>,
     ) -> Result<(), NodeError> {
         if !matches!(self.state, State::Loading) {
             return Ok(());
@@ -424,15 +451,10 @@ impl ShopActor {
         let restored = codec::restore(self.id.clone(), loaded?, self.env.clock.now())?;
         let shop = restored.shop;
         info!(shop_id = %self.id, agents = shop.agent_count(), queued = shop.queue_len(), "shop loaded");
-        let timezone = shop.settings().timezone;
-        let all = shop
-            .agents()
-            .map(|a| AgentSnapshot {
-                agent: a.clone(),
-                timezone,
-            })
-            .collect();
-        self.env.agents.publish(&self.id, all, Vec::new());
+        let all = shop.agents().map(|a| snapshot(&shop, a)).collect();
+        self.env
+            .agents
+            .publish(&self.id, &ctx.address(), all, Vec::new());
         // Records an older format left to rewrite go out with the first
         // write; a command that changes one of them later wins, as always.
         self.next.absorb(restored.rewrite);
@@ -454,13 +476,17 @@ impl ShopActor {
         match catch_unwind(AssertUnwindSafe(|| op(shop, now, rng))) {
             Ok((answer, effects)) => {
                 let mut batch = codec::batch_for(shop, &effects);
-                let timezone = shop.settings().timezone;
+                if effects.changed.contains(&RecordKey::Settings) {
+                    // Every agent actor reads the shop's presence timeout.
+                    for a in shop.agents() {
+                        self.next
+                            .agents
+                            .insert(a.id.clone(), Some(snapshot(shop, a)));
+                    }
+                }
                 for key in &effects.changed {
                     if let RecordKey::Agent(id) = key {
-                        let snap = shop.agent(id).map(|a| AgentSnapshot {
-                            agent: a.clone(),
-                            timezone,
-                        });
+                        let snap = shop.agent(id).map(|a| snapshot(shop, a));
                         self.next.agents.insert(id.clone(), snap);
                     }
                 }
@@ -516,7 +542,7 @@ impl ShopActor {
         for job in std::mem::take(&mut self.backlog) {
             job(self, ctx, true);
         }
-        if !self.writing && self.next.is_idle() {
+        if !self.writing.in_flight() && self.next.is_idle() {
             self.stop_retired(ctx);
         }
     }
@@ -636,7 +662,13 @@ impl ShopActor {
     fn check_idle(&mut self, ctx: &mut Context<Self>) {
         let now = self.env.clock.now();
         let idle_for = self.env.passivate_after.as_millis() as Millis;
-        let busy = self.writing || !self.next.is_idle() || !self.backlog.is_empty();
+        let busy = self.writing.in_flight() || !self.next.is_idle() || !self.backlog.is_empty();
+        // An agent whose presence is watched needs its agent actor here.
+        let watching = self.shop().is_some_and(|shop| {
+            let (online, busy, _) = shop.status_counts();
+            shop.settings().presence.timeout_secs.is_some() && online + busy > 0
+        });
+        let busy = busy || watching;
         if matches!(self.state, State::Retired) || busy || now - self.last_used < idle_for {
             return;
         }
@@ -656,6 +688,15 @@ impl ShopActor {
             let _ = store.release(&id, &fence).await;
         });
         ctx.stop();
+    }
+}
+
+/// What the agent actor of `a` mirrors.
+fn snapshot(shop: &Shop, a: &fenliu_core::Agent) -> AgentSnapshot {
+    AgentSnapshot {
+        agent: a.clone(),
+        timezone: shop.settings().timezone,
+        presence_secs: shop.settings().presence.timeout_secs,
     }
 }
 
@@ -692,8 +733,7 @@ impl Supervised for ShopActor {
         warn!(shop_id = %self.id, "shop actor restarting; reloading from the store");
         // The actor stops only with no write in flight; anything decided and
         // not written is dropped with its callers (they are told to retry).
-        self.writing = false;
-        self.restart_when_written = false;
+        self.writing = Writing::Idle;
         self.next = Group::default();
         self.drop_state();
         self.timer = None;
@@ -854,8 +894,8 @@ impl Handler<Restart> for ShopActor {
     fn handle(&mut self, _: Restart, ctx: &mut Self::Context) {
         // Let what is decided be written first: the reload must see it.
         self.flush(ctx);
-        if self.writing {
-            self.restart_when_written = true;
+        if self.writing.in_flight() {
+            self.writing = Writing::ThenRestart;
             return;
         }
         ctx.stop();
