@@ -107,6 +107,18 @@ enum State {
     Retired,
 }
 
+/// The shop's wake-up time in the store, as far as its actor knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Wakeup {
+    /// Not known to be there (never published, or the last publication failed).
+    Unknown,
+    /// A publication is on its way (one at a time, so that an older time
+    /// never lands after a newer one).
+    Publishing,
+    /// This time (`None`: no timer) is there.
+    Published(Option<Millis>),
+}
+
 /// Whether a store write is in flight.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Writing {
@@ -143,10 +155,8 @@ pub struct ShopActor {
     writing: Writing,
     /// Who waits for the actor to stop after [`Retire`].
     retiring: Vec<oneshot::Sender<()>>,
-    /// The wake-up time last published to the store (`None`: not known to
-    /// be there), and whether a publication is on its way.
-    wakeup: Option<Option<Millis>>,
-    publishing_wakeup: bool,
+    /// The wake-up time in the store, as far as this actor knows.
+    wakeup: Wakeup,
     /// Shared by every shop actor of the node: an actor is mostly idle, and
     /// its size is paid per live shop.
     env: Arc<ShopEnv>,
@@ -173,8 +183,7 @@ impl ShopActor {
             next: Group::default(),
             writing: Writing::Idle,
             retiring: Vec::new(),
-            wakeup: None,
-            publishing_wakeup: false,
+            wakeup: Wakeup::Unknown,
             env,
             rng,
             timer: None,
@@ -570,16 +579,16 @@ impl ShopActor {
     /// due must not be missed by a takeover because the store blinked once.
     /// Only stored state is published: this runs after a write.
     fn publish_wakeup(&mut self, ctx: &mut Context<Self>) {
-        if self.publishing_wakeup || matches!(self.state, State::Retired) {
+        if self.wakeup == Wakeup::Publishing || matches!(self.state, State::Retired) {
             return;
         }
         let Some(next) = self.shop().map(Shop::next_deadline) else {
             return;
         };
-        if self.wakeup == Some(next) {
+        if self.wakeup == Wakeup::Published(next) {
             return;
         }
-        self.publishing_wakeup = true;
+        self.wakeup = Wakeup::Publishing;
         self.env
             .metrics
             .store_round_trips
@@ -588,15 +597,14 @@ impl ShopActor {
         let (store, id) = (self.env.store.clone(), self.id.clone());
         let publish = async move { store.set_wakeup(&id, next).await };
         ctx.spawn(wrap_future(publish).map(move |done, act: &mut Self, ctx| {
-            act.publishing_wakeup = false;
             match done {
                 Ok(()) => {
-                    act.wakeup = Some(next);
+                    act.wakeup = Wakeup::Published(next);
                     act.publish_wakeup(ctx);
                 }
                 Err(e) => {
                     warn!(shop_id = %act.id, error = %e, "could not publish the wake-up time; retrying");
-                    act.wakeup = None;
+                    act.wakeup = Wakeup::Unknown;
                     ctx.run_later(WAKEUP_RETRY, |act, ctx| act.publish_wakeup(ctx));
                 }
             }
