@@ -93,6 +93,31 @@ async fn an_idle_shop_actor_is_passivated_and_comes_back_on_demand() {
 }
 
 #[actix_rt::test]
+async fn a_shop_watching_an_agents_presence_is_not_passivated() {
+    let node = node(Duration::from_millis(300));
+    staff_and_route(&node, 0).await;
+    let mut settings = fenliu_core::RoutingSettings::default();
+    settings.presence.timeout_secs = Some(600);
+    node.command(&shop(), Command::SetRouting(Box::new(settings)), ())
+        .await
+        .unwrap();
+
+    // Online and watched: its agent actor holds the presence clock.
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    assert_eq!(node.live_shops().await, 1, "passivated while watching");
+
+    // Offline: nothing to watch, the idle shop goes.
+    let offline = Command::SetStatus(agent(), AgentStatus::Offline);
+    node.command(&shop(), offline, ()).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while node.live_shops().await > 0 {
+        assert!(Instant::now() < deadline, "actor never passivated");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    node.shutdown();
+}
+
+#[actix_rt::test]
 async fn agent_reads_follow_every_write_of_the_shop() {
     let node = node(Duration::from_secs(600));
     staff_and_route(&node, 2).await;
