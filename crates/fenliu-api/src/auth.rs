@@ -150,6 +150,16 @@ pub struct Caller {
 #[derive(Clone)]
 struct Verified(Result<Caller, Arc<str>>);
 
+/// The request's `Authorization` header as it came (empty when absent),
+/// to pass on to another node on the caller's behalf.
+pub fn authorization(req: &actix_web::HttpRequest) -> String {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
 impl Caller {
     /// The caller of a request, whose token is verified on the first call
     /// and read from the request's extensions after that: forwarding

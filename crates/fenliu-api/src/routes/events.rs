@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use actix_web::http::header;
 use actix_web::web::{Bytes, Data, Query};
 use actix_web::{get, HttpRequest, HttpResponse};
 use fenliu_node::events::{Delivery, Published};
@@ -161,12 +160,7 @@ pub async fn events(
     let drained = Box::pin(node.drained());
     // The agent's own stream is its sign of life while it stays open.
     let signing = only.clone().map(|agent| {
-        let token = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
+        let token = crate::auth::authorization(&req);
         presence::sign_while_open(node.get_ref().clone(), shop.clone(), agent, token)
     });
     let keepalive = if signing.is_some() {

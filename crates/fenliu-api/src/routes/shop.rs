@@ -1,7 +1,7 @@
 //! Shop-wide resources: groups, routing settings, the queue, orders, the
 //! ranking and the owner.
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::web::{Data, Json, Query};
 use actix_web::{get, post, put, HttpRequest};
 use fenliu_core::query::{Groups, Members, QueuePage, RankingOf, Settings};
@@ -315,12 +315,7 @@ pub async fn move_shop(
     }
     let shop = &access.path.shop;
     let url = node.hand_over(shop, &target).await?;
-    let token = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let token = crate::auth::authorization(&req);
     let answer = crate::forward::client()
         .get(format!(
             "{}/v1/shops/{shop}/owner",
