@@ -15,8 +15,13 @@
 //! [`restore`] hands back what must be rewritten so that the store holds
 //! the new form before anything else is written.
 
-use fenliu_core::records::Record;
-use fenliu_core::{Effects, Shop};
+use fenliu_core::agent::Agent;
+use fenliu_core::records::{Meta, Record};
+use fenliu_core::shop::{OrderRecord, RecentContact};
+use fenliu_core::stats::AgentDay;
+use fenliu_core::time::Day;
+use fenliu_core::{AgentId, BuyerId, Conversation, Effects, GroupId, RoutingSettings, Shop};
+use serde::{Deserialize, Serialize};
 
 use crate::{Batch, Put, StoreError};
 
@@ -153,7 +158,7 @@ pub(crate) mod v4 {
     use fenliu_core::stats::AgentDay;
     use fenliu_core::time::Day;
     use fenliu_core::{AgentId, BuyerId, Conversation, GroupId, RoutingSettings};
-    use serde::{Deserialize, Serialize};
+    use serde::Serialize;
 
     /// What is written: `Record`'s variants, in the same order.
     #[derive(Serialize)]
@@ -187,36 +192,51 @@ pub(crate) mod v4 {
         }
     }
 
-    /// What is read back.
-    #[derive(Deserialize)]
-    pub(crate) enum In {
-        Meta(Meta),
-        Settings(String),
-        Agent(Agent),
-        Group(GroupId, Vec<AgentId>),
-        Conversation(Box<Conversation>),
-        Recent(BuyerId, RecentContact),
-        Order(OrderRecord),
-        Stats(Day, AgentId, AgentDay),
-        Reception(Day, AgentId, BuyerId),
-    }
+    /// What is read back: the settings as JSON text.
+    pub(crate) type In = super::Stored<String>;
 
     impl In {
         pub(crate) fn into_record(self) -> Result<Record, String> {
-            Ok(match self {
-                In::Meta(m) => Record::Meta(m),
-                In::Settings(text) => Record::Settings(
-                    serde_json::from_str::<RoutingSettings>(&text).map_err(|e| e.to_string())?,
-                ),
-                In::Agent(a) => Record::Agent(a),
-                In::Group(g, m) => Record::Group(g, m),
-                In::Conversation(c) => Record::Conversation(c),
-                In::Recent(b, r) => Record::Recent(b, r),
-                In::Order(o) => Record::Order(o),
-                In::Stats(d, a, f) => Record::Stats(d, a, f),
-                In::Reception(d, a, b) => Record::Reception(d, a, b),
+            self.with_settings(|text| {
+                serde_json::from_str::<RoutingSettings>(&text).map_err(|e| e.to_string())
             })
         }
+    }
+}
+
+/// A record as formats 3 and 4 store it: the core's types, but for the
+/// routing settings, stored as `S` (format 3: bincode of their old shape;
+/// format 4: JSON text). Variants as `Record`'s, in the same order.
+#[derive(Serialize, Deserialize)]
+pub(crate) enum Stored<S> {
+    Meta(Meta),
+    Settings(S),
+    Agent(Agent),
+    Group(GroupId, Vec<AgentId>),
+    Conversation(Box<Conversation>),
+    Recent(BuyerId, RecentContact),
+    Order(OrderRecord),
+    Stats(Day, AgentId, AgentDay),
+    Reception(Day, AgentId, BuyerId),
+}
+
+impl<S> Stored<S> {
+    /// The record, its settings read by `settings`.
+    pub(crate) fn with_settings<E>(
+        self,
+        settings: impl FnOnce(S) -> Result<RoutingSettings, E>,
+    ) -> Result<Record, E> {
+        Ok(match self {
+            Self::Meta(m) => Record::Meta(m),
+            Self::Settings(s) => Record::Settings(settings(s)?),
+            Self::Agent(a) => Record::Agent(a),
+            Self::Group(g, m) => Record::Group(g, m),
+            Self::Conversation(c) => Record::Conversation(c),
+            Self::Recent(b, r) => Record::Recent(b, r),
+            Self::Order(o) => Record::Order(o),
+            Self::Stats(d, a, f) => Record::Stats(d, a, f),
+            Self::Reception(d, a, b) => Record::Reception(d, a, b),
+        })
     }
 }
 
@@ -224,30 +244,13 @@ pub(crate) mod v4 {
 /// shape they had from format 2 to 3 (copied here whole, down to the rules,
 /// so that later changes to the core's settings leave them readable).
 pub(crate) mod v3 {
-    use fenliu_core::agent::Agent;
-    use fenliu_core::records::{self, Meta};
+    use fenliu_core::records;
     use fenliu_core::settings as now;
-    use fenliu_core::shop::{OrderRecord, RecentContact};
-    use fenliu_core::stats::AgentDay;
-    use fenliu_core::time::Day;
-    use fenliu_core::{
-        AgentId, BuyerId, Conversation, Entry, GroupId, RoutingSettings, Strategy, Tag, TzOffset,
-    };
+    use fenliu_core::{AgentId, Entry, RoutingSettings, Strategy, Tag, TzOffset};
     use serde::{Deserialize, Serialize};
 
-    /// `Record`, format 3 (same variants, in the same order).
-    #[derive(Serialize, Deserialize)]
-    pub(crate) enum Record {
-        Meta(Meta),
-        Settings(Settings),
-        Agent(Agent),
-        Group(GroupId, Vec<AgentId>),
-        Conversation(Box<Conversation>),
-        Recent(BuyerId, RecentContact),
-        Order(OrderRecord),
-        Stats(Day, AgentId, AgentDay),
-        Reception(Day, AgentId, BuyerId),
-    }
+    /// `Record`, format 3.
+    pub(crate) type Record = super::Stored<Settings>;
 
     /// `RoutingSettings`, formats 2 and 3.
     #[derive(Clone, Serialize, Deserialize)]
@@ -415,18 +418,8 @@ pub(crate) mod v3 {
 
     impl From<Record> for records::Record {
         fn from(r: Record) -> Self {
-            use records::Record as R;
-            match r {
-                Record::Meta(m) => R::Meta(m),
-                Record::Settings(s) => R::Settings(s.into()),
-                Record::Agent(a) => R::Agent(a),
-                Record::Group(g, m) => R::Group(g, m),
-                Record::Conversation(c) => R::Conversation(c),
-                Record::Recent(b, r) => R::Recent(b, r),
-                Record::Order(o) => R::Order(o),
-                Record::Stats(d, a, f) => R::Stats(d, a, f),
-                Record::Reception(d, a, b) => R::Reception(d, a, b),
-            }
+            r.with_settings(|s| Ok::<_, std::convert::Infallible>(s.into()))
+                .unwrap_or_else(|never| match never {})
         }
     }
 }
