@@ -22,6 +22,17 @@ async fn heartbeat(t: &TestShop, agent: &str, token: &str) -> fenliu_suite::Answ
         .await
 }
 
+/// `GET /events` with `token`, held open while the answer is.
+async fn events(t: &TestShop, token: &str) -> reqwest::Response {
+    t.app
+        .client
+        .get(format!("{}{}", t.app.address, t.path("/events")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// A shop with presence at the shortest timeout and agent `a1` online
 /// (after presence was switched on, so its clock starts with its status).
 async fn watched_shop(name: &str) -> TestShop {
@@ -87,14 +98,7 @@ async fn heartbeats_keep_an_agent_online_past_the_timeout() {
 #[tokio::test]
 async fn an_open_event_stream_with_the_agents_token_is_a_sign_of_life() {
     let t = watched_shop("presence-stream").await;
-    let stream = t
-        .app
-        .client
-        .get(format!("{}{}", t.app.address, t.path("/events")))
-        .bearer_auth(t.s.agent("a1"))
-        .send()
-        .await
-        .unwrap();
+    let stream = events(&t, &t.s.agent("a1")).await;
     assert_eq!(stream.status(), 200);
 
     tokio::time::sleep(TIMEOUT + Duration::from_secs(4)).await;
@@ -115,14 +119,7 @@ async fn an_open_event_stream_with_the_agents_token_is_a_sign_of_life() {
 #[tokio::test]
 async fn the_lapse_is_announced_as_agent_status_with_cause_presence() {
     let t = watched_shop("presence-event").await;
-    let mut stream = t
-        .app
-        .client
-        .get(format!("{}{}", t.app.address, t.path("/events")))
-        .bearer_auth(&t.s.service)
-        .send()
-        .await
-        .unwrap();
+    let mut stream = events(&t, &t.s.service).await;
 
     let mut text = String::new();
     let deadline = Instant::now() + TIMEOUT * 2;

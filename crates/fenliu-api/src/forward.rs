@@ -122,6 +122,22 @@ pub(crate) fn client() -> &'static reqwest::Client {
     })
 }
 
+/// A request to the node at `url` on a caller's behalf: `path` under it, the
+/// caller's `Authorization` as it came, and the mark of a forwarded request
+/// from node `from` (the receiver serves it itself: one hop at most).
+pub(crate) fn on_behalf(
+    method: reqwest::Method,
+    url: &str,
+    path: &str,
+    authorization: &str,
+    from: &str,
+) -> reqwest::RequestBuilder {
+    client()
+        .request(method, format!("{}{path}", url.trim_end_matches('/')))
+        .header("authorization", authorization)
+        .header(FORWARDED, from)
+}
+
 async fn proxy(
     http: &actix_web::HttpRequest,
     node: &Node,

@@ -11,7 +11,7 @@ use fenliu_node::{Node, NodeError, Route};
 use tokio::sync::{oneshot, Notify};
 use tracing::debug;
 
-use crate::forward::{client, FORWARDED};
+use crate::forward::on_behalf;
 
 /// How often a stream signs while the shop tracks no presence: often
 /// enough to be seen within the grace that follows switching it on
@@ -79,13 +79,8 @@ async fn sign(node: &Node, shop: &ShopId, agent: &AgentId, token: &str) -> Signe
             Err(_) => Signed::Retry,
         },
         Ok(Route::Remote { url, .. }) => {
-            let sent = client()
-                .post(format!(
-                    "{}/v1/shops/{shop}/agents/{agent}/heartbeat",
-                    url.trim_end_matches('/')
-                ))
-                .header("authorization", token)
-                .header(FORWARDED, node.node_id())
+            let path = format!("/v1/shops/{shop}/agents/{agent}/heartbeat");
+            let sent = on_behalf(reqwest::Method::POST, &url, &path, token, node.node_id())
                 .send()
                 .await;
             match sent {

@@ -3,7 +3,7 @@
 use actix_web::web::{Data, Json, Query};
 use actix_web::{delete, get, post, put, HttpResponse};
 use fenliu_core::query::{AgentById, AgentPage, AgentToday, ConversationsOf};
-use fenliu_core::{AgentStatus, Command, GroupId, MaxLoad, Weight};
+use fenliu_core::{AgentId, AgentStatus, Command, GroupId, MaxLoad, ShopId, Weight};
 use fenliu_node::Node;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -69,6 +69,16 @@ pub struct ListQuery {
     /// Agents to list; without it, every matching agent from `offset` on.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     limit: Option<PageLimit>,
+}
+
+/// Applies `cmd` and answers `agent` as the command left it.
+async fn decide_and_show(
+    node: &Node,
+    shop: &ShopId,
+    cmd: Command,
+    agent: AgentId,
+) -> ApiResult<Json<AgentView>> {
+    found(node.command(shop, cmd, AgentById(agent)).await?.answer)
 }
 
 fn found(agent: Option<AgentToday>) -> ApiResult<Json<AgentView>> {
@@ -186,11 +196,7 @@ pub async fn put_agent(
         weight,
         groups,
     };
-    found(
-        node.command(&access.path.shop, cmd, AgentById(agent))
-            .await?
-            .answer,
-    )
+    decide_and_show(&node, &access.path.shop, cmd, agent).await
 }
 
 /// Delete an agent
@@ -228,11 +234,7 @@ pub async fn set_status(
 ) -> ApiResult<Json<AgentView>> {
     let agent = access.path.agent.clone();
     let cmd = Command::SetStatus(agent.clone(), access.input.status);
-    found(
-        node.command(&access.path.shop, cmd, AgentById(agent))
-            .await?
-            .answer,
-    )
+    decide_and_show(&node, &access.path.shop, cmd, agent).await
 }
 
 /// Set an agent's max load
@@ -253,11 +255,7 @@ pub async fn set_max_load(
 ) -> ApiResult<Json<AgentView>> {
     let agent = access.path.agent.clone();
     let cmd = Command::SetMaxLoad(agent.clone(), access.input.max_load);
-    found(
-        node.command(&access.path.shop, cmd, AgentById(agent))
-            .await?
-            .answer,
-    )
+    decide_and_show(&node, &access.path.shop, cmd, agent).await
 }
 
 /// A sign of life from the agent (an extension)

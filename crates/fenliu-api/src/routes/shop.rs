@@ -316,17 +316,13 @@ pub async fn move_shop(
     let shop = &access.path.shop;
     let url = node.hand_over(shop, &target).await?;
     let token = crate::auth::authorization(&req);
-    let answer = crate::forward::client()
-        .get(format!(
-            "{}/v1/shops/{shop}/owner",
-            url.trim_end_matches('/')
-        ))
-        .header("authorization", token)
-        .header(crate::forward::FORWARDED, node.node_id())
-        .timeout(std::time::Duration::from_secs(5))
-        .send()
-        .await
-        .map_err(|e| ApiError::unavailable(format!("node {target} unreachable: {e}")))?;
+    let path = format!("/v1/shops/{shop}/owner");
+    let answer =
+        crate::forward::on_behalf(reqwest::Method::GET, &url, &path, &token, node.node_id())
+            .timeout(std::time::Duration::from_secs(5))
+            .send()
+            .await
+            .map_err(|e| ApiError::unavailable(format!("node {target} unreachable: {e}")))?;
     let status = StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
     if status != StatusCode::OK {
         // The new owner's own error, passed on as it said it.

@@ -212,8 +212,9 @@ impl Shop {
         now: Millis,
         rng: &mut R,
     ) -> CoreResult<Reply> {
-        self.slot_or_404(id)?;
         if self.settings.presence.timeout_secs.is_none() {
+            // Nothing to apply; an unknown agent is still not found.
+            self.slot_or_404(id)?;
             return Ok(Reply::Done);
         }
         let cause = Some(StatusCause::Presence);
