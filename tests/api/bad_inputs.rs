@@ -36,21 +36,6 @@ async fn busy_shop() -> (TestShop, String) {
     (t, c1)
 }
 
-async fn snapshot(t: &TestShop, c1: &str) -> Value {
-    let mut queue = t.queue().await;
-    for item in queue["items"].as_array_mut().unwrap() {
-        item.as_object_mut().unwrap().remove("waited_secs");
-    }
-    json!({
-        "agents": t.app.get(&t.path("/agents"), &t.s.admin).await.body,
-        "groups": t.app.get(&t.path("/groups"), &t.s.admin).await.body,
-        "routing": t.app.get(&t.path("/routing"), &t.s.admin).await.body,
-        "queue": queue,
-        "c1": t.conversation(c1).await,
-        "ranking": t.app.get(&t.path("/ranking"), &t.s.admin).await.body,
-    })
-}
-
 fn table(t: &TestShop, c1: &str) -> Vec<Bad> {
     let (admin, svc) = (t.s.admin.clone(), t.s.service.clone());
     let a1 = t.s.agent("a1");
@@ -576,7 +561,7 @@ fn table(t: &TestShop, c1: &str) -> Vec<Bad> {
 async fn every_bad_input_gets_its_4xx_with_the_error_body_and_changes_nothing() {
     // Arrange
     let (t, c1) = busy_shop().await;
-    let before = snapshot(&t, &c1).await;
+    let before = t.state(&c1).await;
     let mut failures = Vec::new();
 
     for case in table(&t, &c1) {
@@ -607,7 +592,7 @@ async fn every_bad_input_gets_its_4xx_with_the_error_body_and_changes_nothing() 
                 case.what, case.status, case.code, a.status, a.body
             ));
         }
-        if snapshot(&t, &c1).await != before {
+        if t.state(&c1).await != before {
             failures.push(format!("{}: the shop changed", case.what));
             break;
         }

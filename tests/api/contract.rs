@@ -22,25 +22,11 @@ async fn busy_shop() -> (TestShop, String) {
     (t, c1)
 }
 
-async fn snapshot(t: &TestShop, c1: &str) -> Value {
-    let mut queue = t.queue().await;
-    for item in queue["items"].as_array_mut().unwrap() {
-        item.as_object_mut().unwrap().remove("waited_secs");
-    }
-    json!({
-        "agents": t.app.get(&t.path("/agents"), &t.s.admin).await.body,
-        "groups": t.app.get(&t.path("/groups"), &t.s.admin).await.body,
-        "routing": t.app.get(&t.path("/routing"), &t.s.admin).await.body,
-        "queue": queue,
-        "c1": t.conversation(c1).await,
-    })
-}
-
 #[tokio::test]
 async fn null_for_a_field_is_a_400_never_taken_for_absent_and_changes_nothing() {
     // Arrange
     let (t, c1) = busy_shop().await;
-    let before = snapshot(&t, &c1).await;
+    let before = t.state(&c1).await;
     let (admin, svc) = (t.s.admin.clone(), t.s.service.clone());
     let inquiry = |field: &str| {
         let mut body = json!({"buyer_id": "b9", "entry": "live"});
@@ -152,7 +138,7 @@ async fn null_for_a_field_is_a_400_never_taken_for_absent_and_changes_nothing() 
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert_eq!(snapshot(&t, &c1).await, before);
+    assert_eq!(t.state(&c1).await, before);
 }
 
 #[tokio::test]
@@ -176,7 +162,7 @@ async fn a_rule_condition_shown_as_null_reads_back_as_any() {
 async fn a_body_is_an_object_where_the_document_says_object() {
     // Arrange
     let (t, c1) = busy_shop().await;
-    let before = snapshot(&t, &c1).await;
+    let before = t.state(&c1).await;
 
     // Act: serde alone would read a struct from an array of its fields.
     let status = t
@@ -204,7 +190,7 @@ async fn a_body_is_an_object_where_the_document_says_object() {
     assert_error(&status, 400, "invalid_request");
     assert_error(&when, 400, "invalid_request");
     assert_error(&inquiry, 400, "invalid_request");
-    assert_eq!(snapshot(&t, &c1).await, before);
+    assert_eq!(t.state(&c1).await, before);
 }
 
 #[tokio::test]

@@ -166,6 +166,23 @@ impl TestShop {
         a.body
     }
 
+    /// Everything a GET can see of the shop (agents, groups, routing, the
+    /// queue, conversation `c1`, the ranking), without what moves with the
+    /// clock alone (waits, estimates, time online): to check that a refused
+    /// request changed nothing.
+    pub async fn state(&self, c1: &str) -> Value {
+        let mut state = json!({
+            "agents": self.app.get(&self.path("/agents"), &self.s.admin).await.body,
+            "groups": self.app.get(&self.path("/groups"), &self.s.admin).await.body,
+            "routing": self.app.get(&self.path("/routing"), &self.s.admin).await.body,
+            "queue": self.queue().await,
+            "c1": self.conversation(c1).await,
+            "ranking": self.app.get(&self.path("/ranking"), &self.s.admin).await.body,
+        });
+        without_clock(&mut state);
+        state
+    }
+
     /// The queue, as the service sees it.
     pub async fn queue(&self) -> Value {
         let a = self.app.get(&self.path("/queue"), &self.s.service).await;
@@ -222,4 +239,18 @@ pub fn assert_error(a: &Answer, status: u16, code: &str) {
     assert_eq!(a.code(), code, "{:?}", a.body);
     let message = a.body["error"]["message"].as_str().unwrap_or("");
     assert!(!message.is_empty(), "error without a message: {:?}", a.body);
+}
+
+/// Removes, at any depth, the fields that change with the clock alone.
+fn without_clock(value: &mut Value) {
+    match value {
+        Value::Object(fields) => {
+            for moving in ["waited_secs", "estimated_wait_secs", "online_secs_today"] {
+                fields.remove(moving);
+            }
+            fields.values_mut().for_each(without_clock);
+        }
+        Value::Array(items) => items.iter_mut().for_each(without_clock),
+        _ => {}
+    }
 }

@@ -30,21 +30,6 @@ async fn staffed_shop() -> (TestShop, String) {
     (t, c1)
 }
 
-/// Everything a GET can see of the shop, to check nothing changed.
-async fn snapshot(t: &TestShop, c1: &str) -> Value {
-    let mut queue = t.queue().await;
-    for item in queue["items"].as_array_mut().unwrap() {
-        item.as_object_mut().unwrap().remove("waited_secs");
-    }
-    json!({
-        "agents": t.app.get(&t.path("/agents"), &t.s.admin).await.body,
-        "groups": t.app.get(&t.path("/groups"), &t.s.admin).await.body,
-        "routing": t.app.get(&t.path("/routing"), &t.s.admin).await.body,
-        "queue": queue,
-        "c1": t.conversation(c1).await,
-    })
-}
-
 struct Call {
     method: Method,
     path: String,
@@ -402,7 +387,7 @@ async fn each_role_is_refused_what_the_table_does_not_grant_and_nothing_changes(
             ),
         ),
     ];
-    let before = snapshot(&t, &c1).await;
+    let before = t.state(&c1).await;
 
     for (what, token, c) in &forbidden {
         // Act
@@ -414,7 +399,7 @@ async fn each_role_is_refused_what_the_table_does_not_grant_and_nothing_changes(
         // Assert
         assert_eq!(a.status, 403, "{what}: {:?}", a.body);
         assert_eq!(a.code(), "forbidden", "{what}: {:?}", a.body);
-        assert_eq!(snapshot(&t, &c1).await, before, "{what} changed the shop");
+        assert_eq!(t.state(&c1).await, before, "{what} changed the shop");
     }
 }
 
@@ -426,7 +411,7 @@ async fn a_token_for_another_shop_is_refused_with_403() {
     let other_service = token(Role::Service, "other", "svc");
     let other_agent = token(Role::Agent, "other", "a1");
     let star_admin = token(Role::Admin, "*", "admin");
-    let before = snapshot(&t, &c1).await;
+    let before = t.state(&c1).await;
 
     // Act
     let answers = [
@@ -454,7 +439,7 @@ async fn a_token_for_another_shop_is_refused_with_403() {
     for a in &answers {
         assert_error(a, 403, "forbidden");
     }
-    assert_eq!(snapshot(&t, &c1).await, before);
+    assert_eq!(t.state(&c1).await, before);
 }
 
 #[tokio::test]

@@ -112,6 +112,8 @@ mirror_enum!(
         Proactive,
         /// Moved by a transfer.
         Transfer,
+        /// Placed through an escalation step of its rule.
+        Escalated,
     }
 );
 
@@ -136,6 +138,8 @@ mirror_enum!(
         Even,
         /// Random, proportional to weight, penalised when busy.
         Weighted,
+        /// Fewest conversations assigned today per hour online today first.
+        Fair,
     }
 );
 

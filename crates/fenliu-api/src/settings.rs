@@ -6,9 +6,11 @@
 //! The conversions destructure every struct of the core, so a setting added
 //! there does not compile until it is described here.
 
+use fenliu_core::inquiry::Priority;
 use fenliu_core::settings::{
     OfflineSettings, Overflow, PresenceSettings, QueueOrder, QueueSettings, RecentContactSettings,
-    Rule, Target, Timers, When, MAX_BUSY_THRESHOLD, MAX_DURATION_SECS, MAX_QUEUE_LENGTH, MAX_RULES,
+    Rule, Step, Target, Timers, When, MAX_BUSY_THRESHOLD, MAX_DURATION_SECS, MAX_QUEUE_LENGTH,
+    MAX_RULES, MAX_STEPS, MAX_WAIT_SECS,
 };
 use fenliu_core::{AgentId, Entry, GroupId, InvalidInput, Strategy, Tag, TzOffset};
 use serde::{Deserialize, Serialize};
@@ -90,6 +92,14 @@ pub struct QueueView {
     )]
     #[schema(nullable = false, minimum = 1, maximum = 1_000_000)]
     max_length: Option<u32>,
+    /// Every full `aging_secs` a conversation has waited adds 1 to its
+    /// priority for queue order, up to 9; shown only when set.
+    #[serde(
+        deserialize_with = "crate::input::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(nullable = false, minimum = 1, maximum = 86_400)]
+    aging_secs: Option<u32>,
 }
 
 /// Recent contact first (最近联系客服优先).
@@ -142,6 +152,35 @@ pub struct WhenView {
 pub struct TargetView {
     agents: Vec<AgentId>,
     groups: Vec<GroupId>,
+    /// The priority of the rule's conversations (the higher of this and the
+    /// inquiry's); shown only when set.
+    #[serde(
+        deserialize_with = "crate::input::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    priority: Option<Priority>,
+    /// Steps that widen the target set while a conversation waits; shown
+    /// only when there are some.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    escalate: Vec<StepView>,
+}
+
+/// One escalation step: once a queued conversation of the rule has waited
+/// `after_secs`, its target set also holds these agents and groups (or,
+/// with `any`, every agent of the shop).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+#[schema(as = EscalationStep)]
+pub struct StepView {
+    /// Seconds of waiting; strictly increasing from step to step.
+    #[schema(minimum = 1, maximum = 86_400)]
+    after_secs: u32,
+    #[schema(value_type = Vec<schema::AgentId>)]
+    agents: Vec<AgentId>,
+    #[schema(value_type = Vec<schema::GroupId>)]
+    groups: Vec<GroupId>,
+    /// Every agent of the shop.
+    any: bool,
 }
 
 impl PartialSchema for TargetView {
@@ -153,6 +192,20 @@ impl PartialSchema for TargetView {
             ))
             .property("agents", list("AgentId"))
             .property("groups", list("GroupId"))
+            .property(
+                "priority",
+                ObjectBuilder::new()
+                    .schema_type(SchemaType::Type(Type::Integer))
+                    .minimum(Some(0))
+                    .maximum(Some(9))
+                    .description(Some("the priority of the rule's conversations")),
+            )
+            .property(
+                "escalate",
+                ArrayBuilder::new()
+                    .items(Ref::from_schema_name("EscalationStep"))
+                    .max_items(Some(MAX_STEPS)),
+            )
             .additional_properties(Some(AdditionalProperties::FreeForm(false)));
         let names_one = |field: &str, of: &str| {
             ObjectBuilder::new()
@@ -179,6 +232,7 @@ impl ToSchema for TargetView {
     fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
         schemas.push(("AgentId".into(), schema::AgentId::schema()));
         schemas.push(("GroupId".into(), schema::GroupId::schema()));
+        schemas.push(("EscalationStep".into(), StepView::schema()));
     }
 }
 
@@ -231,6 +285,7 @@ impl From<fenliu_core::RoutingSettings> for Routing {
             enabled,
             order,
             max_length,
+            aging_secs,
         } = queue;
         let RecentContactSettings {
             enabled: recent_enabled,
@@ -250,6 +305,7 @@ impl From<fenliu_core::RoutingSettings> for Routing {
                 enabled,
                 order,
                 max_length,
+                aging_secs,
             },
             recent_contact: RecentContactView {
                 enabled: recent_enabled,
@@ -283,7 +339,29 @@ impl From<Rule> for RuleView {
             product_id,
             intent,
         } = when;
-        let Target { agents, groups } = to;
+        let Target {
+            agents,
+            groups,
+            priority,
+            escalate,
+        } = to;
+        let escalate = escalate
+            .into_iter()
+            .map(|s| {
+                let Step {
+                    after_secs,
+                    agents,
+                    groups,
+                    any,
+                } = s;
+                StepView {
+                    after_secs,
+                    agents,
+                    groups,
+                    any,
+                }
+            })
+            .collect();
         Self {
             when: WhenView {
                 entry,
@@ -292,7 +370,12 @@ impl From<Rule> for RuleView {
                 product_id,
                 intent,
             },
-            to: TargetView { agents, groups },
+            to: TargetView {
+                agents,
+                groups,
+                priority,
+                escalate,
+            },
         }
     }
 }
@@ -318,6 +401,7 @@ impl From<Routing> for fenliu_core::RoutingSettings {
                 enabled: queue.enabled,
                 order: queue.order,
                 max_length: queue.max_length,
+                aging_secs: queue.aging_secs,
             },
             recent_contact: RecentContactSettings {
                 enabled: recent_contact.enabled,
@@ -337,6 +421,18 @@ impl From<Routing> for fenliu_core::RoutingSettings {
                     to: Target {
                         agents: r.to.agents,
                         groups: r.to.groups,
+                        priority: r.to.priority,
+                        escalate: r
+                            .to
+                            .escalate
+                            .into_iter()
+                            .map(|s| Step {
+                                after_secs: s.after_secs,
+                                agents: s.agents,
+                                groups: s.groups,
+                                any: s.any,
+                            })
+                            .collect(),
                     },
                 })
                 .collect(),
@@ -404,11 +500,13 @@ impl<'de> Deserialize<'de> for ValidRouting {
 }
 
 /// The bounds the schema states, as the core has them (checked by a test).
-pub const BOUNDS: [(&str, u64); 4] = [
+pub const BOUNDS: [(&str, u64); 6] = [
     ("rules", MAX_RULES as u64),
     ("busy_threshold", MAX_BUSY_THRESHOLD as u64),
     ("max_length", MAX_QUEUE_LENGTH as u64),
     ("secs", MAX_DURATION_SECS),
+    ("aging_secs", MAX_WAIT_SECS as u64),
+    ("escalate", MAX_STEPS as u64),
 ];
 
 #[cfg(test)]
@@ -464,6 +562,14 @@ mod tests {
                     &schemas["RoutingSettings"]["properties"]["busy_threshold"]["maximum"]
                 }
                 "max_length" => &schemas["QueueSettings"]["properties"]["max_length"]["maximum"],
+                "aging_secs" => {
+                    assert_eq!(
+                        schemas["EscalationStep"]["properties"]["after_secs"]["maximum"].as_u64(),
+                        Some(bound)
+                    );
+                    &schemas["QueueSettings"]["properties"]["aging_secs"]["maximum"]
+                }
+                "escalate" => &schemas["Target"]["allOf"][0]["properties"]["escalate"]["maxItems"],
                 _ => &schemas["Timers"]["properties"]["auto_end_secs"]["maximum"],
             };
             assert_eq!(found.as_u64(), Some(bound), "{what}: {found}");

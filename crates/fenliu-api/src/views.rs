@@ -8,11 +8,13 @@
 use chrono::{DateTime, SecondsFormat};
 use fenliu_core::conversation::ConversationStatus;
 use fenliu_core::explain::{Considered, Explanation, RecentContactCheck, Unlisted};
-use fenliu_core::query::Summary;
+use fenliu_core::inquiry::Priority;
+use fenliu_core::query::{AgentToday, Summary, Waiting};
+use fenliu_core::shop::service::ServiceFigures;
 use fenliu_core::stats::RankRow;
 use fenliu_core::{
-    Agent, AgentId, AgentStatus, BuyerId, ConversationId, EndReason, Entry, GroupId, Metric,
-    Millis, Reason, SortOrder, Tag, Verdict,
+    AgentId, AgentStatus, BuyerId, ConversationId, EndReason, Entry, GroupId, Metric, Millis,
+    Reason, SortOrder, Tag, Verdict,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -53,12 +55,17 @@ pub struct AgentView {
     assigned_today: u32,
     /// Active conversations whose reply clock runs.
     unreplied: u32,
+    /// Seconds in status `online` or `busy` since the shop's midnight
+    /// (what `fair` divides by).
+    online_secs_today: u64,
 }
 
 impl AgentView {
-    /// The view of `a` on shop day `today`.
-    pub fn of(a: &Agent, today: fenliu_core::time::Day) -> Self {
+    /// The view of an agent as the shop answered it.
+    pub fn of(answer: &AgentToday) -> Self {
+        let (a, today) = (&answer.agent, answer.today);
         Self {
+            online_secs_today: (answer.online_ms_today.max(0) / 1000) as u64,
             agent_id: a.id.clone(),
             display_name: a.display_name.clone(),
             status: a.status,
@@ -109,9 +116,28 @@ pub struct InquiryView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, minimum = 1)]
     position: Option<u32>,
+    /// While queued, when the shop can tell: how long it is expected to
+    /// wait still (an estimate; see docs/routing.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 0)]
+    estimated_wait_secs: Option<u64>,
+    /// Its priority (0–9); shown only when above 0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 1, maximum = 9)]
+    priority: Option<u8>,
     #[schema(value_type = schema::Reason)]
     reason: Reason,
     offline_delivery: bool,
+}
+
+/// Whole seconds of an estimate in milliseconds, rounded up.
+fn estimate_secs(ms: Option<Millis>) -> Option<u64> {
+    ms.map(|ms| (ms.max(0) as u64).div_ceil(1000))
+}
+
+/// A priority as shown: absent when 0.
+fn shown_priority(p: Priority) -> Option<u8> {
+    (p.get() > 0).then_some(p.get())
 }
 
 impl InquiryView {
@@ -122,6 +148,8 @@ impl InquiryView {
             status: c.status,
             agent_id: c.agent.filter(|_| c.status == ConversationStatus::Active),
             position: c.position,
+            estimated_wait_secs: estimate_secs(c.estimated_wait_ms),
+            priority: shown_priority(c.priority),
             reason,
             offline_delivery: c.offline_delivery,
         }
@@ -147,6 +175,15 @@ pub struct ConversationView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, minimum = 1)]
     position: Option<u32>,
+    /// While queued, when the shop can tell: how long it is expected to
+    /// wait still (an estimate).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 0)]
+    estimated_wait_secs: Option<u64>,
+    /// Its priority (0–9); shown only when above 0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 1, maximum = 9)]
+    priority: Option<u8>,
     #[schema(value_type = schema::Entry)]
     entry: Entry,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -195,6 +232,8 @@ impl From<Summary> for ConversationView {
             status: c.status,
             agent_id: c.agent,
             position: c.position,
+            estimated_wait_secs: estimate_secs(c.estimated_wait_ms),
+            priority: shown_priority(c.priority),
             entry: q.entry,
             question: q.question,
             order_state: q.order_state,
@@ -264,6 +303,27 @@ pub struct QueueItem {
     pub position: u64,
     /// Whole seconds since it was created.
     pub waited_secs: u64,
+    /// The priority it is served by now: its own, raised by aging (0–9).
+    #[schema(minimum = 0, maximum = 9)]
+    pub priority: u8,
+    /// How long it is expected to wait still, when the shop can tell.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 0)]
+    pub estimated_wait_secs: Option<u64>,
+}
+
+impl QueueItem {
+    /// The view of a queued conversation.
+    pub fn of(w: &Waiting) -> Self {
+        QueueItem {
+            conversation_id: w.id,
+            buyer_id: w.buyer_id.clone(),
+            position: w.position as u64,
+            waited_secs: (w.waited_ms.max(0) / 1000) as u64,
+            priority: w.priority.get(),
+            estimated_wait_secs: estimate_secs(w.estimated_wait_ms),
+        }
+    }
 }
 
 /// An order and the agent it credits.
@@ -278,6 +338,96 @@ pub struct OrderView {
     /// window, or `null`.
     #[schema(value_type = Option<schema::AgentId>, required)]
     pub credited_agent: Option<AgentId>,
+}
+
+/// The shop's figures of a day (`GET /stats`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Stats)]
+pub struct StatsView {
+    /// The shop day, `YYYY-MM-DD`.
+    #[schema(format = Date)]
+    date: String,
+    /// New conversations created by inquiries that day.
+    inquiries: u32,
+    /// Of those, given an agent (at once, from the queue, or offline).
+    assigned: u32,
+    /// Of those, ever queued.
+    queued: u32,
+    /// Of those, cancelled in the queue.
+    cancelled: u32,
+    /// Waits of the queued ones that were placed, or `null` when none was.
+    #[schema(required)]
+    wait_secs: Option<WaitView>,
+    /// Share of the day's inquiries given an agent within
+    /// `reply_target_secs` of arriving, or `null` with no inquiry.
+    #[schema(required, minimum = 0, maximum = 1)]
+    service_level: Option<f64>,
+    /// On-time conversations ÷ conversations whose clock ran, or `null`.
+    #[schema(required, minimum = 0, maximum = 1)]
+    reply_rate_3m: Option<f64>,
+    /// Satisfied ratings ÷ ratings, or `null`.
+    #[schema(required, minimum = 0, maximum = 1)]
+    satisfaction_rate: Option<f64>,
+    /// Given to offline-routing agents.
+    offline_deliveries: u32,
+    /// Jain's index (Σx)² ÷ (n·Σx²) over the agents' conversations per hour
+    /// online, n the agents online at some time that day: 1 is perfectly
+    /// even, 1/n one agent took everything; `null` when nobody received one.
+    #[schema(required, minimum = 0, maximum = 1)]
+    fairness: Option<f64>,
+    /// The n of `fairness`.
+    agents_online: u32,
+}
+
+/// Percentiles of waits, in whole seconds (two significant digits; `max`
+/// exact).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Waits)]
+pub struct WaitView {
+    p50: u32,
+    p90: u32,
+    p99: u32,
+    max: u32,
+}
+
+impl From<ServiceFigures> for StatsView {
+    fn from(f: ServiceFigures) -> Self {
+        let ServiceFigures {
+            day,
+            inquiries,
+            assigned,
+            queued,
+            cancelled,
+            wait_secs,
+            service_level,
+            reply_rate_3m,
+            satisfaction_rate,
+            offline_deliveries,
+            fairness,
+            agents_online,
+        } = f;
+        Self {
+            date: fenliu_core::time::date_string(day),
+            inquiries,
+            assigned,
+            queued,
+            cancelled,
+            wait_secs: wait_secs.map(|w| WaitView {
+                p50: w.p50,
+                p90: w.p90,
+                p99: w.p99,
+                max: w.max,
+            }),
+            service_level,
+            reply_rate_3m,
+            satisfaction_rate,
+            offline_deliveries,
+            fairness,
+            agents_online,
+        }
+    }
 }
 
 /// The ranking of the shop's day.
@@ -400,6 +550,33 @@ pub struct ExplanationView {
     /// The agent chosen, or `null`.
     #[schema(value_type = Option<schema::AgentId>, required)]
     picked: Option<AgentId>,
+    /// The conversation's priority and the priority the queue ordered it
+    /// by after aging; shown only when the shop uses priorities.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    priority: Option<PriorityView>,
+    /// How many escalation steps of its rule its wait had reached; shown
+    /// only when one had.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 1, maximum = 5)]
+    steps_reached: Option<u8>,
+    /// With reason `escalated`: the step (1-based) whose agents or groups
+    /// held the agent picked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 1, maximum = 5)]
+    escalated_by: Option<u8>,
+}
+
+/// A priority as the queue ordered a conversation.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = QueuePriority)]
+pub struct PriorityView {
+    /// The conversation's own (the inquiry's, or its rule's if higher).
+    #[schema(minimum = 0, maximum = 9)]
+    base: u8,
+    /// Raised by aging: what the queue ordered it by.
+    #[schema(minimum = 0, maximum = 9)]
+    effective: u8,
 }
 
 impl ExplanationView {
@@ -416,6 +593,9 @@ impl ExplanationView {
             agents,
             unlisted,
             picked,
+            priority,
+            steps_reached,
+            escalated_by,
         } = e.clone();
         Self {
             conversation_id: id,
@@ -429,6 +609,12 @@ impl ExplanationView {
             agents: agents.into_iter().map(Into::into).collect(),
             unlisted: unlisted.map(Into::into),
             picked,
+            priority: priority.map(|p| PriorityView {
+                base: p.base.get(),
+                effective: p.effective.get(),
+            }),
+            steps_reached: (steps_reached > 0).then_some(steps_reached),
+            escalated_by,
         }
     }
 }
@@ -484,6 +670,8 @@ pub struct ConsideredView {
     assigned_today: u32,
     /// The weight after the busy penalty.
     effective_weight: f64,
+    /// Seconds online or busy that day (what `fair` divides by).
+    online_secs_today: u32,
     #[schema(value_type = schema::Verdict)]
     verdict: Verdict,
 }
@@ -498,8 +686,10 @@ impl From<Considered> for ConsideredView {
             assigned_today,
             effective_weight,
             verdict,
+            online_secs_today,
         } = c;
         Self {
+            online_secs_today,
             agent_id,
             status,
             load,

@@ -19,6 +19,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use fenliu_core::inquiry::Priority;
 use fenliu_core::settings::{Rule, Target, When};
 use fenliu_core::{
     Command, ConversationId, EndReason, Entry, Event, GroupId, Inquiry, Millis, Reply,
@@ -50,6 +51,8 @@ struct Fixture {
     now: Millis,
     buyers: u64,
     since_purge: u64,
+    /// New buyers come with priorities 0 to 9 in turn.
+    prioritised: bool,
 }
 
 impl Fixture {
@@ -60,7 +63,19 @@ impl Fixture {
             now: START,
             buyers: 0,
             since_purge: 0,
+            prioritised: false,
         }
+    }
+
+    /// A fixture whose new buyers carry priorities 0 to 9 in turn, in a
+    /// shop that ages them every minute: the ten levels of section 8.
+    fn prioritised(shop: Shop) -> Self {
+        let mut fx = Self::new(shop);
+        fx.prioritised = true;
+        let mut settings = fx.shop.settings().clone();
+        settings.queue.aging_secs = Some(60);
+        fx.run(Command::SetRouting(Box::new(settings)));
+        fx
     }
 
     fn run(&mut self, cmd: Command) -> (Reply, Vec<Event>) {
@@ -73,7 +88,11 @@ impl Fixture {
 
     fn new_buyer(&mut self, entry: Entry) -> Inquiry {
         self.buyers += 1;
-        inquiry(buyer_id("new", self.buyers), entry)
+        let mut q = inquiry(buyer_id("new", self.buyers), entry);
+        if self.prioritised {
+            q.priority = Priority::new((self.buyers % 10) as u32).expect("0..=9");
+        }
+        q
     }
 
     /// Moves on to the next iteration. Commands arrive a millisecond apart,
@@ -139,12 +158,12 @@ fn rule_settings() -> RoutingSettings {
         ..When::default()
     };
     let to_group = Target {
-        agents: vec![],
         groups: vec![GroupId::parse(GROUP).expect("valid group id")],
+        ..Target::default()
     };
     let to_agent = Target {
         agents: vec![agent_id(1)],
-        groups: vec![],
+        ..Target::default()
     };
     RoutingSettings {
         rules: vec![
@@ -256,6 +275,13 @@ fn decision(c: &mut Criterion) {
             });
         }
     }
+    // Section 8: inquiries with priorities 0 to 9, aging on.
+    for (n, base) in &bases {
+        let mut fx = Fixture::prioritised(base.clone());
+        group.bench_with_input(BenchmarkId::new("prioritised", n), n, |b, _| {
+            b.iter_custom(|iters| fx.time_inquiries(iters, Entry::DirectMessage))
+        });
+    }
     group.finish();
 }
 
@@ -265,10 +291,23 @@ fn drain(c: &mut Criterion) {
         .sample_size(SAMPLES)
         .warm_up_time(WARM_UP)
         .measurement_time(MEASUREMENT);
-    for n in SIZES {
+    for (n, prioritised) in SIZES
+        .into_iter()
+        .map(|n| (n, false))
+        .chain(SIZES.into_iter().map(|n| (n, true)))
+    {
         let mut rng = SmallRng::seed_from_u64(n as u64);
         let (shop, first) = build_shop(n, &mut rng, |_, max| max);
-        let mut fx = Fixture::new(shop);
+        let mut fx = if prioritised {
+            Fixture::prioritised(shop)
+        } else {
+            Fixture::new(shop)
+        };
+        let name = if prioritised {
+            "end_places_head_prioritised"
+        } else {
+            "end_places_head"
+        };
         for _ in 0..QUEUED {
             let q = fx.new_buyer(Entry::DirectMessage);
             fx.run(Command::Inquire(q));
@@ -282,7 +321,7 @@ fn drain(c: &mut Criterion) {
             .map(|c| c.expect("a saturated agent has a conversation"))
             .collect();
         let mut turn = 0usize;
-        group.bench_with_input(BenchmarkId::new("end_places_head", n), &n, |b, _| {
+        group.bench_with_input(BenchmarkId::new(name, n), &n, |b, _| {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
@@ -324,19 +363,38 @@ fn position(c: &mut Criterion) {
         .sample_size(SAMPLES)
         .warm_up_time(WARM_UP)
         .measurement_time(MEASUREMENT);
-    for len in QUEUE_LENGTHS {
+    let cases = QUEUE_LENGTHS
+        .into_iter()
+        .map(|len| (len, false))
+        .chain([(100_000, true)]);
+    for (len, prioritised) in cases {
         let mut rng = SmallRng::seed_from_u64(len as u64);
         let (shop, _) = build_shop(10, &mut rng, |_, max| max);
-        let mut fx = Fixture::new(shop);
+        let mut fx = if prioritised {
+            Fixture::prioritised(shop)
+        } else {
+            Fixture::new(shop)
+        };
         let mut queued = Vec::with_capacity(len);
         for _ in 0..len {
             let q = fx.new_buyer(Entry::DirectMessage);
             queued.push(conversation_of(&fx.run(Command::Inquire(q)).0));
+            if prioritised {
+                // Ten minutes of arrivals over the queue: waits from 0 to
+                // ten aging periods, so every level holds several bands.
+                fx.now += 600_000 / len as Millis;
+            }
         }
-        let middle = queued[len / 2];
-        assert_eq!(fx.shop.position(middle), Some(len as u32 / 2 + 1));
-        group.bench_with_input(BenchmarkId::new("middle", len), &len, |b, _| {
-            b.iter(|| black_box(fx.shop.position(black_box(middle))))
+        let now = fx.now;
+        let (name, middle) = if prioritised {
+            let served = fx.shop.queue(now);
+            ("middle_prioritised", served[len / 2].id)
+        } else {
+            ("middle", queued[len / 2])
+        };
+        assert_eq!(fx.shop.position(middle, now), Some(len as u32 / 2 + 1));
+        group.bench_with_input(BenchmarkId::new(name, len), &len, |b, _| {
+            b.iter(|| black_box(fx.shop.position(black_box(middle), now)))
         });
     }
     group.finish();

@@ -7,7 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::error::InvalidInput;
 use crate::ids::{AgentId, GroupId};
-use crate::time::Day;
+use crate::time::{Day, Millis};
 
 /// An agent's presence.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -126,6 +126,15 @@ pub struct Agent {
     pub assigned_count: u32,
     /// Active conversations whose reply clock runs.
     pub unreplied: u32,
+    /// The shop day `online_ms` counts.
+    #[serde(default)]
+    pub online_day: Day,
+    /// Time in status online or busy on `online_day`, up to `online_since`.
+    #[serde(default)]
+    pub online_ms: i64,
+    /// Since when the agent is online or busy, while it is.
+    #[serde(default)]
+    pub online_since: Option<Millis>,
 }
 
 impl Agent {
@@ -142,6 +151,9 @@ impl Agent {
             assigned_day: 0,
             assigned_count: 0,
             unreplied: 0,
+            online_day: 0,
+            online_ms: 0,
+            online_since: None,
         }
     }
 
@@ -165,6 +177,17 @@ impl Agent {
         } else {
             0
         }
+    }
+
+    /// Milliseconds online or busy on shop day `today` (which starts at
+    /// `start`), as of `now`.
+    pub fn online_ms_today(&self, today: Day, start: Millis, now: Millis) -> Millis {
+        let closed = if self.online_day == today {
+            self.online_ms
+        } else {
+            0
+        };
+        closed + self.online_since.map_or(0, |s| (now - s.max(start)).max(0))
     }
 
     /// Weight after the busy penalty (繁忙度).

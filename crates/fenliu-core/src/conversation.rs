@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::explain::{Explanation, Reason};
 use crate::ids::{AgentId, ConversationId};
-use crate::inquiry::Inquiry;
+use crate::inquiry::{Inquiry, Priority};
 use crate::time::{Day, Millis};
 
 /// Where a conversation is in its life.
@@ -99,6 +99,13 @@ pub struct Conversation {
     pub proactive: bool,
     /// How it was decided, last time.
     pub explanation: Explanation,
+    /// Its priority: the inquiry's, or its rule's if higher.
+    #[serde(default)]
+    pub priority: Priority,
+    /// While queued: since when it counts as waiting (for aging and
+    /// escalation).
+    #[serde(default)]
+    pub queued_since: Option<Millis>,
 }
 
 impl Conversation {

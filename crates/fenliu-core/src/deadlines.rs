@@ -28,6 +28,8 @@ pub(crate) enum Timer {
     AutoEnd(ConversationId),
     /// A day past the reply window after the end: forget the conversation.
     Purge(ConversationId),
+    /// A queued conversation reaches the next escalation step of its rule.
+    Escalate(ConversationId),
 }
 
 /// A min-heap of `(deadline, item)`.

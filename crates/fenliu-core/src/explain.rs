@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::agent::AgentStatus;
 use crate::ids::AgentId;
+use crate::inquiry::Priority;
 use crate::settings::Strategy;
 use crate::time::Millis;
 
@@ -46,6 +47,8 @@ pub enum Reason {
     Proactive,
     /// Moved by a transfer.
     Transfer,
+    /// Placed through an escalation step of its rule.
+    Escalated,
 }
 
 impl Reason {
@@ -62,6 +65,7 @@ impl Reason {
             Self::Queued => "queued",
             Self::Proactive => "proactive",
             Self::Transfer => "transfer",
+            Self::Escalated => "escalated",
         }
     }
 }
@@ -110,6 +114,9 @@ pub struct Considered {
     pub effective_weight: f64,
     /// The verdict.
     pub verdict: Verdict,
+    /// Seconds in status online or busy that day (used by `fair`).
+    #[serde(default)]
+    pub online_secs_today: u32,
 }
 
 /// Agents of the target set that were not listed, by verdict.
@@ -169,6 +176,27 @@ pub struct Explanation {
     pub unlisted: Option<Unlisted>,
     /// The agent chosen, if any.
     pub picked: Option<AgentId>,
+    /// The conversation's priority, and its priority for queue order after
+    /// aging.
+    #[serde(default)]
+    pub priority: Option<QueuePriority>,
+    /// How many escalation steps of its rule its wait had reached when it
+    /// was decided (0: none).
+    #[serde(default)]
+    pub steps_reached: u8,
+    /// With reason `escalated`: the step (1-based) whose agents or groups
+    /// held the agent picked.
+    #[serde(default)]
+    pub escalated_by: Option<u8>,
+}
+
+/// A queued conversation's priority, as the queue ordered it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuePriority {
+    /// The conversation's own priority.
+    pub base: Priority,
+    /// With aging: what the queue ordered it by.
+    pub effective: Priority,
 }
 
 impl Explanation {
@@ -185,6 +213,9 @@ impl Explanation {
             agents: Vec::new(),
             unlisted: None,
             picked: None,
+            priority: None,
+            steps_reached: 0,
+            escalated_by: None,
         }
     }
 }

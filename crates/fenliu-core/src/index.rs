@@ -137,6 +137,11 @@ impl<K: Ord + Copy> TieIndex<K> {
         }
     }
 
+    /// Every key and the slots under it, lowest key first.
+    pub fn iter(&self) -> impl Iterator<Item = (K, &[Slot])> + '_ {
+        self.buckets.iter().map(|(k, v)| (*k, v.as_slice()))
+    }
+
     /// The lowest key and every slot under it.
     pub fn first(&self) -> Option<(K, &[Slot])> {
         self.buckets.iter().next().map(|(k, v)| (*k, v.as_slice()))

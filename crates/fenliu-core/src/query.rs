@@ -13,7 +13,7 @@ use crate::effects::Reply;
 use crate::error::{CoreError, CoreResult};
 use crate::explain::{Explanation, Reason};
 use crate::ids::{AgentId, BuyerId, ConversationId, GroupId};
-use crate::inquiry::Inquiry;
+use crate::inquiry::{Inquiry, Priority};
 use crate::settings::{QueueOrder, RoutingSettings};
 use crate::shop::Shop;
 use crate::stats::{Metric, Ranking, SortOrder, Viewer};
@@ -129,6 +129,11 @@ pub struct Summary {
     pub agent: Option<AgentId>,
     /// While queued: 1 is the next to be served.
     pub position: Option<u32>,
+    /// While queued: how long it is expected to wait still, if the shop can
+    /// tell (see `Shop::estimated_wait_ms`).
+    pub estimated_wait_ms: Option<Millis>,
+    /// Its priority (the inquiry's or its rule's).
+    pub priority: Priority,
     /// Why it went where it is.
     pub reason: Reason,
     /// Given to an offline-routing agent.
@@ -152,15 +157,18 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Conversation `id` of `shop`, if it exists.
-    pub fn of(shop: &Shop, id: ConversationId) -> Option<Self> {
+    /// Conversation `id` of `shop` at `now`, if it exists.
+    pub fn of(shop: &Shop, id: ConversationId, now: Millis) -> Option<Self> {
         let c = shop.conversation(id)?;
+        let position = shop.position(id, now);
         Some(Self {
             id,
             inquiry: c.inquiry.clone(),
             status: c.status,
             agent: c.agent.clone(),
-            position: shop.position(id),
+            position,
+            estimated_wait_ms: position.and_then(|p| shop.estimated_wait_ms(p, now)),
+            priority: c.priority,
             reason: c.reason,
             offline_delivery: c.offline_delivery,
             created_at: c.created_at,
@@ -182,9 +190,9 @@ pub struct Replied;
 impl Follow for Replied {
     type Answer = Option<Summary>;
 
-    fn follow(&self, shop: &Shop, reply: &Reply, _now: Millis) -> Self::Answer {
+    fn follow(&self, shop: &Shop, reply: &Reply, now: Millis) -> Self::Answer {
         match reply {
-            Reply::Conversation { id, .. } => Summary::of(shop, *id),
+            Reply::Conversation { id, .. } => Summary::of(shop, *id, now),
             _ => None,
         }
     }
@@ -197,8 +205,8 @@ pub struct ConversationById(pub ConversationId);
 impl Query for ConversationById {
     type Answer = Option<Summary>;
 
-    fn ask(&self, shop: &Shop, _now: Millis) -> Self::Answer {
-        Summary::of(shop, self.0)
+    fn ask(&self, shop: &Shop, now: Millis) -> Self::Answer {
+        Summary::of(shop, self.0, now)
     }
 }
 
@@ -218,9 +226,7 @@ impl Query for ExplanationOf {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Agents {
     /// The agents, by id.
-    pub agents: Vec<Agent>,
-    /// The shop's current day.
-    pub today: Day,
+    pub agents: Vec<AgentToday>,
 }
 
 /// One agent, with the shop day its daily figures are read on.
@@ -230,6 +236,18 @@ pub struct AgentToday {
     pub agent: Agent,
     /// The shop's current day.
     pub today: Day,
+    /// Milliseconds in status online or busy today, as of the question.
+    pub online_ms_today: Millis,
+}
+
+impl AgentToday {
+    fn of(shop: &Shop, a: &Agent, now: Millis) -> Self {
+        AgentToday {
+            agent: a.clone(),
+            today: shop.today(now),
+            online_ms_today: shop.online_ms_today(a, now),
+        }
+    }
 }
 
 /// One agent.
@@ -240,10 +258,7 @@ impl Query for AgentById {
     type Answer = Option<AgentToday>;
 
     fn ask(&self, shop: &Shop, now: Millis) -> Self::Answer {
-        shop.agent(&self.0).map(|a| AgentToday {
-            agent: a.clone(),
-            today: shop.today(now),
-        })
+        shop.agent(&self.0).map(|a| AgentToday::of(shop, a, now))
     }
 }
 
@@ -278,12 +293,9 @@ impl Query for AgentPage {
             .filter(|a| members.is_none_or(|m| m.contains(&a.id)))
             .skip(self.offset)
             .take(self.limit)
-            .cloned()
+            .map(|a| AgentToday::of(shop, a, now))
             .collect();
-        Ok(Agents {
-            agents,
-            today: shop.today(now),
-        })
+        Ok(Agents { agents })
     }
 }
 
@@ -295,12 +307,12 @@ pub struct ConversationsOf(pub AgentId);
 impl Query for ConversationsOf {
     type Answer = Option<Vec<Summary>>;
 
-    fn ask(&self, shop: &Shop, _now: Millis) -> Self::Answer {
+    fn ask(&self, shop: &Shop, now: Millis) -> Self::Answer {
         shop.agent(&self.0)?;
         Some(
             shop.active_conversations_of(&self.0)
                 .into_iter()
-                .filter_map(|id| Summary::of(shop, id))
+                .filter_map(|id| Summary::of(shop, id, now))
                 .collect(),
         )
     }
@@ -379,17 +391,22 @@ pub struct Waiting {
     pub position: usize,
     /// Since it was created, in milliseconds (never negative).
     pub waited_ms: Millis,
+    /// Its priority for queue order now (its own, raised by aging).
+    pub priority: Priority,
+    /// How long it is expected to wait still, if the shop can tell.
+    pub estimated_wait_ms: Option<Millis>,
 }
 
 impl Query for QueuePage {
     type Answer = Page;
 
     fn ask(&self, shop: &Shop, now: Millis) -> Self::Answer {
+        let rate = shop.queue_rate(now);
         Page {
             order: shop.settings().queue.order,
             length: shop.queue_len(),
             items: shop
-                .queue_page(self.offset, self.limit)
+                .queue_page(self.offset, self.limit, now)
                 .into_iter()
                 .enumerate()
                 .map(|(i, c)| Waiting {
@@ -397,6 +414,9 @@ impl Query for QueuePage {
                     buyer_id: c.inquiry.buyer_id.clone(),
                     position: self.offset + i + 1,
                     waited_ms: (now - c.created_at).max(0),
+                    priority: shop.queue_priority(c, now),
+                    estimated_wait_ms: rate
+                        .map(|r| (((self.offset + i + 1) as f64) / r).round() as Millis),
                 })
                 .collect(),
         }
@@ -427,5 +447,18 @@ impl Query for RankingOf {
             &self.viewer,
             now,
         )
+    }
+}
+
+/// The shop's figures of a day (today when `None`): not found for a day
+/// the shop no longer keeps.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ServiceOf(pub Option<Day>);
+
+impl Query for ServiceOf {
+    type Answer = CoreResult<crate::shop::service::ServiceFigures>;
+
+    fn ask(&self, shop: &Shop, now: Millis) -> Self::Answer {
+        shop.service_figures(self.0, now)
     }
 }

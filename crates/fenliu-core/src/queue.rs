@@ -1,5 +1,15 @@
-//! The queue's order (排队): queued conversations by queue key, with the rank
-//! of any key in O(log n).
+//! The queue's order (排队): queued conversations by priority and queue key,
+//! with the position of any of them in O(log n).
+//!
+//! [`Queue`] keeps one [`QueueIndex`] per priority level in use (at most
+//! ten), and serves the best head among them: higher priority first, then
+//! the shop's queue order by key. With aging, a conversation's priority for
+//! queue order rises with the time it has waited, so the order of two
+//! levels changes with the clock; within one level it does not, because a
+//! level's entries wait longer the lower their key (`since` never decreases
+//! with the key), so the entries that have aged to a given priority are a
+//! run of consecutive keys. Every question of order (a position, the next to
+//! serve) is therefore a few binary searches per level.
 //!
 //! The key of a queued conversation is stored with it; the order is rebuilt
 //! from the keys. A buyer waiting in a long queue asks for its position again
@@ -14,6 +24,8 @@
 //! more.
 
 use crate::ids::ConversationId;
+use crate::inquiry::Priority;
+use crate::time::Millis;
 
 /// A block splits in two when it grows beyond this many entries. Small
 /// enough that taking an entry from the front of a block moves little
@@ -27,7 +39,7 @@ struct Sizes {
 }
 
 impl Sizes {
-    fn rebuild(&mut self, blocks: &[Vec<(i64, ConversationId)>]) {
+    fn rebuild(&mut self, blocks: &[Vec<Entry>]) {
         self.tree.clear();
         self.tree.extend(blocks.iter().map(|b| b.len() as u32));
         for i in 0..self.tree.len() {
@@ -74,12 +86,21 @@ impl Sizes {
     }
 }
 
-/// Queued conversations in key order.
+/// One queued conversation: its key, since when it waits, and its id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Entry {
+    pub(crate) key: i64,
+    pub(crate) since: Millis,
+    pub(crate) id: ConversationId,
+}
+
+/// Queued conversations of one priority in key order; `since` never
+/// decreases with the key.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct QueueIndex {
     /// Sorted, each block sorted and non-empty, every key of a block below
     /// every key of the next.
-    blocks: Vec<Vec<(i64, ConversationId)>>,
+    blocks: Vec<Vec<Entry>>,
     sizes: Sizes,
     len: usize,
 }
@@ -99,24 +120,25 @@ impl QueueIndex {
     /// below it (the last block for a key above every key).
     fn block_of(&self, key: i64) -> usize {
         self.blocks
-            .partition_point(|b| b.last().expect("blocks are non-empty").0 < key)
+            .partition_point(|b| b.last().expect("blocks are non-empty").key < key)
             .min(self.blocks.len().saturating_sub(1))
     }
 
     /// Adds an entry; a key already there is replaced.
-    pub(crate) fn insert(&mut self, key: i64, id: ConversationId) {
+    pub(crate) fn insert(&mut self, entry: Entry) {
+        let key = entry.key;
         if self.blocks.is_empty() {
-            self.blocks.push(vec![(key, id)]);
+            self.blocks.push(vec![entry]);
             self.len = 1;
             self.sizes.rebuild(&self.blocks);
             return;
         }
         let b = self.block_of(key);
         let block = &mut self.blocks[b];
-        match block.binary_search_by_key(&key, |e| e.0) {
-            Ok(at) => block[at].1 = id,
+        match block.binary_search_by_key(&key, |e| e.key) {
+            Ok(at) => block[at] = entry,
             Err(at) => {
-                block.insert(at, (key, id));
+                block.insert(at, entry);
                 self.len += 1;
                 if block.len() > MAX_BLOCK {
                     let upper = block.split_off(block.len() / 2);
@@ -136,8 +158,8 @@ impl QueueIndex {
         }
         let b = self.block_of(key);
         let block = &mut self.blocks[b];
-        let at = block.binary_search_by_key(&key, |e| e.0).ok()?;
-        let (_, id) = block.remove(at);
+        let at = block.binary_search_by_key(&key, |e| e.key).ok()?;
+        let Entry { id, .. } = block.remove(at);
         self.len -= 1;
         if block.is_empty() {
             self.blocks.remove(b);
@@ -154,44 +176,43 @@ impl QueueIndex {
             return 0;
         }
         let b = self.block_of(key);
-        self.sizes.before(b) + self.blocks[b].partition_point(|e| e.0 < key)
+        self.sizes.before(b) + self.blocks[b].partition_point(|e| e.key < key)
     }
 
-    /// Number of entries with a key above `key`.
-    pub(crate) fn count_above(&self, key: i64) -> usize {
-        self.len - self.count_below(key.saturating_add(1))
+    /// Number of entries waiting since `t` or earlier: a run of the lowest
+    /// keys, since `since` never decreases with the key.
+    pub(crate) fn count_since_at_most(&self, t: Millis) -> usize {
+        let b = self
+            .blocks
+            .partition_point(|b| b.last().expect("non-empty").since <= t);
+        match self.blocks.get(b) {
+            None => self.len,
+            Some(block) => self.sizes.before(b) + block.partition_point(|e| e.since <= t),
+        }
     }
 
     /// The entry with the lowest key.
-    pub(crate) fn first(&self) -> Option<(i64, ConversationId)> {
+    pub(crate) fn first(&self) -> Option<Entry> {
         self.blocks.first().and_then(|b| b.first()).copied()
     }
 
     /// The entry with the highest key.
-    pub(crate) fn last(&self) -> Option<(i64, ConversationId)> {
+    pub(crate) fn last(&self) -> Option<Entry> {
         self.blocks.last().and_then(|b| b.last()).copied()
     }
 
-    /// The entry with the lowest key above `key`.
-    pub(crate) fn next_above(&self, key: i64) -> Option<(i64, ConversationId)> {
-        let from = self
-            .blocks
-            .partition_point(|b| b.last().expect("non-empty").0 <= key);
-        let block = self.blocks.get(from)?;
-        block.get(block.partition_point(|e| e.0 <= key)).copied()
-    }
-
-    /// The entry with the highest key below `key`.
-    pub(crate) fn next_below(&self, key: i64) -> Option<(i64, ConversationId)> {
-        let upto = self.blocks.partition_point(|b| b[0].0 < key);
-        let block = self.blocks.get(upto.checked_sub(1)?)?;
-        let at = block.partition_point(|e| e.0 < key);
-        block.get(at.checked_sub(1)?).copied()
+    /// The entry of key-order rank `rank` (0-based), if any.
+    pub(crate) fn at_rank(&self, rank: usize) -> Option<Entry> {
+        if rank >= self.len {
+            return None;
+        }
+        let (block, before) = self.sizes.find(rank);
+        self.blocks[block].get(rank - before).copied()
     }
 
     /// The entries of key-order ranks `start..end` (0-based, clamped to the
     /// queue), by key: O(log n) to find the first, then the entries taken.
-    pub(crate) fn by_rank(&self, start: usize, end: usize) -> Vec<(i64, ConversationId)> {
+    pub(crate) fn by_rank(&self, start: usize, end: usize) -> Vec<Entry> {
         let end = end.min(self.len);
         if start >= end {
             return Vec::new();
@@ -207,8 +228,275 @@ impl QueueIndex {
     }
 
     /// Every entry, by key.
-    pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = &(i64, ConversationId)> + '_ {
+    #[cfg(test)]
+    pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = &Entry> + '_ {
         self.blocks.iter().flatten()
+    }
+}
+
+/// How the queue is ordered at one moment: the shop's queue order, its
+/// aging period, and the time the waits are measured at.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Order {
+    /// LIFO serves the highest key of a priority first, FIFO the lowest.
+    pub(crate) lifo: bool,
+    /// With aging, every full period waited raises the priority by one.
+    pub(crate) aging: Option<Millis>,
+    /// When the waits are measured.
+    pub(crate) now: Millis,
+}
+
+/// A place in the queue's order: a priority for queue order, and a key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Place {
+    /// The priority the queue orders by (after aging).
+    pub(crate) priority: u8,
+    /// The key within it.
+    pub(crate) key: i64,
+}
+
+/// Above every priority: a place before the whole queue.
+const BEFORE_ALL: u8 = Priority::MAX.get() + 1;
+
+impl Order {
+    /// The place of an entry of base priority `base`.
+    pub(crate) fn place(&self, base: Priority, key: i64, since: Millis) -> Place {
+        Place {
+            priority: self.priority(base, since).get(),
+            key,
+        }
+    }
+
+    /// Whether `a` is served before `b`.
+    pub(crate) fn ahead(&self, a: Place, b: Place) -> bool {
+        a.priority > b.priority
+            || (a.priority == b.priority
+                && if self.lifo {
+                    a.key > b.key
+                } else {
+                    a.key < b.key
+                })
+    }
+
+    /// The priority for queue order of an entry of base priority `base`
+    /// waiting since `since`.
+    pub(crate) fn priority(&self, base: Priority, since: Millis) -> Priority {
+        match self.aging {
+            Some(period) if period > 0 => base.raised(((self.now - since).max(0) / period) as u64),
+            _ => base,
+        }
+    }
+}
+
+/// One priority level: its base priority and its entries.
+#[derive(Clone, Debug)]
+struct Level {
+    base: Priority,
+    index: QueueIndex,
+}
+
+impl Level {
+    /// Entries whose priority for queue order is at least `p`: a run of the
+    /// lowest keys.
+    fn count_at_least(&self, p: u8, order: &Order) -> usize {
+        let base = self.base.get();
+        if p <= base {
+            return self.index.len();
+        }
+        if p >= BEFORE_ALL {
+            return 0;
+        }
+        match order.aging {
+            Some(period) if period > 0 => {
+                let waited = Millis::from(p - base) * period;
+                self.index.count_since_at_most(order.now - waited)
+            }
+            _ => 0,
+        }
+    }
+
+    fn place(&self, e: Entry, order: &Order) -> Place {
+        order.place(self.base, e.key, e.since)
+    }
+
+    /// Entries of this level served before `at`.
+    fn ahead_of(&self, at: Place, order: &Order) -> usize {
+        let r0 = self.count_at_least(at.priority.saturating_add(1), order);
+        let r1 = self.count_at_least(at.priority, order);
+        let in_band = if order.lifo {
+            r1 - self
+                .index
+                .count_below(at.key.saturating_add(1))
+                .clamp(r0, r1)
+        } else {
+            self.index.count_below(at.key).clamp(r0, r1) - r0
+        };
+        r0 + in_band
+    }
+
+    /// The first entry of this level served after `after` (or the first of
+    /// all with `None`).
+    fn next_after(&self, after: Option<Place>, order: &Order) -> Option<(Place, Entry)> {
+        let at = after.unwrap_or(Place {
+            priority: BEFORE_ALL,
+            key: 0,
+        });
+        let r0 = self.count_at_least(at.priority.saturating_add(1), order);
+        let r1 = self.count_at_least(at.priority, order);
+        // The rest of the band of `at`'s priority, in the shop's order.
+        let in_band = if order.lifo {
+            let end = r1.min(self.index.count_below(at.key));
+            (end > r0).then(|| end - 1)
+        } else {
+            let start = r0.max(self.index.count_below(at.key.saturating_add(1)));
+            (start < r1).then_some(start)
+        };
+        let rank = match in_band {
+            Some(rank) => rank,
+            // The next band down starts at rank r1; LIFO serves its last key.
+            None => {
+                let first = self.index.at_rank(r1)?;
+                if order.lifo {
+                    let p = self.place(first, order).priority;
+                    self.count_at_least(p, order) - 1
+                } else {
+                    r1
+                }
+            }
+        };
+        let e = self.index.at_rank(rank)?;
+        Some((self.place(e, order), e))
+    }
+}
+
+/// The queued conversations, by priority level.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Queue {
+    /// The levels in use, by base priority.
+    levels: Vec<Level>,
+    len: usize,
+}
+
+impl Queue {
+    /// Number of entries.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the queue is empty.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn level_mut(&mut self, base: Priority) -> &mut QueueIndex {
+        let at = match self.levels.binary_search_by_key(&base, |l| l.base) {
+            Ok(at) => at,
+            Err(at) => {
+                self.levels.insert(
+                    at,
+                    Level {
+                        base,
+                        index: QueueIndex::default(),
+                    },
+                );
+                at
+            }
+        };
+        &mut self.levels[at].index
+    }
+
+    /// Adds an entry of priority `base`. Its `since` is raised to the
+    /// latest of its level if that is later, so that `since` never decreases
+    /// with the key (a clock that steps back cannot break the order).
+    pub(crate) fn push_back(&mut self, base: Priority, mut entry: Entry) -> Entry {
+        let level = self.level_mut(base);
+        if let Some(last) = level.last() {
+            entry.since = entry.since.max(last.since);
+        }
+        level.insert(entry);
+        self.len += 1;
+        entry
+    }
+
+    /// Adds an entry of priority `base` at the front of its level (the
+    /// lowest key): it counts as waiting as long as the entry it goes
+    /// before, if that waited longer.
+    pub(crate) fn push_front(&mut self, base: Priority, mut entry: Entry) -> Entry {
+        let level = self.level_mut(base);
+        if let Some(first) = level.first() {
+            entry.since = entry.since.min(first.since);
+        }
+        level.insert(entry);
+        self.len += 1;
+        entry
+    }
+
+    /// Removes the entry of `key` from level `base`.
+    pub(crate) fn remove(&mut self, base: Priority, key: i64) -> Option<ConversationId> {
+        let at = self.levels.binary_search_by_key(&base, |l| l.base).ok()?;
+        let id = self.levels[at].index.remove(key)?;
+        self.len -= 1;
+        if self.levels[at].index.is_empty() {
+            self.levels.remove(at);
+        }
+        Some(id)
+    }
+
+    /// The 1-based position of a place: entries served before it, plus one.
+    pub(crate) fn position(&self, at: Place, order: &Order) -> usize {
+        self.levels
+            .iter()
+            .map(|l| l.ahead_of(at, order))
+            .sum::<usize>()
+            + 1
+    }
+
+    /// The entry served first after `after` (the first of all with `None`).
+    pub(crate) fn next_after(&self, after: Option<Place>, order: &Order) -> Option<(Place, Entry)> {
+        let mut best: Option<(Place, Entry)> = None;
+        for level in &self.levels {
+            if let Some((p, e)) = level.next_after(after, order) {
+                if best.is_none_or(|(b, _)| order.ahead(p, b)) {
+                    best = Some((p, e));
+                }
+            }
+        }
+        best
+    }
+
+    /// At most `limit` entries in the order they are served, from the one
+    /// at 0-based position `offset` on. One level served by key is a slice
+    /// of its index; otherwise the order is walked from the front.
+    pub(crate) fn page(&self, offset: usize, limit: usize, order: &Order) -> Vec<(Place, Entry)> {
+        let end = offset.saturating_add(limit).min(self.len);
+        if offset >= end {
+            return Vec::new();
+        }
+        if let [level] = self.levels.as_slice() {
+            if order.aging.is_none() || !order.lifo {
+                let len = level.index.len();
+                let mut page = if order.lifo {
+                    let mut page = level.index.by_rank(len - end, len - offset);
+                    page.reverse();
+                    page
+                } else {
+                    level.index.by_rank(offset, end)
+                };
+                return page.drain(..).map(|e| (level.place(e, order), e)).collect();
+            }
+        }
+        let mut out = Vec::with_capacity(end - offset);
+        let mut at = None;
+        for i in 0..end {
+            let Some((p, e)) = self.next_after(at, order) else {
+                break;
+            };
+            at = Some(p);
+            if i >= offset {
+                out.push((p, e));
+            }
+        }
+        out
     }
 }
 
@@ -221,76 +509,133 @@ mod tests {
 
     use super::*;
 
+    fn entry(key: i64, since: Millis, n: u64) -> Entry {
+        Entry {
+            key,
+            since,
+            id: ConversationId(n),
+        }
+    }
+
     /// The index against an ordered map, over random inserts and removals at
     /// both ends and in the middle, checking every answer after every step.
     #[test]
-    fn ranks_and_neighbours_match_an_ordered_map() {
+    fn ranks_and_counts_match_an_ordered_map() {
         let mut rng = SmallRng::seed_from_u64(11);
         let mut index = QueueIndex::default();
-        let mut model: BTreeMap<i64, ConversationId> = BTreeMap::new();
+        let mut model: BTreeMap<i64, Entry> = BTreeMap::new();
         let (mut front, mut back) = (0i64, 0i64);
         for step in 0..20_000u64 {
             match rng.random_range(0..10) {
                 0..=4 => {
                     back += 1;
-                    index.insert(back, ConversationId(step));
-                    model.insert(back, ConversationId(step));
+                    index.insert(entry(back, back * 10, step));
+                    model.insert(back, entry(back, back * 10, step));
                 }
                 5 => {
                     front -= 1;
-                    index.insert(front, ConversationId(step));
-                    model.insert(front, ConversationId(step));
+                    index.insert(entry(front, front * 10, step));
+                    model.insert(front, entry(front, front * 10, step));
                 }
                 6..=7 => {
                     let head = model.keys().next().copied();
                     if let Some(k) = head {
-                        assert_eq!(index.remove(k), model.remove(&k));
+                        assert_eq!(index.remove(k), model.remove(&k).map(|e| e.id));
                     }
                 }
                 _ => {
                     let k = rng.random_range(front..=back);
-                    assert_eq!(index.remove(k), model.remove(&k));
+                    assert_eq!(index.remove(k), model.remove(&k).map(|e| e.id));
                 }
             }
             assert_eq!(index.len(), model.len());
             let probe = rng.random_range(front - 2..=back + 2);
             assert_eq!(index.count_below(probe), model.range(..probe).count());
-            assert_eq!(index.count_above(probe), model.range(probe + 1..).count());
-            let above = model.range(probe + 1..).next().map(|(k, v)| (*k, *v));
-            assert_eq!(index.next_above(probe), above);
-            let below = model.range(..probe).next_back().map(|(k, v)| (*k, *v));
-            assert_eq!(index.next_below(probe), below);
-            assert_eq!(
-                index.first(),
-                model.first_key_value().map(|(k, v)| (*k, *v))
-            );
-            assert_eq!(index.last(), model.last_key_value().map(|(k, v)| (*k, *v)));
+            let t = probe * 10 + rng.random_range(-5..5);
+            let since = model.values().filter(|e| e.since <= t).count();
+            assert_eq!(index.count_since_at_most(t), since);
+            assert_eq!(index.first(), model.values().next().copied());
+            assert_eq!(index.last(), model.values().next_back().copied());
             if step % 97 == 0 {
                 let start = rng.random_range(0..=model.len());
                 let end = start + rng.random_range(0..300);
-                let page: Vec<(i64, ConversationId)> = model
-                    .iter()
+                let page: Vec<Entry> = model
+                    .values()
                     .skip(start)
                     .take(end - start)
-                    .map(|(k, v)| (*k, *v))
+                    .copied()
                     .collect();
                 assert_eq!(index.by_rank(start, end), page, "{start}..{end}");
+                assert_eq!(index.at_rank(start), model.values().nth(start).copied());
             }
         }
-        let listed: Vec<(i64, ConversationId)> = index.iter().copied().collect();
-        let expected: Vec<(i64, ConversationId)> = model.into_iter().collect();
+        let listed: Vec<Entry> = index.iter().copied().collect();
+        let expected: Vec<Entry> = model.into_values().collect();
         assert_eq!(listed, expected);
-        for (start, end) in [
-            (0, 10),
-            (5, 5),
-            (300, 700),
-            (expected.len() - 3, expected.len() + 9),
-        ] {
-            let page = &expected[start.min(expected.len())..end.min(expected.len())];
-            assert_eq!(index.by_rank(start, end), page, "{start}..{end}");
+    }
+
+    /// The queue's order, positions and pages against a sort of every entry
+    /// by (priority after aging, key in the shop's order), with random
+    /// priorities, both orders, with and without aging, as time passes.
+    #[test]
+    fn order_and_positions_match_a_sort_by_priority_then_key() {
+        let mut rng = SmallRng::seed_from_u64(7);
+        for case in 0..40u64 {
+            let lifo = case % 2 == 1;
+            let aging = (case % 4 >= 2).then_some(1_000);
+            let mut queue = Queue::default();
+            let mut model: Vec<(Priority, Entry)> = Vec::new();
+            let (mut front, mut back, mut now) = (0i64, 0i64, 0i64);
+            for step in 0..400u64 {
+                now += rng.random_range(0..400);
+                let base = Priority::new(rng.random_range(0..4) * 3).unwrap();
+                match rng.random_range(0..10) {
+                    0..=5 => {
+                        back += 1;
+                        let e = queue.push_back(base, entry(back, now, step));
+                        model.push((base, e));
+                    }
+                    6 if !lifo => {
+                        front -= 1;
+                        let e = queue.push_front(base, entry(front, now, step));
+                        model.push((base, e));
+                    }
+                    _ if !model.is_empty() => {
+                        let (b, e) = model.swap_remove(rng.random_range(0..model.len()));
+                        assert_eq!(queue.remove(b, e.key), Some(e.id));
+                    }
+                    _ => {}
+                }
+                let order = Order { lifo, aging, now };
+                let mut sorted: Vec<(Place, Entry)> = model
+                    .iter()
+                    .map(|(b, e)| (order.place(*b, e.key, e.since), *e))
+                    .collect();
+                sorted.sort_by(|(a, _), (b, _)| {
+                    b.priority.cmp(&a.priority).then(if lifo {
+                        b.key.cmp(&a.key)
+                    } else {
+                        a.key.cmp(&b.key)
+                    })
+                });
+                assert_eq!(queue.len(), sorted.len());
+                for (i, (p, _)) in sorted.iter().enumerate() {
+                    assert_eq!(queue.position(*p, &order), i + 1, "case {case} step {step}");
+                }
+                let mut walked = Vec::new();
+                let mut at = None;
+                while let Some((p, e)) = queue.next_after(at, &order) {
+                    walked.push((p, e));
+                    at = Some(p);
+                }
+                assert_eq!(walked, sorted, "case {case} step {step}");
+                let offset = rng.random_range(0..=sorted.len());
+                let limit = rng.random_range(0..20);
+                let page = queue.page(offset, limit, &order);
+                let want: Vec<(Place, Entry)> =
+                    sorted.iter().skip(offset).take(limit).copied().collect();
+                assert_eq!(page, want, "case {case} step {step}");
+            }
         }
-        assert!(index
-            .by_rank(expected.len() + 1, expected.len() + 5)
-            .is_empty());
     }
 }

@@ -13,7 +13,7 @@ use crate::agent::Agent;
 use crate::conversation::Conversation;
 use crate::ids::{AgentId, BuyerId, ConversationId, GroupId, Tag};
 use crate::settings::{RoutingSettings, Timers};
-use crate::stats::AgentDay;
+use crate::stats::{AgentDay, ShopDay};
 use crate::time::{Day, Millis};
 
 /// An order and the agent it credits (提成归属).
@@ -70,6 +70,8 @@ pub enum RecordKey {
     Stats(Day, AgentId),
     /// A buyer an agent received on a day.
     Reception(Day, AgentId, BuyerId),
+    /// The shop's figures of a day.
+    ShopDay(Day),
 }
 
 impl RecordKey {
@@ -86,6 +88,7 @@ impl RecordKey {
             Self::Stats(d, a) => format!("stats:{d}:{a}"),
             // An agent id has no ':', so the buyer id is what follows the second.
             Self::Reception(d, a, b) => format!("recv:{d}:{a}:{b}"),
+            Self::ShopDay(d) => format!("day:{d}"),
         }
     }
 }
@@ -221,6 +224,8 @@ pub enum Record {
     Stats(Day, AgentId, AgentDay),
     /// A buyer an agent received on a day.
     Reception(Day, AgentId, BuyerId),
+    /// The shop's figures of a day.
+    ShopDay(Day, ShopDay),
 }
 
 impl Record {
@@ -236,6 +241,7 @@ impl Record {
             Self::Order(o) => RecordKey::Order(o.order_id.clone()),
             Self::Stats(d, a, _) => RecordKey::Stats(*d, a.clone()),
             Self::Reception(d, a, b) => RecordKey::Reception(*d, a.clone(), b.clone()),
+            Self::ShopDay(d, _) => RecordKey::ShopDay(*d),
         }
     }
 

@@ -143,6 +143,7 @@ mod tests {
                     order_state: maybe_tag(&mut rng, "o", 0.6),
                     product_id: maybe_tag(&mut rng, "p", 0.6),
                     intent: maybe_tag(&mut rng, "i", 0.6),
+                    priority: Default::default(),
                 };
                 assert_eq!(
                     index.first_match(&settings.rules, &q),

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::InvalidInput;
 use crate::ids::{AgentId, GroupId, Tag};
 use crate::inquiry::Entry;
-pub use crate::inquiry::Inquiry;
+pub use crate::inquiry::{Inquiry, Priority};
 use crate::time::{secs_to_ms, Millis, TzOffset, DAY_MS};
 
 /// How an agent is picked among the available agents of the target set.
@@ -22,7 +22,15 @@ pub enum Strategy {
     Even,
     /// Random, proportional to weight (分流权重), penalised when busy.
     Weighted,
+    /// Fewest conversations assigned today per hour online today first
+    /// (fair share: an agent who starts late is not flooded).
+    Fair,
 }
+
+/// The least time online an agent counts with under `fair` (and in the
+/// fairness figure): ten minutes, so that an agent who has just come online
+/// is not given every inquiry.
+pub const FAIR_MIN_ONLINE_MS: Millis = 10 * 60 * 1000;
 
 /// Which queued conversation is served first.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +65,16 @@ pub struct QueueSettings {
     /// Most conversations the queue holds (排队上限), an extension; a new
     /// inquiry that would wait beyond it is refused. `None`: no limit.
     pub max_length: Option<u32>,
+    /// Every full `aging_secs` a conversation has waited raises its priority
+    /// for queue order by 1, up to 9. `None`: no aging.
+    pub aging_secs: Option<u32>,
+}
+
+impl QueueSettings {
+    /// The aging period in milliseconds, if aging is on.
+    pub(crate) fn aging_ms(&self) -> Option<Millis> {
+        self.aging_secs.map(|s| secs_to_ms(u64::from(s)))
+    }
 }
 
 impl Default for QueueSettings {
@@ -65,6 +83,7 @@ impl Default for QueueSettings {
             enabled: true,
             order: QueueOrder::Fifo,
             max_length: None,
+            aging_secs: None,
         }
     }
 }
@@ -125,7 +144,40 @@ pub struct Target {
     pub agents: Vec<AgentId>,
     /// Groups whose members are in the target set.
     pub groups: Vec<GroupId>,
+    /// The priority of the conversations of this rule; a conversation has
+    /// the higher of this and the inquiry's own.
+    pub priority: Option<Priority>,
+    /// Steps that widen the target set while a conversation waits.
+    pub escalate: Vec<Step>,
 }
+
+/// One escalation step (like bullseye rings or routing steps): once a queued
+/// conversation of the rule has waited `after_secs`, its target set also
+/// holds these agents and groups, or, with `any`, every agent of the shop.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Step {
+    /// Seconds of waiting after which the step is reached, 1..=86400.
+    pub after_secs: u32,
+    /// Agents added.
+    pub agents: Vec<AgentId>,
+    /// Groups added.
+    pub groups: Vec<GroupId>,
+    /// Every agent of the shop.
+    pub any: bool,
+}
+
+impl Step {
+    /// When a conversation queued at `since` reaches this step.
+    pub(crate) fn due_at(&self, since: Millis) -> Millis {
+        since + secs_to_ms(u64::from(self.after_secs))
+    }
+}
+
+/// Most escalation steps of one rule.
+pub const MAX_STEPS: usize = 5;
+/// Longest `after_secs` of a step and longest `queue.aging_secs`: a day.
+pub const MAX_WAIT_SECS: u32 = 86_400;
 
 /// One visitor routing rule (访客分流规则).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -335,12 +387,22 @@ impl RoutingSettings {
                 "at most {MAX_RULES} rules are allowed"
             )));
         }
+        if self
+            .queue
+            .aging_secs
+            .is_some_and(|a| !(1..=MAX_WAIT_SECS).contains(&a))
+        {
+            return Err(InvalidInput::new(format!(
+                "queue.aging_secs must be between 1 and {MAX_WAIT_SECS}"
+            )));
+        }
         for (i, rule) in self.rules.iter().enumerate() {
             if rule.to.agents.is_empty() && rule.to.groups.is_empty() {
                 return Err(InvalidInput::new(format!(
                     "rules[{i}].to must name at least one agent or group"
                 )));
             }
+            rule.to.validate_steps(i)?;
         }
         Ok(())
     }
@@ -348,6 +410,45 @@ impl RoutingSettings {
     /// The index of the first rule that matches the inquiry, if any.
     pub fn matching_rule(&self, inquiry: &Inquiry) -> Option<usize> {
         self.rules.iter().position(|r| r.when.matches(inquiry))
+    }
+}
+
+impl Target {
+    fn validate_steps(&self, rule: usize) -> Result<(), InvalidInput> {
+        if self.escalate.len() > MAX_STEPS {
+            return Err(InvalidInput::new(format!(
+                "rules[{rule}].to.escalate has at most {MAX_STEPS} steps"
+            )));
+        }
+        let mut previous = 0;
+        for (j, step) in self.escalate.iter().enumerate() {
+            let at = format!("rules[{rule}].to.escalate[{j}]");
+            if !(1..=MAX_WAIT_SECS).contains(&step.after_secs) {
+                return Err(InvalidInput::new(format!(
+                    "{at}.after_secs must be between 1 and {MAX_WAIT_SECS}"
+                )));
+            }
+            if step.after_secs <= previous {
+                return Err(InvalidInput::new(format!(
+                    "{at}.after_secs must be greater than the step before"
+                )));
+            }
+            if !step.any && step.agents.is_empty() && step.groups.is_empty() {
+                return Err(InvalidInput::new(format!(
+                    "{at} must name an agent or a group, or set any"
+                )));
+            }
+            previous = step.after_secs;
+        }
+        Ok(())
+    }
+
+    /// The steps a conversation queued at `since` has reached at `now`.
+    pub(crate) fn steps_reached(&self, since: Millis, now: Millis) -> usize {
+        self.escalate
+            .iter()
+            .take_while(|s| s.due_at(since) <= now)
+            .count()
     }
 }
 

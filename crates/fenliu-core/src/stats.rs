@@ -27,6 +27,10 @@ pub struct AgentDay {
     pub satisfied: u32,
     /// Orders credited (提成归属).
     pub credited_orders: u32,
+    /// Time in status online or busy that day, in milliseconds, up to the
+    /// agent's last status change (see `Shop::online_ms_on`).
+    #[serde(default)]
+    pub online_ms: i64,
 }
 
 impl AgentDay {
@@ -37,6 +41,93 @@ impl AgentDay {
     fn satisfaction(&self) -> Option<f64> {
         (self.ratings > 0).then(|| f64::from(self.satisfied) / f64::from(self.ratings))
     }
+}
+
+/// The shop's figures of one day (服务数据), counted for the inquiries that
+/// arrived that day, except `ended` and `handled_ms`, which count the
+/// conversations that ended that day.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShopDay {
+    /// New conversations created by inquiries.
+    pub inquiries: u32,
+    /// Of those, given an agent (at once, from the queue, or offline).
+    pub assigned: u32,
+    /// Of those, ever queued.
+    pub queued: u32,
+    /// Of those, cancelled in the queue.
+    pub cancelled: u32,
+    /// Of those, given to an offline-routing agent.
+    pub offline_deliveries: u32,
+    /// Of those, given an agent within `reply_target_secs` of arriving.
+    pub within_target: u32,
+    /// How long the queued ones that were placed waited.
+    pub waits: WaitHistogram,
+    /// Conversations that ended that day.
+    pub ended: u32,
+    /// Their time from assignment to end, summed, in milliseconds.
+    pub handled_ms: i64,
+}
+
+/// Waits in whole seconds, kept to two significant digits (0–99 s exactly,
+/// then 100, 110, …, 990, 1000, 1100, …), with the longest kept exactly: a
+/// record of a few hundred bytes at most, however busy the day.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitHistogram {
+    /// (bucket's lowest second, count), by bucket.
+    pub buckets: Vec<(u32, u32)>,
+    /// The longest wait, in milliseconds.
+    pub max_ms: i64,
+}
+
+impl WaitHistogram {
+    /// The bucket of a wait of `secs` seconds: its lowest value.
+    pub fn bucket_of(secs: u32) -> u32 {
+        let mut unit = 1;
+        while secs / unit >= 100 {
+            unit *= 10;
+        }
+        secs / unit * unit
+    }
+
+    /// Counts a wait.
+    pub fn add(&mut self, ms: i64) {
+        let ms = ms.max(0);
+        let bucket = Self::bucket_of(u32::try_from(ms / 1000).unwrap_or(u32::MAX));
+        match self.buckets.binary_search_by_key(&bucket, |b| b.0) {
+            Ok(at) => self.buckets[at].1 += 1,
+            Err(at) => self.buckets.insert(at, (bucket, 1)),
+        }
+        self.max_ms = self.max_ms.max(ms);
+    }
+
+    /// Waits counted.
+    pub fn count(&self) -> u64 {
+        self.buckets.iter().map(|b| u64::from(b.1)).sum()
+    }
+
+    /// The `q`-quantile (0 < q ≤ 1) by nearest rank, in seconds (its
+    /// bucket's lowest value); `None` with no waits.
+    pub fn quantile(&self, q: f64) -> Option<u32> {
+        let n = self.count();
+        if n == 0 {
+            return None;
+        }
+        let rank = ((q * n as f64).ceil() as u64).clamp(1, n);
+        let mut seen = 0;
+        self.buckets.iter().find_map(|&(b, c)| {
+            seen += u64::from(c);
+            (seen >= rank).then_some(b)
+        })
+    }
+}
+
+/// Jain's fairness index (Σx)² / (n·Σx²) of `values`: 1 when all are
+/// equal, 1/n when one has everything; `None` when there are none or all
+/// are 0.
+pub fn jain_index(values: &[f64]) -> Option<f64> {
+    let sum: f64 = values.iter().sum();
+    let squares: f64 = values.iter().map(|x| x * x).sum();
+    (!values.is_empty() && squares > 0.0).then(|| sum * sum / (values.len() as f64 * squares))
 }
 
 /// What the ranking orders by.

@@ -142,9 +142,56 @@ pub fn date_string(day: Day) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// The shop day of a `YYYY-MM-DD` date (years 1970 to 9999).
+pub fn parse_date(raw: &str) -> Result<Day, InvalidInput> {
+    let bad = || InvalidInput::new(format!("date must be YYYY-MM-DD, not {raw:?}"));
+    let parts: Vec<&str> = raw.split('-').collect();
+    let [y, m, d] = parts.as_slice() else {
+        return Err(bad());
+    };
+    if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return Err(bad());
+    }
+    let num = |s: &str| s.parse::<u32>().map_err(|_| bad());
+    let (y, m, d) = (i64::from(num(y)?), num(m)?, num(d)?);
+    if !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || d == 0 {
+        return Err(bad());
+    }
+    // Howard Hinnant's days-from-civil algorithm.
+    let yy = if m <= 2 { y - 1 } else { y };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let mp = i64::from(if m > 2 { m - 3 } else { m + 9 });
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let day = era * 146_097 + doe - 719_468;
+    // A day past the month's end (2026-02-30) comes back as another date.
+    if civil_date(day) != (y, m, d) {
+        return Err(bad());
+    }
+    Ok(day)
+}
+
 #[cfg(test)]
 mod date_tests {
     use super::*;
+
+    #[test]
+    fn dates_parse_back_to_their_days() {
+        for day in [0, 19_000, 20_415, 20_513, 2_932_896] {
+            assert_eq!(parse_date(&date_string(day)), Ok(day));
+        }
+        for bad in [
+            "2026-02-30",
+            "2026-13-01",
+            "26-01-01",
+            "2026-1-01",
+            "x",
+            "1969-12-31",
+        ] {
+            assert!(parse_date(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn shop_days_print_as_dates() {

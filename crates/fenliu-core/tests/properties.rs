@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use common::*;
 use fenliu_core::settings::{
-    OfflineSettings, Overflow, PresenceSettings, QueueOrder, QueueSettings, RecentContactSettings,
-    Rule, Target, Timers, When,
+    OfflineSettings, Overflow, PresenceSettings, Priority, QueueOrder, QueueSettings,
+    RecentContactSettings, Rule, Step, Target, Timers, When,
 };
 use fenliu_core::Strategy as PickStrategy;
 use fenliu_core::{
@@ -93,6 +93,7 @@ enum Op {
         order_state: Option<u8>,
         product: Option<u8>,
         intent: Option<u8>,
+        priority: u32,
     },
     Message(u16, bool),
     End(u16),
@@ -123,14 +124,45 @@ fn when_strategy() -> impl Strategy<Value = When> {
         })
 }
 
+/// Up to three escalation steps, each naming someone or everyone.
+fn steps_strategy() -> impl Strategy<Value = Vec<Step>> {
+    proptest::collection::vec(
+        (1u32..300, 0u8..64, 0u8..8, proptest::bool::weighted(0.2)),
+        0..4,
+    )
+    .prop_map(|steps| {
+        let mut after = 0;
+        steps
+            .into_iter()
+            .map(|(gap, agents, groups, any)| {
+                after += gap;
+                Step {
+                    after_secs: after,
+                    agents: agent_names(agents),
+                    groups: group_names(groups),
+                    any: any || agents | groups == 0,
+                }
+            })
+            .collect()
+    })
+}
+
 fn rule_strategy() -> impl Strategy<Value = Rule> {
-    (when_strategy(), 0u8..64, 0u8..8)
-        .prop_filter("a rule names someone", |(_, a, g)| a | g != 0)
-        .prop_map(|(when, agents, groups)| Rule {
+    (
+        when_strategy(),
+        0u8..64,
+        0u8..8,
+        proptest::option::weighted(0.3, 0u32..10),
+        proptest::option::weighted(0.4, steps_strategy()),
+    )
+        .prop_filter("a rule names someone", |(_, a, g, _, _)| a | g != 0)
+        .prop_map(|(when, agents, groups, priority, escalate)| Rule {
             when,
             to: Target {
                 agents: agent_names(agents),
                 groups: group_names(groups),
+                priority: priority.map(|p| Priority::new(p).unwrap()),
+                escalate: escalate.unwrap_or_default(),
             },
         })
 }
@@ -138,10 +170,11 @@ fn rule_strategy() -> impl Strategy<Value = Rule> {
 fn routing_strategy() -> impl Strategy<Value = RoutingSettings> {
     (
         (
-            0u8..3,
+            0u8..4,
             proptest::bool::weighted(0.75),
             any::<bool>(),
             proptest::option::weighted(0.3, 1u32..6),
+            proptest::option::weighted(0.3, 1u32..600),
         ),
         (proptest::bool::weighted(0.8), 60u64..7_200, any::<bool>()),
         proptest::collection::vec(rule_strategy(), 0..4),
@@ -156,7 +189,7 @@ fn routing_strategy() -> impl Strategy<Value = RoutingSettings> {
     )
         .prop_map(
             |(
-                (strategy, queue_on, lifo, max_length),
+                (strategy, queue_on, lifo, max_length, aging_secs),
                 (recent_on, window, within),
                 rules,
                 (any_online, offline_on, offline_mask),
@@ -168,6 +201,7 @@ fn routing_strategy() -> impl Strategy<Value = RoutingSettings> {
                     PickStrategy::LeastSaturation,
                     PickStrategy::Even,
                     PickStrategy::Weighted,
+                    PickStrategy::Fair,
                 ][usize::from(strategy)],
                 queue: QueueSettings {
                     enabled: queue_on,
@@ -177,6 +211,7 @@ fn routing_strategy() -> impl Strategy<Value = RoutingSettings> {
                         QueueOrder::Fifo
                     },
                     max_length,
+                    aging_secs,
                 },
                 recent_contact: RecentContactSettings {
                     enabled: recent_on,
@@ -245,15 +280,19 @@ fn op_strategy() -> impl Strategy<Value = Op> {
             proptest::option::weighted(0.3, 0u8..2),
             proptest::option::weighted(0.3, 0u8..2),
             proptest::option::weighted(0.3, 0u8..2),
+            prop_oneof![3 => Just(0u32), 1 => 0u32..10],
         )
-            .prop_map(|(buyer, entry, question, order_state, product, intent)| Op::Inquire {
-                buyer,
-                entry,
-                question,
-                order_state,
-                product,
-                intent,
-            }),
+            .prop_map(
+                |(buyer, entry, question, order_state, product, intent, priority)| Op::Inquire {
+                    buyer,
+                    entry,
+                    question,
+                    order_state,
+                    product,
+                    intent,
+                    priority,
+                }
+            ),
         8 => (any::<u16>(), any::<bool>()).prop_map(|(c, agent)| Op::Message(c, agent)),
         5 => any::<u16>().prop_map(Op::End),
         4 => (any::<u16>(), 0..AGENTS).prop_map(|(c, a)| Op::Transfer(c, a)),
@@ -329,6 +368,7 @@ fn commands(op: &Op, conversations: u64) -> Vec<Option<Command>> {
             order_state,
             product,
             intent,
+            priority,
         } => Command::Inquire(Inquiry {
             buyer_id: bid(&format!("b{buyer}")),
             entry: entry(*e),
@@ -336,6 +376,7 @@ fn commands(op: &Op, conversations: u64) -> Vec<Option<Command>> {
             order_state: opt_tag("s", *order_state),
             product_id: opt_tag("p", *product),
             intent: opt_tag("i", *intent),
+            priority: Priority::new(*priority).unwrap(),
         }),
         Op::Message(c, agent) => {
             Command::Message(conv(*c), if *agent { Party::Agent } else { Party::Buyer })
@@ -570,6 +611,7 @@ fn regression_queued_buyer_waits_after_its_recent_agent_writes_again() {
         order_state: None,
         product: None,
         intent: None,
+        priority: 0,
     };
     let routing = |recent: bool, order: QueueOrder, rules: Vec<Rule>| {
         Op::Routing(Box::new(RoutingSettings {
@@ -577,6 +619,7 @@ fn regression_queued_buyer_waits_after_its_recent_agent_writes_again() {
                 enabled: false,
                 order,
                 max_length: None,
+                aging_secs: None,
             },
             recent_contact: RecentContactSettings {
                 enabled: recent,
@@ -600,7 +643,7 @@ fn regression_queued_buyer_waits_after_its_recent_agent_writes_again() {
         when: When::default(),
         to: Target {
             agents: vec![agent_name(2)],
-            groups: vec![],
+            ..Target::default()
         },
     };
     let ops = vec![
@@ -666,7 +709,7 @@ proptest! {
         prop_assert_eq!(records_of(&back), r.w.records());
         back.check(r.w.now).map_err(TestCaseError::fail)?;
         prop_assert_eq!(
-            back.queue().map(|c| c.id).collect::<Vec<_>>(),
+            back.queue(r.w.now).into_iter().map(|c| c.id).collect::<Vec<_>>(),
             r.w.queue()
         );
         // What is derived rather than stored answers the same.

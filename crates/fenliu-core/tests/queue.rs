@@ -28,7 +28,7 @@ fn fifo_serves_the_first_queued_first() {
     let (w, q) = full_shop(3, QueueOrder::Fifo);
 
     assert_eq!(w.queue(), q);
-    let positions: Vec<_> = q.iter().map(|&id| w.shop.position(id)).collect();
+    let positions: Vec<_> = q.iter().map(|&id| w.position(id)).collect();
     assert_eq!(positions, vec![Some(1), Some(2), Some(3)]);
     assert_eq!(w.shop.queue_len(), 3);
 }
@@ -40,7 +40,7 @@ fn lifo_serves_the_last_queued_first() {
     let mut expected = q.clone();
     expected.reverse();
     assert_eq!(w.queue(), expected);
-    let positions: Vec<_> = q.iter().map(|&id| w.shop.position(id)).collect();
+    let positions: Vec<_> = q.iter().map(|&id| w.position(id)).collect();
     assert_eq!(positions, vec![Some(3), Some(2), Some(1)]);
 }
 
@@ -48,17 +48,27 @@ fn lifo_serves_the_last_queued_first() {
 fn a_page_of_the_queue_lists_the_conversations_at_its_positions_in_either_order() {
     for order in [QueueOrder::Fifo, QueueOrder::Lifo] {
         let (w, q) = full_shop(700, order);
-        let served: Vec<_> = w.shop.queue().map(|c| c.id).collect();
+        let served: Vec<_> = w.shop.queue(w.now).into_iter().map(|c| c.id).collect();
 
-        let page: Vec<_> = w.shop.queue_page(250, 300).iter().map(|c| c.id).collect();
-        let tail: Vec<_> = w.shop.queue_page(690, 50).iter().map(|c| c.id).collect();
+        let page: Vec<_> = w
+            .shop
+            .queue_page(250, 300, w.now)
+            .iter()
+            .map(|c| c.id)
+            .collect();
+        let tail: Vec<_> = w
+            .shop
+            .queue_page(690, 50, w.now)
+            .iter()
+            .map(|c| c.id)
+            .collect();
 
         assert_eq!(page, served[250..550], "{order:?}");
         for (i, id) in page.iter().enumerate() {
-            assert_eq!(w.shop.position(*id), Some(251 + i as u32));
+            assert_eq!(w.position(*id), Some(251 + i as u32));
         }
         assert_eq!(tail, served[690..], "{order:?}");
-        assert!(w.shop.queue_page(700, 10).is_empty());
+        assert!(w.shop.queue_page(700, 10, w.now).is_empty());
         assert_eq!(served.len(), q.len());
     }
 }
@@ -122,7 +132,7 @@ fn queued_event_and_reply_carry_the_position() {
 
     let third = w.inquire("q2");
 
-    assert_eq!(w.shop.position(third.id), Some(3));
+    assert_eq!(w.position(third.id), Some(3));
     assert!(w.fx.events.iter().any(|e| matches!(
         e,
         Event::Queued { conversation_id, position: 3, .. } if *conversation_id == third.id
@@ -138,7 +148,7 @@ fn fifo_drain_takes_the_oldest_when_a_conversation_ends() {
     assert_eq!(w.status_of(q[0]), ConversationStatus::Active);
     assert_eq!(w.agent_of(q[0]).as_deref(), Some("a"));
     assert_eq!(w.queue(), vec![q[1], q[2]]);
-    assert_eq!(w.shop.position(q[1]), Some(1));
+    assert_eq!(w.position(q[1]), Some(1));
 }
 
 #[test]
@@ -149,7 +159,7 @@ fn lifo_drain_takes_the_newest_when_a_conversation_ends() {
 
     assert_eq!(w.status_of(q[2]), ConversationStatus::Active);
     assert_eq!(w.queue(), vec![q[1], q[0]]);
-    assert_eq!(w.shop.position(q[0]), Some(2));
+    assert_eq!(w.position(q[0]), Some(2));
 }
 
 #[test]
@@ -335,7 +345,7 @@ fn blocked_head_does_not_block_the_ones_behind() {
 
     assert_eq!(w.agent_of(behind.id).as_deref(), Some("b"));
     assert_eq!(w.queue(), vec![head.id]);
-    assert_eq!(w.shop.position(head.id), Some(1));
+    assert_eq!(w.position(head.id), Some(1));
 }
 
 #[test]
@@ -496,9 +506,9 @@ fn cancelled_conversation_leaves_the_queue_and_positions_move_up() {
     w.ok(Command::Cancel(q[0]));
 
     assert_eq!(w.status_of(q[0]), ConversationStatus::Cancelled);
-    assert_eq!(w.shop.position(q[0]), None);
+    assert_eq!(w.position(q[0]), None);
     assert_eq!(w.queue(), vec![q[1], q[2]]);
-    assert_eq!(w.shop.position(q[2]), Some(2));
+    assert_eq!(w.position(q[2]), Some(2));
     assert!(w
         .fx
         .events
@@ -539,7 +549,7 @@ fn deleted_agents_conversations_go_back_to_the_front_of_the_queue() {
 
         let first = fenliu_core::ConversationId(1);
         assert_eq!(w.status_of(first), ConversationStatus::Queued, "{order:?}");
-        assert_eq!(w.shop.position(first), Some(1), "{order:?}");
+        assert_eq!(w.position(first), Some(1), "{order:?}");
         assert_eq!(w.shop.queue_len(), 3);
         assert!(w.shop.agent(&aid("a")).is_none());
         // And it is served first when someone comes online.
@@ -574,7 +584,7 @@ fn queue_reports_every_queued_conversation_in_service_order_after_a_change_of_or
     w.routing(|r| r.queue.order = QueueOrder::Lifo);
 
     assert_eq!(w.queue(), vec![q[2], q[1], q[0]]);
-    assert_eq!(w.shop.position(q[2]), Some(1));
+    assert_eq!(w.position(q[2]), Some(1));
 }
 
 #[test]

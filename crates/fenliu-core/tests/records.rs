@@ -81,7 +81,11 @@ fn restore_accepts_records_in_any_order() {
 
     assert_eq!(records_of(&restored), w.records());
     assert_eq!(
-        restored.queue().map(|c| c.id).collect::<Vec<_>>(),
+        restored
+            .queue(w.now)
+            .into_iter()
+            .map(|c| c.id)
+            .collect::<Vec<_>>(),
         w.queue()
     );
 }
@@ -90,13 +94,13 @@ fn restore_accepts_records_in_any_order() {
 fn restored_queue_keeps_its_order_and_positions() {
     for order in [QueueOrder::Fifo, QueueOrder::Lifo] {
         let (mut w, queued) = busy_shop(order);
-        let before: Vec<_> = queued.iter().map(|&id| w.shop.position(id)).collect();
+        let before: Vec<_> = queued.iter().map(|&id| w.position(id)).collect();
         let queue = w.queue();
 
         reload(&mut w);
 
         assert_eq!(w.queue(), queue, "{order:?}");
-        let after: Vec<_> = queued.iter().map(|&id| w.shop.position(id)).collect();
+        let after: Vec<_> = queued.iter().map(|&id| w.position(id)).collect();
         assert_eq!(after, before, "{order:?}");
         // And they are served in that order.
         w.set_max_load("b", 3);

@@ -680,7 +680,7 @@ fn overflow_none_keeps_the_target_set_and_queues() {
 
     assert_eq!(got.reason, Reason::Queued);
     assert_eq!(w.queue(), vec![got.id]);
-    assert_eq!(w.shop.position(got.id), Some(1));
+    assert_eq!(w.position(got.id), Some(1));
 }
 
 #[test]
@@ -1152,7 +1152,7 @@ fn no_queue_mode_still_queues_when_nobody_is_online() {
     let got = w.inquire("b1");
 
     assert_eq!(got.reason, Reason::Queued);
-    assert_eq!(w.shop.position(got.id), Some(1));
+    assert_eq!(w.position(got.id), Some(1));
 }
 
 #[test]

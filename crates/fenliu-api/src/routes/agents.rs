@@ -83,7 +83,7 @@ async fn decide_and_show(
 
 fn found(agent: Option<AgentToday>) -> ApiResult<Json<AgentView>> {
     agent
-        .map(|a| Json(AgentView::of(&a.agent, a.today)))
+        .map(|a| Json(AgentView::of(&a)))
         .ok_or_else(|| ApiError::not_found("agent not found"))
 }
 
@@ -120,11 +120,7 @@ pub async fn list_agents(
         limit,
     };
     let list = node.ask(&access.path.shop, query).await??;
-    let agents = list
-        .agents
-        .iter()
-        .map(|a| AgentView::of(a, list.today))
-        .collect();
+    let agents = list.agents.iter().map(AgentView::of).collect();
     Ok(Json(AgentList { agents }))
 }
 

@@ -2,6 +2,7 @@
 
 use actix_web::web::{Data, Json};
 use actix_web::{get, post, HttpResponse};
+use fenliu_core::inquiry::Priority;
 use fenliu_core::query::{ConversationById, Decided, ExplanationOf, Guarded, Replied, Summary};
 use fenliu_core::{
     AgentId, BuyerId, Command, EndReason, Entry, GroupId, Inquiry, Party, Reply, Tag,
@@ -55,6 +56,11 @@ pub struct InquiryBody {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = schema::Tag)]
     intent: Option<Tag>,
+    /// The buyer's priority (VIP, order value), 0 to 9; 0 when absent. A
+    /// matching rule's priority raises it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = u8, minimum = 0, maximum = 9)]
+    priority: Option<Priority>,
 }
 
 impl From<InquiryBody> for Inquiry {
@@ -66,6 +72,7 @@ impl From<InquiryBody> for Inquiry {
             order_state,
             product_id,
             intent,
+            priority,
         } = body;
         Inquiry {
             buyer_id,
@@ -74,6 +81,7 @@ impl From<InquiryBody> for Inquiry {
             order_state,
             product_id,
             intent,
+            priority: priority.unwrap_or_default(),
         }
     }
 }

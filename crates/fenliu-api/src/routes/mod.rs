@@ -48,6 +48,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(shop::queue)
                 .service(shop::order)
                 .service(shop::ranking)
+                .service(shop::stats)
                 .service(events::events)
                 .service(shop::owner)
                 .service(shop::move_shop),

@@ -4,8 +4,8 @@
 use actix_web::http::StatusCode;
 use actix_web::web::{Data, Json, Query};
 use actix_web::{get, post, put, HttpRequest};
-use fenliu_core::query::{Groups, Members, QueuePage, RankingOf, Settings};
-use fenliu_core::time::date_string;
+use fenliu_core::query::{Groups, Members, QueuePage, RankingOf, ServiceOf, Settings};
+use fenliu_core::time::{date_string, parse_date};
 use fenliu_core::{AgentId, BuyerId, Command, GroupId, Metric, Reply, SortOrder, Tag, Viewer};
 use fenliu_node::{Node, Route};
 use serde::Deserialize;
@@ -17,7 +17,9 @@ use crate::input::{Body, PageLimit};
 use crate::paths::{GroupPath, ShopPath};
 use crate::schema;
 use crate::settings::{Routing, ValidRouting};
-use crate::views::{GroupList, GroupView, OrderView, OwnerView, QueueItem, QueueView, RankingView};
+use crate::views::{
+    GroupList, GroupView, OrderView, OwnerView, QueueItem, QueueView, RankingView, StatsView,
+};
 
 /// Body of `PUT /groups/{group}`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -149,16 +151,7 @@ pub async fn queue(
     let view = QueueView {
         order: page.order,
         length: page.length as u64,
-        items: page
-            .items
-            .into_iter()
-            .map(|w| QueueItem {
-                conversation_id: w.id,
-                buyer_id: w.buyer_id,
-                position: w.position as u64,
-                waited_secs: (w.waited_ms / 1000) as u64,
-            })
-            .collect(),
+        items: page.items.iter().map(QueueItem::of).collect(),
     };
     Ok(Json(view))
 }
@@ -202,6 +195,40 @@ pub async fn order(
     };
     view.map(Json)
         .ok_or_else(|| ApiError::internal("an order answered no record"))
+}
+
+/// Query of `GET /stats`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct StatsQuery {
+    /// The shop day, `YYYY-MM-DD` in the shop's timezone; default today.
+    /// Only today and yesterday are kept (another day is 404).
+    #[param(value_type = Option<String>, format = Date)]
+    date: Option<String>,
+}
+
+/// The shop's service figures of a day (服务数据)
+///
+/// Inquiries, waits, service level, reply and satisfaction rates, offline
+/// deliveries and fairness, for the inquiries that arrived that day.
+#[utoipa::path(
+    tag = "stats",
+    params(ShopPath, StatsQuery),
+    security(("bearer" = ["admin", "supervisor", "service"])),
+    responses((status = OK, body = StatsView)),
+)]
+#[get("/stats")]
+pub async fn stats(
+    node: Data<Node>,
+    access: Access<ShopPath, Query<StatsQuery>>,
+) -> ApiResult<Json<StatsView>> {
+    let day = match access.input.into_inner().date {
+        Some(raw) => Some(parse_date(&raw).map_err(ApiError::from)?),
+        None => None,
+    };
+    let figures = node.ask(&access.path.shop, ServiceOf(day)).await??;
+    Ok(Json(StatsView::from(figures)))
 }
 
 /// Query of `GET /ranking`.

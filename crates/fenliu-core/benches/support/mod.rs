@@ -34,6 +34,7 @@ pub fn inquiry(buyer: BuyerId, entry: Entry) -> Inquiry {
         order_state: None,
         product_id: None,
         intent: None,
+        priority: Default::default(),
     }
 }
 

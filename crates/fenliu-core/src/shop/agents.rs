@@ -189,6 +189,7 @@ impl Shop {
         if self.agent_at(slot).expect("live").status == status {
             return Ok(Reply::Done);
         }
+        self.count_online_time(slot, status, now);
         self.agent_mut(slot).status = status;
         self.fx.events.push(Event::AgentStatus {
             agent_id: id.clone(),

@@ -8,11 +8,10 @@ use std::collections::HashMap;
 
 use super::Shop;
 use crate::agent::AgentStatus;
-use crate::conversation::ConversationStatus;
+use crate::conversation::{Conversation, ConversationStatus};
 use crate::explain::Reason;
 use crate::ids::{AgentId, BuyerId, ConversationId};
-use crate::inquiry::Inquiry;
-use crate::settings::Overflow;
+use crate::settings::{Overflow, QueueOrder};
 use crate::time::Millis;
 
 /// Above this much work ([`Shop::check_cost`]) the check after every command
@@ -44,7 +43,7 @@ impl Shop {
     pub fn check(&self, now: Millis) -> Result<(), String> {
         self.check_agents_index()?;
         self.check_conversations()?;
-        self.check_queue()?;
+        self.check_queue(now)?;
         self.check_nobody_waits(now)
     }
 
@@ -150,7 +149,7 @@ impl Shop {
         Ok(())
     }
 
-    fn check_queue(&self) -> Result<(), String> {
+    fn check_queue(&self, now: Millis) -> Result<(), String> {
         let queued = self
             .conversations
             .values()
@@ -162,16 +161,34 @@ impl Shop {
                 self.queue_len()
             ));
         }
-        for (i, c) in self.queue().enumerate() {
+        let served = self.queue(now);
+        for (i, c) in served.iter().enumerate() {
             if c.status != ConversationStatus::Queued {
                 return Err(format!("{} is in the queue but not queued", c.id));
             }
-            if self.position(c.id) != Some(i as u32 + 1) {
+            if self.position(c.id, now) != Some(i as u32 + 1) {
                 return Err(format!(
                     "{} is served {} but has position {:?}",
                     c.id,
                     i + 1,
-                    self.position(c.id)
+                    self.position(c.id, now)
+                ));
+            }
+        }
+        for pair in served.windows(2) {
+            let (a, b) = (pair[0], pair[1]);
+            let (pa, pb) = (self.queue_priority(a, now), self.queue_priority(b, now));
+            let keys = (a.queue_key, b.queue_key);
+            let in_order = pa > pb
+                || (pa == pb
+                    && match self.settings.queue.order {
+                        QueueOrder::Fifo => keys.0 < keys.1,
+                        QueueOrder::Lifo => keys.0 > keys.1,
+                    });
+            if !in_order {
+                return Err(format!(
+                    "{} ({pa:?}) is served before {} ({pb:?})",
+                    a.id, b.id
                 ));
             }
         }
@@ -179,8 +196,8 @@ impl Shop {
     }
 
     fn check_nobody_waits(&self, now: Millis) -> Result<(), String> {
-        for c in self.queue() {
-            if let Some(free) = self.available_target(&c.inquiry, now) {
+        for c in self.queue(now) {
+            if let Some(free) = self.available_target(c, now) {
                 return Err(format!("{} waits while {free} is available to it", c.id));
             }
         }
@@ -188,8 +205,10 @@ impl Shop {
     }
 
     /// An available agent a queued conversation could be given to, as the
-    /// spec describes the decision (recent contact, rules, overflow), if any.
-    fn available_target(&self, q: &Inquiry, now: Millis) -> Option<&AgentId> {
+    /// spec describes the decision (recent contact, rules widened by the
+    /// escalation steps reached, overflow), if any.
+    fn available_target(&self, c: &Conversation, now: Millis) -> Option<&AgentId> {
+        let q = &c.inquiry;
         let s = &self.settings;
         let available = |id: &AgentId| self.agent(id).is_some_and(|a| a.is_available());
         if s.recent_contact.enabled {
@@ -203,12 +222,25 @@ impl Shop {
         let mut target: Vec<&AgentId> = match s.matching_rule(q).map(|i| &s.rules[i]) {
             None => everyone().collect(),
             Some(r) => {
-                let members = r.to.groups.iter().filter_map(|g| self.group(g)).flatten();
-                r.to.agents
-                    .iter()
-                    .chain(members)
-                    .filter(|a| self.agent(a).is_some())
-                    .collect()
+                let since = c.queued_since.unwrap_or(c.created_at);
+                let steps = &r.to.escalate[..r.to.steps_reached(since, now)];
+                if steps.iter().any(|s| s.any) {
+                    everyone().collect()
+                } else {
+                    let agents =
+                        r.to.agents
+                            .iter()
+                            .chain(steps.iter().flat_map(|s| &s.agents));
+                    let groups =
+                        r.to.groups
+                            .iter()
+                            .chain(steps.iter().flat_map(|s| &s.groups));
+                    let members = groups.filter_map(|g| self.group(g)).flatten();
+                    agents
+                        .chain(members)
+                        .filter(|a| self.agent(a).is_some())
+                        .collect()
+                }
             }
         };
         let online = |id: &&AgentId| {

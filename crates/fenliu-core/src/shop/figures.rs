@@ -5,8 +5,10 @@ use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
 
 use super::Shop;
+use crate::agent::{Agent, AgentStatus};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{AgentId, BuyerId, GroupId};
+use crate::index::Slot;
 use crate::records::RecordKey;
 use crate::stats::{self, AgentDay, Metric, Ranking, SortOrder, Viewer};
 use crate::time::{Day, Millis};
@@ -59,6 +61,65 @@ impl Shop {
         }
     }
 
+    /// The agent in `slot` changes status to `status` at `now`: the time it
+    /// was online or busy since its last change is counted, day by day, in
+    /// the agent (today's) and in its daily figures (each kept day's).
+    pub(super) fn count_online_time(&mut self, slot: Slot, status: AgentStatus, now: Millis) {
+        let tz = self.settings.timezone;
+        let today = self.today(now);
+        let kept = self.kept_days(now);
+        let a = self.agent_at(slot).expect("live");
+        let (id, since) = (a.id.clone(), a.online_since);
+        let mut today_ms = 0;
+        if let Some(since) = since {
+            // Days before those kept count nowhere.
+            let mut from = since.max(tz.start_of(*kept.start())).min(now);
+            while from < now {
+                let day = tz.day_of(from);
+                let end = tz.start_of(day + 1).min(now);
+                self.day_stats(day, &id).online_ms += end - from;
+                if day == today {
+                    today_ms += end - from;
+                }
+                from = end;
+            }
+        }
+        let a = self.agent_mut(slot);
+        if a.online_day != today {
+            a.online_day = today;
+            a.online_ms = 0;
+        }
+        a.online_ms += today_ms;
+        a.online_since = (status != AgentStatus::Offline).then_some(now);
+    }
+
+    /// Agents stored online or busy before their online time was kept
+    /// count it from `now` (a restore).
+    pub(super) fn count_online_from_restore(&mut self, now: Millis) {
+        for a in self.agents.iter_mut().flatten() {
+            if a.status != AgentStatus::Offline && a.online_since.is_none() {
+                a.online_since = Some(now);
+            }
+        }
+    }
+
+    /// Milliseconds the agent was online or busy today, as of `now`.
+    pub fn online_ms_today(&self, a: &Agent, now: Millis) -> Millis {
+        let today = self.today(now);
+        a.online_ms_today(today, self.settings.timezone.start_of(today), now)
+    }
+
+    /// Milliseconds the agent was online or busy on `day` (a kept day), as
+    /// of `now`: its figures, and the part of its current run on that day.
+    pub fn online_ms_on(&self, day: Day, a: &Agent, now: Millis) -> Millis {
+        let tz = self.settings.timezone;
+        let closed = self.agent_day(day, &a.id).map_or(0, |f| f.online_ms);
+        let running = a.online_since.map_or(0, |s| {
+            (now.min(tz.start_of(day + 1)) - s.max(tz.start_of(day))).max(0)
+        });
+        closed + running
+    }
+
     /// The days whose figures are kept at `now`: today's and yesterday's,
     /// which the ranking compares.
     fn kept_days(&self, now: Millis) -> RangeInclusive<Day> {
@@ -73,6 +134,9 @@ impl Shop {
             for agent in figures.into_keys() {
                 self.fx.changed.push(RecordKey::Stats(day, agent));
             }
+        }
+        for (day, _) in days_before(&mut self.days, keep_from) {
+            self.fx.changed.push(RecordKey::ShopDay(day));
         }
         for (day, by_agent) in days_before(&mut self.received, keep_from) {
             for (agent, buyers) in by_agent {

@@ -9,9 +9,9 @@ use crate::agent::AgentStatus;
 use crate::conversation::{Conversation, ConversationStatus, EndReason};
 use crate::effects::{Event, Party, Reply};
 use crate::error::{CoreError, CoreResult, InvalidInput};
-use crate::explain::{Explanation, Reason};
+use crate::explain::{Explanation, QueuePriority, Reason};
 use crate::ids::{AgentId, BuyerId, ConversationId};
-use crate::inquiry::{Entry, Inquiry};
+use crate::inquiry::{Entry, Inquiry, Priority};
 use crate::records::RecordKey;
 use crate::time::Millis;
 
@@ -50,7 +50,7 @@ impl Shop {
             });
         }
         self.ensure_day(now);
-        let routed = self.route(&inquiry, false, now, rng, &mut Memo::default());
+        let routed = self.route(&inquiry, None, now, rng, &mut Memo::default());
         let max_length = self.settings.queue.max_length;
         let full = |m: &u32| routed.pick.is_none() && self.queue_len() >= *m as usize;
         if let Some(max) = max_length.filter(full) {
@@ -58,15 +58,28 @@ impl Shop {
                 "the queue is full ({max} waiting); ask again later"
             )));
         }
-        let explanation = self.explain_routed(&routed, now);
-        let id = self.new_conversation(inquiry, now);
+        let mut explanation = self.explain_routed(&routed, now);
+        let rule_priority = routed.rule.and_then(|i| self.settings.rules[i].to.priority);
+        let priority = inquiry.priority.max(rule_priority.unwrap_or_default());
+        let id = self.new_conversation(inquiry, priority, now);
+        self.count_inquiry(
+            routed.pick.is_some(),
+            routed.pick.is_some_and(|p| p.offline),
+            now,
+        );
         let reason = match routed.pick {
             Some(pick) => {
+                if priority > Priority::default() {
+                    explanation.priority = Some(QueuePriority {
+                        base: priority,
+                        effective: priority,
+                    });
+                }
                 self.assign(id, pick.slot, pick.reason, pick.offline, explanation, now);
                 pick.reason
             }
             None => {
-                self.enqueue(id, false, explanation);
+                self.enqueue(id, false, explanation, now);
                 Reason::Queued
             }
         };
@@ -222,7 +235,9 @@ impl Shop {
         c.clock.running_since = None;
         let agent_id = c.agent.clone();
         let buyer = c.inquiry.buyer_id.clone();
+        let assigned = c.assigned_at;
         self.close(id, &buyer, None);
+        self.count_end(assigned, at);
         self.arm_purge(id, at);
         self.fx.events.push(Event::Ended {
             conversation_id: id,
@@ -249,7 +264,9 @@ impl Shop {
         c.status = ConversationStatus::Cancelled;
         c.ended_at = Some(now);
         let buyer = c.inquiry.buyer_id.clone();
+        let created = c.created_at;
         self.close(id, &buyer, Some(key));
+        self.count_cancel(created, now);
         self.arm_purge(id, now);
         self.fx.events.push(Event::Cancelled {
             conversation_id: id,
@@ -346,8 +363,9 @@ impl Shop {
             order_state: None,
             product_id: None,
             intent: None,
+            priority: Default::default(),
         };
-        let id = self.new_conversation(inquiry, now);
+        let id = self.new_conversation(inquiry, Priority::default(), now);
         let mut explanation = Explanation::new(now, Reason::Proactive, self.settings.strategy);
         explanation.picked = Some(agent.clone());
         let c = self.conv_mut(id);

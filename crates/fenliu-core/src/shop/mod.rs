@@ -24,7 +24,9 @@
 //! - `orders`: orders, their credit and their expiry.
 //! - `recent`: the buyers' recent agents (最近联系客服) and their expiry.
 //! - `timers`: arming and firing the timers of conversations.
-//! - `figures`: the daily figures and the ranking.
+//! - `figures`: the daily figures, agents' time online, and the ranking.
+//! - `service`: the shop's figures of the day (`GET /stats`) and the wait
+//!   estimate of queued conversations.
 //! - `persist`: the records of a shop, and a shop rebuilt from them.
 //! - `check`: the invariants, checked after every command in debug builds.
 
@@ -38,10 +40,11 @@ mod placement;
 mod pools;
 mod recent;
 mod routing;
+pub mod service;
 mod timers;
 mod transfer;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use rand::Rng;
 
@@ -53,12 +56,12 @@ pub use crate::effects::{Command, Effects, Event, Party, Reply};
 use crate::error::CoreResult;
 use crate::ids::{AgentId, BuyerId, ConversationId, GroupId, IdMap, IdSet, ShopId, Tag};
 use crate::index::{Pool, Slot};
-use crate::queue::QueueIndex;
+use crate::queue::Queue;
 use crate::records::{Meta, RecordKey};
 pub use crate::records::{OrderRecord, RecentContact};
 use crate::rule_index::RuleIndex;
 use crate::settings::{RoutingSettings, Strategy};
-use crate::stats::AgentDay;
+use crate::stats::{AgentDay, ShopDay};
 use crate::time::{Day, Millis};
 
 /// Derived lookups, rebuilt from the stored records.
@@ -68,11 +71,14 @@ struct Derived {
     free_slots: Vec<Slot>,
     pool: Pool,
     group_pools: IdMap<GroupId, Pool>,
-    /// The pool of each rule whose target is not exactly one group (`None`
-    /// for those, which use the group's pool), by rule index.
-    rule_pools: Vec<Option<Pool>>,
-    /// The rules whose pool holds each agent, by slot (as long as `agents`).
-    rules_by_slot: Vec<Vec<usize>>,
+    /// The pools of the rules' target sets that are neither the shop nor
+    /// one group (a rule's own, and widened by its escalation steps).
+    target_pools: Vec<pools::TargetPool>,
+    /// The target set of each rule, by rule index, then by escalation steps
+    /// reached (0: the rule's own).
+    rule_targets: Vec<Vec<pools::TargetSet>>,
+    /// The target pools that hold each agent, by slot (as long as `agents`).
+    pools_by_slot: Vec<Vec<usize>>,
     /// The rules, filed for finding the first that matches.
     rule_index: RuleIndex,
     /// The active conversations of each agent, by slot (as long as
@@ -81,13 +87,16 @@ struct Derived {
     pools_day: Day,
     open_by_buyer: IdMap<BuyerId, ConversationId>,
     last_by_buyer: IdMap<BuyerId, ConversationId>,
-    queue: QueueIndex,
+    queue: Queue,
     timers: Deadlines<Timer>,
     /// Expiries of recent contacts, with those of mappings refreshed since
     /// left behind (see [`Deadlines`]).
     recent_expiry: Deadlines<BuyerId>,
     order_expiry: BTreeSet<(Millis, Tag)>,
     last_order_at: IdMap<BuyerId, Millis>,
+    /// When queued conversations were placed, over the last
+    /// [`service::ESTIMATE_WINDOW_MS`]: the wait estimate's history.
+    placed: VecDeque<Millis>,
 }
 
 /// One shop: settings, agents, groups, conversations, queue, recent
@@ -110,6 +119,8 @@ pub struct Shop {
     /// The buyers each agent received, by day: what makes `receptions`
     /// count distinct buyers. Each pair is its own record, written once.
     received: BTreeMap<Day, IdMap<AgentId, IdSet<BuyerId>>>,
+    /// The shop's own figures by day (today's and yesterday's).
+    days: BTreeMap<Day, ShopDay>,
     d: Derived,
     fx: Effects,
 }
@@ -128,6 +139,7 @@ impl Shop {
             orders: HashMap::new(),
             stats: BTreeMap::new(),
             received: BTreeMap::new(),
+            days: BTreeMap::new(),
             d: Derived {
                 pool: Pool::new(Strategy::default()),
                 ..Derived::default()
@@ -236,7 +248,9 @@ impl Shop {
     ) -> CoreResult<Reply> {
         settings.validate()?;
         let order_changed = settings.queue.order != self.settings.queue.order;
-        let timers_changed = settings.timers != self.settings.timers;
+        // Escalation deadlines follow the rules.
+        let timers_changed =
+            settings.timers != self.settings.timers || settings.rules != self.settings.rules;
         self.settings = settings;
         self.fx.changed.push(RecordKey::Settings);
         if order_changed {
@@ -249,7 +263,7 @@ impl Shop {
             // Pending timers and order expiries were set with the old
             // durations: set them again with the new ones, as a restore
             // would, and fire those that are now due.
-            self.rebuild_timers();
+            self.rebuild_timers(now);
             self.fire_timers(now, rng);
         }
         self.drain(now, rng);

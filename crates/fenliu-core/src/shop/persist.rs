@@ -31,6 +31,7 @@ impl Shop {
                 self.received.get(d)?.get(a)?.get(b)?;
                 Record::Reception(*d, a.clone(), b.clone())
             }
+            RecordKey::ShopDay(d) => Record::ShopDay(*d, self.days.get(d)?.clone()),
         })
     }
 
@@ -62,6 +63,11 @@ impl Shop {
                 .iter()
                 .map(|(a, s)| Record::Stats(*d, a.clone(), s.clone()))
         }));
+        out.extend(
+            self.days
+                .iter()
+                .map(|(d, figures)| Record::ShopDay(*d, figures.clone())),
+        );
         out.extend(self.received.iter().flat_map(|(d, by_agent)| {
             by_agent.iter().flat_map(move |(a, buyers)| {
                 buyers
@@ -94,6 +100,9 @@ impl Shop {
                 Record::Stats(d, a, s) => {
                     shop.stats.entry(d).or_default().insert(a, s);
                 }
+                Record::ShopDay(d, figures) => {
+                    shop.days.insert(d, figures);
+                }
                 Record::Reception(d, a, b) => {
                     shop.received
                         .entry(d)
@@ -109,11 +118,13 @@ impl Shop {
             shop.index_order(&o);
             shop.orders.insert(o.order_id.clone(), o);
         }
+        shop.count_online_from_restore(now);
         shop.rebuild_recent_expiry();
         shop.rebuild_placement();
-        shop.rebuild_timers();
         shop.reindex_all(shop.today(now));
         shop.rebuild_rule_indexes();
+        // Escalation deadlines read the rules' index.
+        shop.rebuild_timers(now);
         shop
     }
 }

@@ -14,10 +14,12 @@ use super::routing::Memo;
 use super::Shop;
 use crate::conversation::{Conversation, ConversationStatus, ReplyClock};
 use crate::effects::Event;
+use crate::explain::QueuePriority;
 use crate::explain::{Explanation, Reason};
 use crate::ids::{AgentId, BuyerId, ConversationId, IdMap};
 use crate::index::Slot;
-use crate::inquiry::Inquiry;
+use crate::inquiry::{Inquiry, Priority};
+use crate::queue::{Entry, Order, Place};
 use crate::records::RecordKey;
 use crate::settings::QueueOrder;
 use crate::time::{Day, Millis};
@@ -30,7 +32,12 @@ impl Shop {
 
     /// A new queued conversation for the inquiry, the buyer's open one; the
     /// caller assigns or enqueues it.
-    pub(super) fn new_conversation(&mut self, inquiry: Inquiry, now: Millis) -> ConversationId {
+    pub(super) fn new_conversation(
+        &mut self,
+        inquiry: Inquiry,
+        priority: Priority,
+        now: Millis,
+    ) -> ConversationId {
         let meta = self.meta_mut();
         meta.next_conversation += 1;
         let id = ConversationId(meta.next_conversation);
@@ -59,6 +66,8 @@ impl Shop {
                 rating: None,
                 proactive: false,
                 explanation: Explanation::new(now, Reason::Queued, strategy),
+                priority,
+                queued_since: None,
             },
         );
         id
@@ -101,6 +110,8 @@ impl Shop {
         let agent_id = self.agent_at(slot).expect("live").id.clone();
         let c = self.conv_mut(id);
         let queue_key = c.queue_key.take();
+        c.queued_since = None;
+        let priority = c.priority;
         c.status = ConversationStatus::Active;
         c.agent = Some(agent_id.clone());
         c.reason = reason;
@@ -115,7 +126,9 @@ impl Shop {
         c.explanation = explanation;
         let buyer = c.inquiry.buyer_id.clone();
         if let Some(key) = queue_key {
-            self.d.queue.remove(key);
+            self.d.queue.remove(priority, key);
+            let created = self.conversations[&id].created_at;
+            self.count_placement(created, now);
         }
         self.arm_late(id, now);
         self.seat(slot, id, &buyer, &agent_id, true, now);
@@ -205,7 +218,8 @@ impl Shop {
     /// cancelled); a queued one also leaves the queue.
     pub(super) fn close(&mut self, id: ConversationId, buyer: &BuyerId, queue_key: Option<i64>) {
         if let Some(key) = queue_key {
-            self.d.queue.remove(key);
+            let priority = self.conversations[&id].priority;
+            self.d.queue.remove(priority, key);
         }
         debug_assert_eq!(self.d.open_by_buyer.get(buyer), Some(&id));
         self.d.open_by_buyer.remove(buyer);
@@ -227,34 +241,49 @@ impl Shop {
             .and_then(|id| self.conversations.get(id))
     }
 
-    /// Puts a conversation in the queue, at the back (or at the front, which
-    /// in a FIFO queue is served first), and announces its position.
-    pub(super) fn enqueue(&mut self, id: ConversationId, at_front: bool, explanation: Explanation) {
+    /// Puts a conversation in the queue, at the back of its priority (or at
+    /// the front, which in a FIFO queue is served first), and announces its
+    /// position.
+    pub(super) fn enqueue(
+        &mut self,
+        id: ConversationId,
+        at_front: bool,
+        mut explanation: Explanation,
+        now: Millis,
+    ) {
         let fifo = self.settings.queue.order == QueueOrder::Fifo;
+        let priority = self.conversations[&id].priority;
         let meta = self.meta_mut();
-        let key = if at_front && fifo {
+        let front = at_front && fifo;
+        let key = if front {
             meta.queue_front -= 1;
             meta.queue_front
         } else {
             meta.queue_back += 1;
             meta.queue_back
         };
-        self.d.queue.insert(key, id);
-        // The new key is the highest of the queue (taken at the back) or the
-        // lowest (at the front), so its position needs no count: FIFO serves
-        // the lowest key first, LIFO the highest.
-        let position = if fifo && key == self.meta.queue_back {
-            self.d.queue.len() as u32
-        } else {
-            1
+        let entry = Entry {
+            key,
+            since: now,
+            id,
         };
+        let entry = if front {
+            self.d.queue.push_front(priority, entry)
+        } else {
+            self.d.queue.push_back(priority, entry)
+        };
+        let order = self.queue_order(now);
+        let place = order.place(priority, key, entry.since);
+        let position = self.d.queue.position(place, &order) as u32;
+        explanation.priority = self.shown_priority(priority, place);
         let c = self.conv_mut(id);
         c.status = ConversationStatus::Queued;
         c.reason = Reason::Queued;
         c.queue_key = Some(key);
+        c.queued_since = Some(entry.since);
         c.explanation = explanation;
         let buyer = c.inquiry.buyer_id.clone();
-        debug_assert_eq!(self.position(id), Some(position));
+        self.arm_escalation(id, now);
         self.fx.events.push(Event::Queued {
             conversation_id: id,
             buyer_id: buyer,
@@ -273,6 +302,8 @@ impl Shop {
         c.clock = ReplyClock::default();
         c.offline_delivery = false;
         let buyer = c.inquiry.buyer_id.clone();
+        let created = c.created_at;
+        self.count_requeue(created, now);
         if let Some(from_agent_id) = from {
             // Tell the agent's own stream its conversation was taken away.
             self.fx.events.push(Event::Requeued {
@@ -281,7 +312,12 @@ impl Shop {
                 from_agent_id,
             });
         }
-        self.enqueue(id, true, Explanation::new(now, Reason::Queued, strategy));
+        self.enqueue(
+            id,
+            true,
+            Explanation::new(now, Reason::Queued, strategy),
+            now,
+        );
         // It no longer counts as assigned, so an order credits the buyer's
         // previous conversation, if any: the same answer a restore gives.
         match self.latest_assigned(&buyer) {
@@ -311,20 +347,33 @@ impl Shop {
             return;
         }
         self.ensure_day(now);
-        let fifo = self.settings.queue.order == QueueOrder::Fifo;
+        let order = self.queue_order(now);
         let mut memo = Memo::default();
-        let mut cursor: Option<i64> = None;
+        let mut cursor: Option<Place> = None;
         while self.shop_pool().available() > 0 {
-            let next = match (fifo, cursor) {
-                (true, None) => self.d.queue.first(),
-                (true, Some(k)) => self.d.queue.next_above(k),
-                (false, None) => self.d.queue.last(),
-                (false, Some(k)) => self.d.queue.next_below(k),
+            let Some((place, entry)) = self.d.queue.next_after(cursor, &order) else {
+                break;
             };
-            let Some((key, id)) = next else { break };
-            cursor = Some(key);
-            self.place_queued(id, now, rng, &mut memo);
+            cursor = Some(place);
+            self.place_queued(entry.id, now, rng, &mut memo);
         }
+    }
+
+    /// How the queue is ordered at `now`.
+    pub(super) fn queue_order(&self, now: Millis) -> Order {
+        Order {
+            lifo: self.settings.queue.order == QueueOrder::Lifo,
+            aging: self.settings.queue.aging_ms(),
+            now,
+        }
+    }
+
+    /// The priority an explanation shows: only when the shop uses
+    /// priorities (a priority above 0, or aging).
+    pub(super) fn shown_priority(&self, base: Priority, place: Place) -> Option<QueuePriority> {
+        let effective = Priority::new(u32::from(place.priority)).unwrap_or(Priority::MAX);
+        (base > Priority::default() || effective > base || self.settings.queue.aging_secs.is_some())
+            .then_some(QueuePriority { base, effective })
     }
 
     /// Decides one queued conversation again, as the drain does, and assigns
@@ -351,17 +400,21 @@ impl Shop {
         }
     }
 
-    fn place_queued<R: Rng + ?Sized>(
+    pub(super) fn place_queued<R: Rng + ?Sized>(
         &mut self,
         id: ConversationId,
         now: Millis,
         rng: &mut R,
         memo: &mut Memo,
     ) {
-        let inquiry = self.conversations[&id].inquiry.clone();
-        let routed = self.route(&inquiry, true, now, rng, memo);
+        let c = &self.conversations[&id];
+        let (inquiry, since) = (c.inquiry.clone(), c.queued_since.unwrap_or(c.created_at));
+        let (priority, key) = (c.priority, c.queue_key.unwrap_or_default());
+        let routed = self.route(&inquiry, Some(since), now, rng, memo);
         if let Some(pick) = routed.pick {
-            let explanation = self.explain_routed(&routed, now);
+            let mut explanation = self.explain_routed(&routed, now);
+            let place = self.queue_order(now).place(priority, key, since);
+            explanation.priority = self.shown_priority(priority, place);
             self.assign(id, pick.slot, pick.reason, false, explanation, now);
         }
     }
@@ -382,44 +435,39 @@ impl Shop {
         self.d.open_by_buyer.len() - self.d.queue.len()
     }
 
-    /// The 1-based position of a queued conversation, counted from the next to be served.
-    pub fn position(&self, id: ConversationId) -> Option<u32> {
-        let key = self.conversations.get(&id)?.queue_key?;
-        // FIFO serves the lowest key first, LIFO the highest.
-        let ahead = match self.settings.queue.order {
-            QueueOrder::Fifo => self.d.queue.count_below(key),
-            QueueOrder::Lifo => self.d.queue.count_above(key),
-        };
-        Some(ahead as u32 + 1)
+    /// The 1-based position at `now` of a queued conversation, counted from
+    /// the next to be served.
+    pub fn position(&self, id: ConversationId, now: Millis) -> Option<u32> {
+        let c = self.conversations.get(&id)?;
+        let key = c.queue_key?;
+        let order = self.queue_order(now);
+        let since = c.queued_since.unwrap_or(c.created_at);
+        let place = order.place(c.priority, key, since);
+        Some(self.d.queue.position(place, &order) as u32)
     }
 
-    /// Queued conversations in the order they will be served.
-    pub fn queue(&self) -> Box<dyn Iterator<Item = &Conversation> + '_> {
-        let ids = self.d.queue.iter().map(|(_, id)| id);
-        let convs = &self.conversations;
-        match self.settings.queue.order {
-            QueueOrder::Fifo => Box::new(ids.map(move |id| &convs[id])),
-            QueueOrder::Lifo => Box::new(ids.rev().map(move |id| &convs[id])),
-        }
+    /// The priority a queued conversation is ordered by at `now` (its own,
+    /// raised by aging).
+    pub fn queue_priority(&self, c: &Conversation, now: Millis) -> Priority {
+        let since = c.queued_since.unwrap_or(c.created_at);
+        self.queue_order(now).priority(c.priority, since)
     }
 
-    /// At most `limit` queued conversations in the order they will be served,
-    /// from the one at 0-based position `offset` on.
-    pub fn queue_page(&self, offset: usize, limit: usize) -> Vec<&Conversation> {
-        let len = self.d.queue.len();
-        let end = offset.saturating_add(limit).min(len);
-        let page = match self.settings.queue.order {
-            QueueOrder::Fifo => self.d.queue.by_rank(offset, end),
-            QueueOrder::Lifo => {
-                let mut page = self
-                    .d
-                    .queue
-                    .by_rank(len.saturating_sub(end), len.saturating_sub(offset));
-                page.reverse();
-                page
-            }
-        };
-        page.iter().map(|(_, id)| &self.conversations[id]).collect()
+    /// Queued conversations in the order they will be served at `now`.
+    pub fn queue(&self, now: Millis) -> Vec<&Conversation> {
+        self.queue_page(0, self.d.queue.len(), now)
+    }
+
+    /// At most `limit` queued conversations in the order they will be served
+    /// at `now`, from the one at 0-based position `offset` on.
+    pub fn queue_page(&self, offset: usize, limit: usize, now: Millis) -> Vec<&Conversation> {
+        let order = self.queue_order(now);
+        self.d
+            .queue
+            .page(offset, limit, &order)
+            .iter()
+            .map(|(_, e)| &self.conversations[&e.id])
+            .collect()
     }
 
     /// Number of queued conversations.
@@ -432,13 +480,15 @@ impl Shop {
     /// after a restore, once every agent has its slot.
     pub(super) fn rebuild_placement(&mut self) {
         let mut last: IdMap<BuyerId, (Millis, ConversationId)> = IdMap::default();
+        let mut queued: Vec<(i64, Priority, Millis, ConversationId)> = Vec::new();
         self.d.active_by_slot = vec![Vec::new(); self.agents.len()];
         for c in self.conversations.values() {
             let buyer = &c.inquiry.buyer_id;
             match c.status {
                 ConversationStatus::Queued => {
                     if let Some(k) = c.queue_key {
-                        self.d.queue.insert(k, c.id);
+                        let since = c.queued_since.unwrap_or(c.created_at);
+                        queued.push((k, c.priority, since, c.id));
                     }
                     self.d.open_by_buyer.insert(buyer.clone(), c.id);
                 }
@@ -458,5 +508,19 @@ impl Shop {
             }
         }
         self.d.last_by_buyer = last.into_iter().map(|(b, (_, c))| (b, c)).collect();
+        // By key, so that each level's `since` never decreases with the key:
+        // records written before `queued_since` existed count from their
+        // creation, which a conversation put back at the front may break.
+        // Taken from the highest key down, each counts as waiting at least as
+        // long as the ones after it.
+        queued.sort_unstable();
+        for (key, priority, since, id) in queued.into_iter().rev() {
+            let e = self.d.queue.push_front(priority, Entry { key, since, id });
+            if e.since != since {
+                if let Some(c) = self.conversations.get_mut(&id) {
+                    c.queued_since = Some(e.since);
+                }
+            }
+        }
     }
 }

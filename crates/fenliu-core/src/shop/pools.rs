@@ -1,17 +1,69 @@
-//! The per-pool indexes of agents: the whole shop's, each group's, and each
-//! rule's whose target is not exactly one group. They make a routing
-//! decision O(log n); each agent's entries are brought up to date by
-//! `reindex` after anything they read changed (status, load, unreplied,
+//! The per-pool indexes of agents: the whole shop's, each group's, and one
+//! for each other target set a rule can pick from: its own when it is not
+//! exactly one group, and its set widened by each escalation step. They make
+//! a routing decision O(log n); each agent's entries are brought up to date
+//! by `reindex` after anything they read changed (status, load, unreplied,
 //! max load, weight, groups, the day).
 
 use super::{Derived, Shop};
 use crate::agent::{Agent, AgentStatus};
-use crate::ids::GroupId;
+use crate::ids::{AgentId, GroupId};
 use crate::index::{MemberState, Pool, Slot};
 use crate::inquiry::Inquiry;
 use crate::rule_index::RuleIndex;
-use crate::settings::Target;
+use crate::settings::Rule;
 use crate::time::{Day, Millis};
+
+/// A target set of a rule (with the steps reached), and where its pool is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum TargetSet {
+    /// Every agent of the shop.
+    Shop,
+    /// Exactly one group: its own pool.
+    Group(GroupId),
+    /// Any other set: a pool of its own, by index in `target_pools`.
+    Pool(usize),
+}
+
+/// The pool of a target set that is neither the shop nor one group, and
+/// what the set is made of.
+#[derive(Clone, Debug)]
+pub(super) struct TargetPool {
+    agents: Vec<AgentId>,
+    groups: Vec<GroupId>,
+    pub(super) pool: Pool,
+}
+
+impl TargetPool {
+    fn holds(&self, a: &Agent) -> bool {
+        self.agents.contains(&a.id) || self.groups.iter().any(|g| a.groups.contains(g))
+    }
+}
+
+/// The target sets of a rule: its own, then with each escalation step
+/// reached, as (agents, groups, every agent).
+fn widening(rule: &Rule) -> Vec<(Vec<AgentId>, Vec<GroupId>, bool)> {
+    let mut sets = vec![(rule.to.agents.clone(), rule.to.groups.clone(), false)];
+    for step in &rule.to.escalate {
+        let (mut agents, mut groups, any) = sets.last().cloned().expect("own set");
+        agents.extend(
+            step.agents
+                .iter()
+                .filter(|a| !agents.contains(a))
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
+        groups.extend(
+            step.groups
+                .iter()
+                .filter(|g| !groups.contains(g))
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
+        sets.push((agents, groups, any || step.any));
+    }
+    sets
+}
 
 impl Shop {
     /// What the pools know of an agent.
@@ -43,14 +95,12 @@ impl Shop {
                 .upsert(slot, m);
         }
         let Derived {
-            rule_pools,
-            rules_by_slot,
+            target_pools,
+            pools_by_slot,
             ..
         } = &mut self.d;
-        for &rule in rules_by_slot.get(slot as usize).into_iter().flatten() {
-            if let Some(pool) = rule_pools.get_mut(rule).and_then(Option::as_mut) {
-                pool.upsert(slot, m);
-            }
+        for &i in pools_by_slot.get(slot as usize).into_iter().flatten() {
+            target_pools[i].pool.upsert(slot, m);
         }
     }
 
@@ -63,8 +113,8 @@ impl Shop {
         for pool in self.d.group_pools.values_mut() {
             pool.keep_for(strategy);
         }
-        for pool in self.d.rule_pools.iter_mut().flatten() {
-            pool.keep_for(strategy);
+        for t in &mut self.d.target_pools {
+            t.pool.keep_for(strategy);
         }
         let slots: Vec<Slot> = self.slots().collect();
         for s in slots {
@@ -72,84 +122,93 @@ impl Shop {
         }
     }
 
-    /// The one group a rule targets, when it names exactly one group and no
-    /// agent: such a rule picks from the group's own pool.
-    pub(super) fn single_group(to: &Target) -> Option<&GroupId> {
-        match (to.agents.as_slice(), to.groups.as_slice()) {
-            ([], [g]) => Some(g),
-            _ => None,
-        }
-    }
-
-    /// Files the rules for matching and rebuilds the pool of every rule that
-    /// names agents or several groups: after the rules changed, or a restore.
+    /// Files the rules for matching and rebuilds the pool of every target
+    /// set of a rule that is neither the shop nor one group (its own, and
+    /// with each escalation step): after the rules changed, or a restore.
     pub(super) fn rebuild_rule_indexes(&mut self) {
         self.d.rule_index = RuleIndex::new(&self.settings.rules);
         let strategy = self.settings.strategy;
-        let mut rules_by_slot: Vec<Vec<usize>> = vec![Vec::new(); self.agents.len()];
-        let mut rule_pools = Vec::with_capacity(self.settings.rules.len());
-        for (i, rule) in self.settings.rules.iter().enumerate() {
-            if Shop::single_group(&rule.to).is_some() {
-                rule_pools.push(None);
-                continue;
-            }
-            let named = rule.to.agents.iter();
-            let members = rule
-                .to
-                .groups
-                .iter()
-                .filter_map(|g| self.groups.get(g))
-                .flatten();
-            let mut pool = Pool::new(strategy);
-            for id in named.chain(members) {
-                let Some(slot) = self.slot(id) else { continue };
-                if pool.contains(slot) {
+        let mut pools_by_slot: Vec<Vec<usize>> = vec![Vec::new(); self.agents.len()];
+        let mut target_pools: Vec<TargetPool> = Vec::new();
+        let mut rule_targets = Vec::with_capacity(self.settings.rules.len());
+        for rule in &self.settings.rules {
+            let mut targets = Vec::with_capacity(1 + rule.to.escalate.len());
+            for (agents, groups, any) in widening(rule) {
+                let single = match (agents.as_slice(), groups.as_slice()) {
+                    ([], [g]) => Some(g.clone()),
+                    _ => None,
+                };
+                if any {
+                    targets.push(TargetSet::Shop);
                     continue;
                 }
-                let a = self.agent_at(slot).expect("live");
-                pool.upsert(slot, self.member_state(a, self.d.pools_day));
-                rules_by_slot[slot as usize].push(i);
+                if let Some(g) = single {
+                    targets.push(TargetSet::Group(g));
+                    continue;
+                }
+                let index = target_pools.len();
+                let mut pool = Pool::new(strategy);
+                let members = groups.iter().filter_map(|g| self.groups.get(g)).flatten();
+                for id in agents.iter().chain(members) {
+                    let Some(slot) = self.slot(id) else { continue };
+                    if pool.contains(slot) {
+                        continue;
+                    }
+                    let a = self.agent_at(slot).expect("live");
+                    pool.upsert(slot, self.member_state(a, self.d.pools_day));
+                    pools_by_slot[slot as usize].push(index);
+                }
+                target_pools.push(TargetPool {
+                    agents,
+                    groups,
+                    pool,
+                });
+                targets.push(TargetSet::Pool(index));
             }
-            rule_pools.push(Some(pool));
+            rule_targets.push(targets);
         }
-        self.d.rule_pools = rule_pools;
-        self.d.rules_by_slot = rules_by_slot;
+        self.d.target_pools = target_pools;
+        self.d.rule_targets = rule_targets;
+        self.d.pools_by_slot = pools_by_slot;
     }
 
-    /// Brings the rule pools holding the agent in `slot` up to date after it
-    /// was created, joined or left a group, or was deleted (`None`): it is in
-    /// the pool of every rule that names it or one of its groups.
+    /// Brings the target pools holding the agent in `slot` up to date after
+    /// it was created, joined or left a group, or was deleted (`None`): it is
+    /// in the pool of every target set that names it or one of its groups.
     pub(super) fn refresh_rule_membership(&mut self, slot: Slot) {
         let wanted: Vec<usize> = match self.agent_at(slot) {
             None => Vec::new(),
             Some(a) => self
-                .settings
-                .rules
+                .d
+                .target_pools
                 .iter()
                 .enumerate()
-                .filter(|(_, r)| Shop::single_group(&r.to).is_none())
-                .filter(|(_, r)| {
-                    r.to.agents.contains(&a.id) || r.to.groups.iter().any(|g| a.groups.contains(g))
-                })
+                .filter(|(_, t)| t.holds(a))
                 .map(|(i, _)| i)
                 .collect(),
         };
         let at = slot as usize;
-        let old = std::mem::take(&mut self.d.rules_by_slot[at]);
-        for i in old.iter().filter(|i| !wanted.contains(i)) {
-            if let Some(pool) = self.d.rule_pools.get_mut(*i).and_then(Option::as_mut) {
-                pool.remove(slot);
-            }
+        let old = std::mem::take(&mut self.d.pools_by_slot[at]);
+        for &i in old.iter().filter(|i| !wanted.contains(i)) {
+            self.d.target_pools[i].pool.remove(slot);
         }
         if let Some(a) = self.agent_at(slot) {
             let m = self.member_state(a, self.d.pools_day);
             for &i in &wanted {
-                if let Some(pool) = self.d.rule_pools.get_mut(i).and_then(Option::as_mut) {
-                    pool.upsert(slot, m);
-                }
+                self.d.target_pools[i].pool.upsert(slot, m);
             }
         }
-        self.d.rules_by_slot[at] = wanted;
+        self.d.pools_by_slot[at] = wanted;
+    }
+
+    /// The target set of rule `i` with `steps` escalation steps reached.
+    pub(super) fn rule_target(&self, i: usize, steps: usize) -> TargetSet {
+        self.d
+            .rule_targets
+            .get(i)
+            .and_then(|t| t.get(steps.min(t.len().saturating_sub(1))))
+            .cloned()
+            .unwrap_or(TargetSet::Shop)
     }
 
     /// Brings the pools to the shop day of `now` (assigned-today resets).
@@ -170,9 +229,9 @@ impl Shop {
         &self.d.pool
     }
 
-    /// The pool of rule `i`, if it names agents or several groups.
-    pub(super) fn rule_pool(&self, i: usize) -> Option<&Pool> {
-        self.d.rule_pools.get(i).and_then(Option::as_ref)
+    /// The pool of a target set of its own, by index.
+    pub(super) fn target_pool(&self, i: usize) -> Option<&Pool> {
+        self.d.target_pools.get(i).map(|t| &t.pool)
     }
 
     /// The first rule that matches an inquiry, by the rule index.
@@ -197,7 +256,7 @@ impl Shop {
 
     /// A new slot was handed out: the lists kept by slot grow with it.
     pub(super) fn pools_slot_added(&mut self) {
-        self.d.rules_by_slot.push(Vec::new());
+        self.d.pools_by_slot.push(Vec::new());
     }
 
     /// The group exists (it may have no members): it has a pool.

@@ -113,6 +113,7 @@ mod tests {
             order_state: None,
             product_id: None,
             intent: None,
+            priority: Default::default(),
         };
         let Reply::Conversation { id, .. } =
             run(&mut shop, Command::Inquire(inquiry), T0, &mut rng)

@@ -3,13 +3,16 @@
 //!
 //! [`Shop::route`] reads the shop (and draws from the RNG) but changes
 //! nothing; the caller applies the outcome. The same function decides new
-//! inquiries and queued conversations (`requeue`), which skip offline routing
-//! and no-queue assignment and only go to an available recent agent.
+//! inquiries and queued conversations (`queued`: since when it waits), which
+//! skip offline routing and no-queue assignment, only go to an available
+//! recent agent, and pick from their rule's target set widened by the
+//! escalation steps their wait has reached.
 
 use std::collections::HashSet;
 
 use rand::Rng;
 
+use super::pools::TargetSet;
 use super::Shop;
 use crate::agent::{Agent, AgentStatus};
 use crate::explain::{
@@ -19,15 +22,15 @@ use crate::explain::{
 use crate::ids::GroupId;
 use crate::index::{Pool, Slot};
 use crate::inquiry::Inquiry;
-use crate::settings::{Overflow, Strategy};
+use crate::settings::{Overflow, Strategy, FAIR_MIN_ONLINE_MS};
 use crate::time::{Day, Millis};
 
-/// What a drain pass has learnt: rule classes (by matched rule) whose target
-/// set has no available agent. Capacity only shrinks during a pass, so a
-/// blocked class stays blocked.
+/// What a drain pass has learnt: rule classes (by matched rule and
+/// escalation steps reached) whose target set has no available agent.
+/// Capacity only shrinks during a pass, so a blocked class stays blocked.
 #[derive(Debug, Default)]
 pub(super) struct Memo {
-    blocked: HashSet<Option<usize>>,
+    blocked: HashSet<(Option<usize>, usize)>,
 }
 
 /// The agent chosen and why.
@@ -45,9 +48,9 @@ pub(super) enum Source {
     Shop,
     /// One group (its own index).
     Group(GroupId),
-    /// The target set of a rule naming agents, or several groups (the
-    /// rule's own index).
-    Rule(usize),
+    /// Any other target set of a rule (agents, several groups, widened by
+    /// escalation steps): its own index, by number.
+    Target(usize),
     /// The recent agent alone.
     Recent,
     /// The offline-routing agents.
@@ -60,6 +63,8 @@ pub(super) struct Routed {
     pub(super) pick: Option<Pick>,
     pub(super) recent: RecentContactCheck,
     pub(super) rule: Option<usize>,
+    /// Escalation steps of the rule reached.
+    pub(super) steps: usize,
     pub(super) overflowed: bool,
     pub(super) source: Source,
 }
@@ -69,16 +74,18 @@ impl Shop {
     pub(super) fn route<R: Rng + ?Sized>(
         &self,
         inquiry: &Inquiry,
-        requeue: bool,
+        queued: Option<Millis>,
         now: Millis,
         rng: &mut R,
         memo: &mut Memo,
     ) -> Routed {
         let s = &self.settings;
+        let requeue = queued.is_some();
         let mut routed = Routed {
             pick: None,
             recent: RecentContactCheck::Disabled,
             rule: None,
+            steps: 0,
             overflowed: false,
             source: Source::Shop,
         };
@@ -118,9 +125,13 @@ impl Shop {
             }
         }
 
-        // 3. Rules.
+        // 3. Rules, widened by the escalation steps a queued one has reached.
         routed.rule = self.first_matching_rule(inquiry);
-        if requeue && memo.blocked.contains(&routed.rule) {
+        if let (Some(i), Some(since)) = (routed.rule, queued) {
+            routed.steps = s.rules[i].to.steps_reached(since, now);
+        }
+        let class = (routed.rule, routed.steps);
+        if requeue && memo.blocked.contains(&class) {
             return routed;
         }
         let mut reason = if routed.rule.is_some() {
@@ -130,7 +141,7 @@ impl Shop {
         };
         routed.source = match routed.rule {
             None => Source::Shop,
-            Some(i) => self.rule_source(i),
+            Some(i) => self.rule_source(i, routed.steps),
         };
 
         // 4. Overflow.
@@ -178,7 +189,13 @@ impl Shop {
         }
 
         // 6. Pick among the available agents of the target set.
-        if let Some(slot) = self.pick_available(&routed.source, rng) {
+        if let Some(slot) = self.pick_available(&routed.source, now, rng) {
+            if reason == Reason::Rule && routed.steps > 0 {
+                let own = self.rule_source(routed.rule.expect("a rule"), 0);
+                if !self.in_source(&own, slot) {
+                    reason = Reason::Escalated;
+                }
+            }
             routed.pick = Some(Pick {
                 slot,
                 reason,
@@ -199,16 +216,16 @@ impl Shop {
             }
         }
         if requeue {
-            memo.blocked.insert(routed.rule);
+            memo.blocked.insert(class);
         }
         routed
     }
 
-    fn rule_source(&self, i: usize) -> Source {
-        let to = &self.settings.rules[i].to;
-        match Shop::single_group(to) {
-            Some(g) => Source::Group(g.clone()),
-            None => Source::Rule(i),
+    fn rule_source(&self, i: usize, steps: usize) -> Source {
+        match self.rule_target(i, steps) {
+            TargetSet::Shop => Source::Shop,
+            TargetSet::Group(g) => Source::Group(g),
+            TargetSet::Pool(p) => Source::Target(p),
         }
     }
 
@@ -216,7 +233,7 @@ impl Shop {
         match source {
             Source::Shop => Some(Some(self.shop_pool())),
             Source::Group(g) => Some(self.group_pool(g)),
-            Source::Rule(i) => Some(self.rule_pool(*i)),
+            Source::Target(i) => Some(self.target_pool(*i)),
             Source::Recent | Source::Offline(_) => None,
         }
     }
@@ -243,17 +260,33 @@ impl Shop {
         }
     }
 
-    fn pick_available<R: Rng + ?Sized>(&self, source: &Source, rng: &mut R) -> Option<Slot> {
+    fn pick_available<R: Rng + ?Sized>(
+        &self,
+        source: &Source,
+        now: Millis,
+        rng: &mut R,
+    ) -> Option<Slot> {
         let strategy = self.settings.strategy;
         let Some(pool) = self.pool_of(source) else {
             let slots: &[Slot] = match source {
                 Source::Offline(s) => s,
                 _ => &[],
             };
-            return self.scan_pick(slots.iter().copied(), rng);
+            return self.scan_pick(slots.iter().copied(), now, rng);
         };
         let pool = pool?;
         match (strategy, &pool.even, &pool.weights) {
+            // Online time grows with the clock, so no index keeps this order:
+            // the available agents (the online ones below saturation 1, the
+            // start of the saturation order) are looked at one by one.
+            (Strategy::Fair, ..) => {
+                let available = pool
+                    .online
+                    .iter()
+                    .take_while(|(sat, _)| sat.load < sat.max)
+                    .flat_map(|(_, bucket)| bucket.iter().copied());
+                self.fair_pick(available, now, rng)
+            }
             (Strategy::LeastSaturation, ..) => {
                 let (sat, bucket) = pool.online.first()?;
                 (sat.load < sat.max).then(|| bucket[rng.random_range(0..bucket.len())])
@@ -269,7 +302,7 @@ impl Shop {
             _ => {
                 let mut slots: Vec<Slot> = pool.slots().collect();
                 slots.sort_unstable();
-                self.scan_pick(slots.into_iter(), rng)
+                self.scan_pick(slots.into_iter(), now, rng)
             }
         }
     }
@@ -279,6 +312,7 @@ impl Shop {
     pub(super) fn scan_pick<R: Rng + ?Sized>(
         &self,
         slots: impl Iterator<Item = Slot>,
+        now: Millis,
         rng: &mut R,
     ) -> Option<Slot> {
         let today = self.pools_day();
@@ -294,7 +328,44 @@ impl Shop {
             Strategy::Weighted => {
                 self.weighted_pick(available.iter().map(|(s, _)| *s).collect(), rng)
             }
+            Strategy::Fair => self.fair_pick(available.iter().map(|(s, _)| *s), now, rng),
         }
+    }
+
+    /// `fair`: the available agent with the fewest conversations assigned
+    /// today per hour online today (at least [`FAIR_MIN_ONLINE_MS`]), then
+    /// the lowest saturation, ties at random. Rates are compared exactly, by
+    /// cross-multiplication.
+    fn fair_pick<R: Rng + ?Sized>(
+        &self,
+        slots: impl Iterator<Item = Slot>,
+        now: Millis,
+        rng: &mut R,
+    ) -> Option<Slot> {
+        let today = self.pools_day();
+        let mut best: Vec<Slot> = Vec::new();
+        let mut best_key: Option<(u32, i64, crate::agent::Saturation)> = None;
+        for slot in slots {
+            let Some(a) = self.agent_at(slot).filter(|a| a.is_available()) else {
+                continue;
+            };
+            let key = (
+                a.assigned_on(today),
+                self.online_ms_today(a, now).max(FAIR_MIN_ONLINE_MS),
+                a.saturation(),
+            );
+            let order = best_key.map(|b| fair_order(key, b));
+            match order {
+                None | Some(std::cmp::Ordering::Less) => {
+                    best_key = Some(key);
+                    best.clear();
+                    best.push(slot);
+                }
+                Some(std::cmp::Ordering::Equal) => best.push(slot),
+                Some(std::cmp::Ordering::Greater) => {}
+            }
+        }
+        (!best.is_empty()).then(|| best[rng.random_range(0..best.len())])
     }
 
     fn weighted_pick<R: Rng + ?Sized>(&self, slots: Vec<Slot>, rng: &mut R) -> Option<Slot> {
@@ -339,7 +410,7 @@ impl Shop {
     fn in_source(&self, source: &Source, slot: Slot) -> bool {
         match source {
             Source::Shop => true,
-            Source::Group(_) | Source::Rule(_) => self
+            Source::Group(_) | Source::Target(_) => self
                 .pool_of(source)
                 .flatten()
                 .is_some_and(|p| p.contains(slot)),
@@ -356,13 +427,19 @@ impl Shop {
         e.recent_contact = routed.recent.clone();
         e.matched_rule = routed.rule;
         e.overflowed = routed.overflowed;
+        e.steps_reached = routed.steps as u8;
         let picked = routed.pick.map(|p| p.slot);
         e.picked = picked.and_then(|s| self.agent_at(s)).map(|a| a.id.clone());
+        if reason == Reason::Escalated {
+            e.escalated_by = picked
+                .and_then(|s| self.agent_at(s))
+                .and_then(|a| self.step_holding(routed.rule?, routed.steps, a));
+        }
         // The pool is looked up once, not once per listed agent.
         let pool = self.pool_of(&routed.source).flatten();
         let in_target = |slot: Slot| match &routed.source {
             Source::Shop => true,
-            Source::Group(_) | Source::Rule(_) => pool.is_some_and(|p| p.contains(slot)),
+            Source::Group(_) | Source::Target(_) => pool.is_some_and(|p| p.contains(slot)),
             other => self.in_source(other, slot),
         };
         let verdict_of = |slot: Slot, a: &Agent| -> Verdict {
@@ -381,7 +458,8 @@ impl Shop {
             let slot = picked.expect("recent contact picks");
             let a = self.agent_at(slot).expect("live");
             e.target_size = 1;
-            e.agents.push(self.considered(a, today, Verdict::Picked));
+            e.agents
+                .push(self.considered(a, today, now, Verdict::Picked));
             return e;
         }
 
@@ -396,7 +474,7 @@ impl Shop {
             for slot in self.slots() {
                 let a = self.agent_at(slot).expect("live");
                 e.agents
-                    .push(self.considered(a, today, verdict_of(slot, a)));
+                    .push(self.considered(a, today, now, verdict_of(slot, a)));
             }
             return e;
         }
@@ -408,7 +486,7 @@ impl Shop {
             .and_then(|p| match self.settings.strategy {
                 Strategy::LeastSaturation => p.online.first().map(|(_, b)| b),
                 Strategy::Even => p.even.as_ref().and_then(|e| e.first()).map(|(_, b)| b),
-                Strategy::Weighted => None,
+                Strategy::Weighted | Strategy::Fair => None,
             })
             .unwrap_or_default();
         let ties = tie_bucket
@@ -449,15 +527,22 @@ impl Shop {
                 Verdict::Saturated => unlisted.saturated = unlisted.saturated.saturating_sub(1),
                 _ => unlisted.eligible = unlisted.eligible.saturating_sub(1),
             }
-            e.agents.push(self.considered(a, today, v));
+            e.agents.push(self.considered(a, today, now, v));
         }
         e.unlisted = Some(unlisted);
         e
     }
 
     /// Agents that took part in the decision, as the explanation lists them.
-    pub(super) fn considered(&self, a: &Agent, today: Day, verdict: Verdict) -> Considered {
+    pub(super) fn considered(
+        &self,
+        a: &Agent,
+        today: Day,
+        now: Millis,
+        verdict: Verdict,
+    ) -> Considered {
         Considered {
+            online_secs_today: (self.online_ms_today(a, now) / 1000) as u32,
             agent_id: a.id.clone(),
             status: a.status,
             load: a.load,
@@ -466,6 +551,19 @@ impl Shop {
             effective_weight: a.effective_weight(self.settings.busy_threshold),
             verdict,
         }
+    }
+
+    /// The first of the escalation steps reached (1-based) whose own agents
+    /// or groups hold `a` (or that reaches every agent).
+    fn step_holding(&self, rule: usize, steps: usize, a: &Agent) -> Option<u8> {
+        let escalate = &self.settings.rules.get(rule)?.to.escalate;
+        escalate
+            .iter()
+            .take(steps)
+            .position(|s| {
+                s.any || s.agents.contains(&a.id) || s.groups.iter().any(|g| a.groups.contains(g))
+            })
+            .map(|j| j as u8 + 1)
     }
 
     /// The verdict of an agent outside any pick.
@@ -483,6 +581,17 @@ impl Shop {
         let mut seen = HashSet::with_capacity(slots.len());
         slots.into_iter().filter(|s| seen.insert(*s)).collect()
     }
+}
+
+/// The order of `fair`: assigned per online time (a / t, compared as
+/// a₁·t₂ against a₂·t₁), then saturation.
+fn fair_order(
+    a: (u32, i64, crate::agent::Saturation),
+    b: (u32, i64, crate::agent::Saturation),
+) -> std::cmp::Ordering {
+    let left = i128::from(a.0) * i128::from(b.1);
+    let right = i128::from(b.0) * i128::from(a.1);
+    left.cmp(&right).then(a.2.cmp(&b.2))
 }
 
 /// The slot with the lowest key, ties broken uniformly at random.

@@ -6,6 +6,7 @@
 
 use rand::Rng;
 
+use super::routing::Memo;
 use super::Shop;
 use crate::conversation::{Conversation, ConversationStatus, EndReason};
 use crate::deadlines::Timer;
@@ -46,13 +47,44 @@ impl Shop {
         self.d.timers.push(at, Timer::Purge(id));
     }
 
+    /// A queued conversation reaches the next escalation step of its rule,
+    /// if it has one still ahead: it is tried again then.
+    pub(super) fn arm_escalation(&mut self, id: ConversationId, now: Millis) {
+        if let Some((at, timer)) = self.escalation_of(&self.conversations[&id], now, false) {
+            self.d.timers.push(at, timer);
+        }
+    }
+
+    /// The next escalation deadline of a queued conversation after `now`;
+    /// with `again`, the last step already reached if there is one (due at
+    /// once: after a restore or a change of rules nobody knows whether the
+    /// conversation was tried with it).
+    fn escalation_of(&self, c: &Conversation, now: Millis, again: bool) -> Option<(Millis, Timer)> {
+        let since = c
+            .queued_since
+            .filter(|_| c.status == ConversationStatus::Queued)?;
+        let rule = self.first_matching_rule(&c.inquiry)?;
+        let to = &self.settings.rules[rule].to;
+        let reached = to.steps_reached(since, now);
+        let step = match reached.checked_sub(1) {
+            Some(last) if again => &to.escalate[last],
+            _ => to.escalate.get(reached)?,
+        };
+        Some((step.due_at(since), Timer::Escalate(c.id)))
+    }
+
     /// Fires every deadline due at `now`: conversation timers, recent
     /// contacts, orders, old days of figures; then places queued
-    /// conversations if an auto end freed a slot.
+    /// conversations if an auto end freed a slot, and tries again those that
+    /// reached an escalation step (each at once, then the next step).
     pub(super) fn fire_timers<R: Rng + ?Sized>(&mut self, now: Millis, rng: &mut R) {
         let mut capacity_freed = false;
+        let mut escalated = Vec::new();
         while let Some((at, timer)) = self.d.timers.pop_due(now) {
-            capacity_freed |= self.fire(at, timer);
+            match timer {
+                Timer::Escalate(id) => escalated.push(id),
+                _ => capacity_freed |= self.fire(at, timer),
+            }
         }
         self.expire_recent(now);
         self.expire_orders(now);
@@ -60,11 +92,33 @@ impl Shop {
         if capacity_freed {
             self.drain(now, rng);
         }
+        for id in escalated {
+            self.fire_escalation(id, now, rng);
+        }
+    }
+
+    /// A queued conversation reached an escalation step: decided again with
+    /// its widened target set, keeping its place, and, if it still waits,
+    /// armed for the next step.
+    fn fire_escalation<R: Rng + ?Sized>(&mut self, id: ConversationId, now: Millis, rng: &mut R) {
+        let queued = self
+            .conversations
+            .get(&id)
+            .is_some_and(|c| c.status == ConversationStatus::Queued);
+        if !queued {
+            return;
+        }
+        self.ensure_day(now);
+        self.place_queued(id, now, rng, &mut Memo::default());
+        if self.conversations[&id].status == ConversationStatus::Queued {
+            self.arm_escalation(id, now);
+        }
     }
 
     /// Fires one timer, if it still applies; true when it freed an agent's slot.
     fn fire(&mut self, at: Millis, timer: Timer) -> bool {
         match timer {
+            Timer::Escalate(_) => false,
             Timer::Late(id) => {
                 self.fire_late(id, at);
                 false
@@ -132,12 +186,14 @@ impl Shop {
     }
 
     /// Sets every conversation timer and order expiry from the records and
-    /// the current durations: after a restore, and when the durations change.
-    pub(super) fn rebuild_timers(&mut self) {
+    /// the current durations and rules: after a restore, and when they
+    /// change.
+    pub(super) fn rebuild_timers(&mut self, now: Millis) {
         let armed: Vec<(Millis, Timer)> = self
             .conversations
             .values()
-            .filter_map(|c| self.timer_of(c))
+            .flat_map(|c| [self.timer_of(c), self.escalation_of(c, now, true)])
+            .flatten()
             .collect();
         self.d.timers.rebuild(armed);
         self.rebuild_order_expiry();

@@ -47,7 +47,7 @@ impl Shop {
         let mut explanation = Explanation::new(now, Reason::Transfer, self.settings.strategy);
         explanation
             .agents
-            .push(self.considered(target, self.today(now), Verdict::Picked));
+            .push(self.considered(target, self.today(now), now, Verdict::Picked));
         explanation.target_size = 1;
         explanation.picked = Some(to.clone());
         Ok(self.hand_over(id, from, slot, explanation, now, rng))
@@ -76,7 +76,7 @@ impl Shop {
             .filter(|&s| Some(s) != from_slot)
             .collect();
         self.ensure_day(now);
-        let Some(slot) = self.scan_pick(slots.iter().copied(), rng) else {
+        let Some(slot) = self.scan_pick(slots.iter().copied(), now, rng) else {
             return Err(CoreError::conflict(format!(
                 "no agent of group {group} besides {from} is online with room"
             )));
@@ -91,7 +91,9 @@ impl Shop {
             } else {
                 Shop::plain_verdict(a)
             };
-            explanation.agents.push(self.considered(a, today, verdict));
+            explanation
+                .agents
+                .push(self.considered(a, today, now, verdict));
         }
         if !explanation
             .agents
@@ -101,7 +103,7 @@ impl Shop {
             let a = self.agent_at(slot).expect("live");
             explanation
                 .agents
-                .push(self.considered(a, today, Verdict::Picked));
+                .push(self.considered(a, today, now, Verdict::Picked));
         }
         explanation.picked = self.agent_at(slot).map(|a| a.id.clone());
         Ok(self.hand_over(id, from, slot, explanation, now, rng))

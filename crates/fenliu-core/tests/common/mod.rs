@@ -48,6 +48,7 @@ pub fn ask(buyer: &str) -> Inquiry {
         order_state: None,
         product_id: None,
         intent: None,
+        priority: Default::default(),
     }
 }
 
@@ -58,6 +59,7 @@ pub fn rule(when: When, agents: &[&str], groups: &[&str]) -> Rule {
         to: Target {
             agents: agents.iter().map(|a| aid(a)).collect(),
             groups: groups.iter().map(|g| gid(g)).collect(),
+            ..Target::default()
         },
     }
 }
@@ -264,9 +266,18 @@ impl World {
         self.shop.agent(&aid(id)).expect("agent").unreplied
     }
 
+    /// The 1-based queue position of a conversation now.
+    pub fn position(&self, id: ConversationId) -> Option<u32> {
+        self.shop.position(id, self.now)
+    }
+
     /// Queued conversations in the order they will be served.
     pub fn queue(&self) -> Vec<ConversationId> {
-        self.shop.queue().map(|c| c.id).collect()
+        self.shop
+            .queue(self.now)
+            .into_iter()
+            .map(|c| c.id)
+            .collect()
     }
 
     /// Every stored record, keyed so that two snapshots compare regardless

@@ -296,8 +296,12 @@ impl Node {
         if self.leases.valid(shop).is_some() {
             if let Some(addr) = self.agents.get(shop, agent) {
                 if let Ok(Some(s)) = addr.send(Get).await {
+                    let now = self.now();
+                    let today = s.timezone.day_of(now);
+                    let start = s.timezone.start_of(today);
                     return Ok(Some(AgentToday {
-                        today: s.timezone.day_of(self.now()),
+                        online_ms_today: s.agent.online_ms_today(today, start, now),
+                        today,
                         agent: s.agent,
                     }));
                 }

@@ -186,6 +186,7 @@ mod tests {
                     order_state: None,
                     product_id: None,
                     intent: None,
+                    priority: Default::default(),
                 }),
                 4 => Command::Message(
                     conv,

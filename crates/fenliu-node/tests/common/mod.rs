@@ -44,6 +44,7 @@ pub fn inquiry(buyer: &str) -> Inquiry {
         order_state: None,
         product_id: None,
         intent: None,
+        priority: Default::default(),
     }
 }
 

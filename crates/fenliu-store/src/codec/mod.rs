@@ -1,0 +1,236 @@
+//! Records to bytes and back, behind a version byte, so the format can
+//! evolve without misreading old values.
+//!
+//! | Version | What changed |
+//! |---|---|
+//! | 1 | the first format (bincode 2) |
+//! | 2 | routing settings carry `queue.max_length` |
+//! | 3 | an agent's daily figures count receptions; the buyers received are records of their own (`recv:…`) |
+//! | 4 | routing settings are JSON text inside the record, so that a setting added later reads from an older record as its default; settings carry `presence` |
+//! | 5 | MessagePack instead of bincode: a struct is an array that carries its length, so a field added at the end of one (with a default) reads from an older record as its default; conversations carry a priority and a queue time, agents their time online, daily figures too, and the shop's own figures of a day are records (`day:…`) |
+//!
+//! Records are written in the newest format and read in any. Formats 1–4
+//! are bincode, which is not self-describing, so they are read through
+//! copies of the types as they were ([`old`]). From format 5 on, a field is
+//! only ever added at the end of a struct, with `#[serde(default)]`, and an
+//! enum only gains variants (they are written by name): that needs no new
+//! format. An old record that is now several records (a day's figures with
+//! its buyers) is read as all of them, and [`restore`] hands back what must
+//! be rewritten so that the store holds the new form before anything else
+//! is written.
+
+mod old;
+#[cfg(test)]
+mod tests;
+
+use fenliu_core::records::Record;
+use fenliu_core::{Effects, Shop};
+
+use self::old::{v1, v2, v3, v4};
+use crate::{Batch, Put, StoreError};
+
+/// The first format.
+pub const FORMAT_V1: u8 = 1;
+/// Routing settings with the queue limit.
+pub const FORMAT_V2: u8 = 2;
+/// Receptions as records of their own.
+pub const FORMAT_V3: u8 = 3;
+/// Settings as JSON text.
+pub const FORMAT_V4: u8 = 4;
+/// The format written now: MessagePack.
+pub const FORMAT_V5: u8 = 5;
+
+/// Encodes a record.
+pub fn encode(record: &Record) -> Vec<u8> {
+    let mut out = Vec::with_capacity(96);
+    out.push(FORMAT_V5);
+    rmp_serde::encode::write(&mut out, &v5::Out::of(record)).expect("records always encode");
+    out
+}
+
+/// Decodes a record written by [`encode`] in any format; an old record that
+/// is several records now reads as all of them (its own first).
+pub fn decode(key: &str, bytes: &[u8]) -> Result<Vec<Record>, StoreError> {
+    let corrupt = |reason: String| StoreError::Corrupt {
+        key: key.to_owned(),
+        reason,
+    };
+    let config = bincode::config::standard();
+    match bytes.split_first() {
+        Some((&FORMAT_V5, body)) => rmp_serde::from_slice::<v5::In>(body)
+            .map_err(|e| corrupt(e.to_string()))
+            .and_then(|r| r.into_record().map_err(corrupt))
+            .map(|r| vec![r]),
+        Some((&FORMAT_V4, body)) => bincode::serde::decode_from_slice::<v4::In, _>(body, config)
+            .map_err(|e| corrupt(e.to_string()))
+            .and_then(|(r, _)| r.into_record().map_err(corrupt))
+            .map(|r| vec![r]),
+        Some((&FORMAT_V3, body)) => {
+            bincode::serde::decode_from_slice::<v3::Record, _>(body, config)
+                .map(|(r, _)| vec![r.into()])
+                .map_err(|e| corrupt(e.to_string()))
+        }
+        Some((&FORMAT_V2, body)) => {
+            bincode::serde::decode_from_slice::<v2::Record, _>(body, config)
+                .map(|(r, _)| r.into_records())
+                .map_err(|e| corrupt(e.to_string()))
+        }
+        Some((&FORMAT_V1, body)) => {
+            bincode::serde::decode_from_slice::<v1::Record, _>(body, config)
+                .map(|(r, _)| v2::Record::from(r).into_records())
+                .map_err(|e| corrupt(e.to_string()))
+        }
+        Some((v, _)) => Err(corrupt(format!("unknown format version {v}"))),
+        None => Err(corrupt("empty value".into())),
+    }
+}
+
+/// The batch that persists a command's effects on `shop`.
+pub fn batch_for(shop: &Shop, effects: &Effects) -> Batch {
+    let mut batch = Batch::default();
+    for key in &effects.changed {
+        match shop.record(key) {
+            Some(record) => batch.puts.push(put(shop, key.name(), &record)),
+            None => batch.deletes.push(key.name()),
+        }
+    }
+    batch
+}
+
+/// Every record of the shop as one batch (used to seed a store).
+pub fn full_batch(shop: &Shop) -> Batch {
+    puts_of(shop, &shop.snapshot())
+}
+
+/// The put that stores `record` of `shop` under `key`.
+fn put(shop: &Shop, key: String, record: &Record) -> Put {
+    Put {
+        key,
+        expires_at: record.expires_at(shop),
+        value: encode(record),
+    }
+}
+
+/// A batch that puts every one of `records`.
+fn puts_of(shop: &Shop, records: &[Record]) -> Batch {
+    Batch {
+        puts: records
+            .iter()
+            .map(|record| put(shop, record.key().name(), record))
+            .collect(),
+        ..Batch::default()
+    }
+}
+
+/// A shop rebuilt from the store, and the records to write back because
+/// they were stored in an older shape.
+pub struct Restored {
+    /// The shop.
+    pub shop: Shop,
+    /// Records to rewrite in the newest format before anything else is
+    /// written (empty when the store already holds the newest form).
+    pub rewrite: Batch,
+}
+
+/// Rebuilds a shop from what the store holds.
+pub fn restore(
+    shop: fenliu_core::ShopId,
+    stored: Vec<(String, Vec<u8>)>,
+    now: fenliu_core::Millis,
+) -> Result<Restored, StoreError> {
+    let mut records = Vec::with_capacity(stored.len());
+    let mut migrated = Vec::new();
+    for (key, value) in &stored {
+        let decoded = decode(key, value)?;
+        // Only an older format reads as several records.
+        if decoded.len() > 1 {
+            migrated.extend(decoded.iter().cloned());
+        }
+        records.extend(decoded);
+    }
+    let shop = Shop::restore(shop, records, now);
+    let rewrite = puts_of(&shop, &migrated);
+    Ok(Restored { shop, rewrite })
+}
+
+/// Records as format 5 writes them: the core's types as MessagePack, but for
+/// the routing settings, which are JSON text (as in format 4: settings
+/// change shape in the middle of their structs, where an array cannot tell
+/// a field is missing).
+pub(crate) mod v5 {
+    use fenliu_core::agent::Agent;
+    use fenliu_core::records::{Meta, Record};
+    use fenliu_core::shop::{OrderRecord, RecentContact};
+    use fenliu_core::stats::{AgentDay, ShopDay};
+    use fenliu_core::time::Day;
+    use fenliu_core::{AgentId, BuyerId, Conversation, GroupId, RoutingSettings};
+    use serde::{Deserialize, Serialize};
+
+    /// What is written: `Record`'s variants, by name.
+    #[derive(Serialize)]
+    pub(crate) enum Out<'a> {
+        Meta(&'a Meta),
+        Settings(String),
+        Agent(&'a Agent),
+        Group(&'a GroupId, &'a Vec<AgentId>),
+        Conversation(&'a Conversation),
+        Recent(&'a BuyerId, &'a RecentContact),
+        Order(&'a OrderRecord),
+        Stats(&'a Day, &'a AgentId, &'a AgentDay),
+        Reception(&'a Day, &'a AgentId, &'a BuyerId),
+        ShopDay(&'a Day, &'a ShopDay),
+    }
+
+    impl<'a> Out<'a> {
+        pub(crate) fn of(record: &'a Record) -> Self {
+            match record {
+                Record::Meta(m) => Self::Meta(m),
+                Record::Settings(s) => {
+                    Self::Settings(serde_json::to_string(s).expect("settings always encode"))
+                }
+                Record::Agent(a) => Self::Agent(a),
+                Record::Group(g, m) => Self::Group(g, m),
+                Record::Conversation(c) => Self::Conversation(c),
+                Record::Recent(b, r) => Self::Recent(b, r),
+                Record::Order(o) => Self::Order(o),
+                Record::Stats(d, a, f) => Self::Stats(d, a, f),
+                Record::Reception(d, a, b) => Self::Reception(d, a, b),
+                Record::ShopDay(d, f) => Self::ShopDay(d, f),
+            }
+        }
+    }
+
+    /// What is read back.
+    #[derive(Deserialize)]
+    pub(crate) enum In {
+        Meta(Meta),
+        Settings(String),
+        Agent(Agent),
+        Group(GroupId, Vec<AgentId>),
+        Conversation(Box<Conversation>),
+        Recent(BuyerId, RecentContact),
+        Order(OrderRecord),
+        Stats(Day, AgentId, AgentDay),
+        Reception(Day, AgentId, BuyerId),
+        ShopDay(Day, ShopDay),
+    }
+
+    impl In {
+        pub(crate) fn into_record(self) -> Result<Record, String> {
+            Ok(match self {
+                Self::Meta(m) => Record::Meta(m),
+                Self::Settings(text) => Record::Settings(
+                    serde_json::from_str::<RoutingSettings>(&text).map_err(|e| e.to_string())?,
+                ),
+                Self::Agent(a) => Record::Agent(a),
+                Self::Group(g, m) => Record::Group(g, m),
+                Self::Conversation(c) => Record::Conversation(c),
+                Self::Recent(b, r) => Record::Recent(b, r),
+                Self::Order(o) => Record::Order(o),
+                Self::Stats(d, a, f) => Record::Stats(d, a, f),
+                Self::Reception(d, a, b) => Record::Reception(d, a, b),
+                Self::ShopDay(d, f) => Record::ShopDay(d, f),
+            })
+        }
+    }
+}

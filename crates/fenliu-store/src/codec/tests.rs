@@ -1,0 +1,332 @@
+//! The formats, old and new, written and read back.
+
+use fenliu_core::settings::{QueueOrder, QueueSettings};
+use fenliu_core::stats::AgentDay;
+use fenliu_core::{Agent, AgentId, BuyerId, RoutingSettings, ShopId};
+
+use super::*;
+
+fn format_1(record: &v1::Record) -> Vec<u8> {
+    let mut out = vec![FORMAT_V1];
+    out.extend(bincode::serde::encode_to_vec(record, bincode::config::standard()).unwrap());
+    out
+}
+
+fn settings_v1(s: &RoutingSettings) -> v1::Settings {
+    let v3 = v3::Settings::of(s);
+    v1::Settings {
+        strategy: v3.strategy,
+        queue: v1::Queue {
+            enabled: v3.queue.enabled,
+            order: v3.queue.order,
+        },
+        recent_contact: v3.recent_contact,
+        rules: v3.rules,
+        overflow: v3.overflow,
+        offline: v3.offline,
+        busy_threshold: v3.busy_threshold,
+        timers: v3.timers,
+        leaderboard_visible: v3.leaderboard_visible,
+        timezone: v3.timezone,
+    }
+}
+
+fn format_3(record: &v3::Record) -> Vec<u8> {
+    let mut out = vec![FORMAT_V3];
+    out.extend(bincode::serde::encode_to_vec(record, bincode::config::standard()).unwrap());
+    out
+}
+
+#[test]
+fn format_3_settings_read_as_written_with_the_defaults_of_later_settings() {
+    let mut written = RoutingSettings::default();
+    written.queue.max_length = Some(9);
+    written.timers.auto_end_secs = 60;
+    written.rules.push(fenliu_core::settings::Rule {
+        when: fenliu_core::settings::When {
+            question: Some(fenliu_core::Tag::parse("q").unwrap()),
+            ..Default::default()
+        },
+        to: fenliu_core::settings::Target {
+            agents: vec![AgentId::parse("a1").unwrap()],
+            ..Default::default()
+        },
+    });
+    let bytes = format_3(&v3::Record::Settings(v3::Settings::of(&written)));
+
+    let read = decode("settings", &bytes).unwrap();
+
+    assert_eq!(read, vec![Record::Settings(written)]);
+    let [Record::Settings(s)] = &read[..] else {
+        unreachable!()
+    };
+    assert_eq!(s.presence.timeout_secs, None);
+}
+
+#[test]
+fn format_4_settings_are_json_and_a_missing_setting_reads_as_its_default() {
+    let mut written = RoutingSettings::default();
+    written.presence.timeout_secs = Some(60);
+    let bytes = encode(&Record::Settings(written.clone()));
+    assert_eq!(
+        decode("settings", &bytes).unwrap(),
+        vec![Record::Settings(written)]
+    );
+
+    // A record written before `presence` existed: the same JSON without it.
+    let mut json = serde_json::to_value(RoutingSettings::default()).unwrap();
+    json.as_object_mut().unwrap().remove("presence");
+    let mut old = vec![FORMAT_V4];
+    old.extend(
+        bincode::serde::encode_to_vec(
+            v4::Out::Settings(json.to_string()),
+            bincode::config::standard(),
+        )
+        .unwrap(),
+    );
+    assert_eq!(
+        decode("settings", &old).unwrap(),
+        vec![Record::Settings(RoutingSettings::default())]
+    );
+}
+
+#[test]
+fn records_are_written_in_the_newest_format_and_read_back() {
+    let settings = RoutingSettings {
+        queue: QueueSettings {
+            max_length: Some(200),
+            ..QueueSettings::default()
+        },
+        ..RoutingSettings::default()
+    };
+    let bytes = encode(&Record::Settings(settings.clone()));
+    assert_eq!(bytes[0], FORMAT_V5);
+    assert_eq!(
+        decode("settings", &bytes).unwrap(),
+        vec![Record::Settings(settings)]
+    );
+}
+
+#[test]
+fn format_1_settings_read_with_no_queue_limit_and_the_rest_as_written() {
+    let mut written = RoutingSettings::default();
+    written.queue.order = QueueOrder::Lifo;
+    written.busy_threshold = 7;
+    let bytes = format_1(&v1::Record::Settings(settings_v1(&written)));
+
+    let [Record::Settings(read)] = &decode("settings", &bytes).unwrap()[..] else {
+        panic!("a settings record");
+    };
+
+    assert_eq!(read, &written);
+    assert_eq!(read.queue.max_length, None);
+}
+
+#[test]
+fn format_1_records_of_other_kinds_read_unchanged() {
+    let agent = Agent::new(AgentId::parse("a1").unwrap());
+    let bytes = format_1(&v1::Record::Agent((&agent).into()));
+
+    assert_eq!(
+        decode("agent:a1", &bytes).unwrap(),
+        vec![Record::Agent(agent)]
+    );
+    assert!(
+        decode("x", &[9, 0]).is_err(),
+        "an unknown format is refused"
+    );
+}
+
+fn format_2(record: &v2::Record) -> Vec<u8> {
+    let mut out = vec![FORMAT_V2];
+    out.extend(bincode::serde::encode_to_vec(record, bincode::config::standard()).unwrap());
+    out
+}
+
+#[test]
+fn format_2_figures_read_as_a_count_and_one_reception_record_per_buyer() {
+    let (a, day) = (AgentId::parse("a1").unwrap(), 20_000);
+    let buyers: std::collections::BTreeSet<_> = ["b1", "b2"]
+        .iter()
+        .map(|b| BuyerId::parse(b).unwrap())
+        .collect();
+    let old = v2::AgentDay {
+        buyers: buyers.clone(),
+        sessions: 3,
+        late: 1,
+        clocked: 2,
+        ..v2::AgentDay::default()
+    };
+    let bytes = format_2(&v2::Record::Stats(day, a.clone(), old));
+
+    let read = decode("stats:20000:a1", &bytes).unwrap();
+
+    let mut expected = vec![Record::Stats(
+        day,
+        a.clone(),
+        AgentDay {
+            receptions: 2,
+            sessions: 3,
+            clocked: 2,
+            late: 1,
+            ..AgentDay::default()
+        },
+    )];
+    expected.extend(
+        buyers
+            .into_iter()
+            .map(|b| Record::Reception(day, a.clone(), b)),
+    );
+    assert_eq!(read, expected);
+}
+
+#[test]
+fn a_shop_restored_from_format_2_figures_hands_back_their_newest_form_to_write() {
+    let (a, day) = (AgentId::parse("a1").unwrap(), 20_000);
+    let old = v2::AgentDay {
+        buyers: [BuyerId::parse("b1").unwrap()].into_iter().collect(),
+        sessions: 1,
+        ..v2::AgentDay::default()
+    };
+    let stored = vec![
+        (
+            "stats:20000:a1".to_owned(),
+            format_2(&v2::Record::Stats(day, a.clone(), old)),
+        ),
+        ("meta".to_owned(), encode(&Record::Meta(Default::default()))),
+    ];
+
+    let restored = restore(ShopId::parse("s").unwrap(), stored, 0).unwrap();
+
+    let keys: Vec<&str> = restored
+        .rewrite
+        .puts
+        .iter()
+        .map(|p| p.key.as_str())
+        .collect();
+    assert_eq!(keys, ["stats:20000:a1", "recv:20000:a1:b1"]);
+    assert!(restored
+        .rewrite
+        .puts
+        .iter()
+        .all(|p| p.value[0] == FORMAT_V5));
+    let again: Vec<_> = restored
+        .rewrite
+        .puts
+        .iter()
+        .map(|p| (p.key.clone(), p.value.clone()))
+        .collect();
+    let twice = restore(ShopId::parse("s").unwrap(), again, 0).unwrap();
+    assert!(
+        twice.rewrite.puts.is_empty(),
+        "the newest form needs no rewrite"
+    );
+}
+
+fn format_4(record: &v4::Out) -> Vec<u8> {
+    let mut out = vec![FORMAT_V4];
+    out.extend(bincode::serde::encode_to_vec(record, bincode::config::standard()).unwrap());
+    out
+}
+
+#[test]
+fn format_4_agents_and_conversations_read_with_the_defaults_of_format_5() {
+    let mut agent = Agent::new(AgentId::parse("a1").unwrap());
+    agent.status = fenliu_core::AgentStatus::Online;
+    agent.load = 2;
+    let bytes = format_4(&v4::Out::Agent((&agent).into()));
+    let [Record::Agent(read)] = &decode("agent:a1", &bytes).unwrap()[..] else {
+        panic!("an agent");
+    };
+    assert_eq!(read, &agent);
+    assert_eq!((read.online_ms, read.online_since), (0, None));
+
+    let c = old::shapes::Conversation {
+        id: fenliu_core::ConversationId(7),
+        inquiry: old::shapes::Asked {
+            buyer_id: BuyerId::parse("b1").unwrap(),
+            entry: fenliu_core::Entry::Live,
+            question: None,
+            order_state: Some(fenliu_core::Tag::parse("unpaid").unwrap()),
+            product_id: None,
+            intent: None,
+        },
+        status: fenliu_core::ConversationStatus::Queued,
+        agent: None,
+        reason: fenliu_core::Reason::Queued,
+        offline_delivery: false,
+        queue_key: Some(3),
+        created_at: 1_000,
+        assigned_at: None,
+        assigned_day: None,
+        ended_at: None,
+        end_reason: None,
+        clock: Default::default(),
+        last_agent_reply_at: None,
+        last_buyer_message_at: None,
+        rating_invited: false,
+        rating: None,
+        proactive: false,
+        explanation: old::shapes::Explanation {
+            decided_at: 1_000,
+            reason: fenliu_core::Reason::Queued,
+            strategy: fenliu_core::Strategy::Even,
+            recent_contact: fenliu_core::explain::RecentContactCheck::Disabled,
+            matched_rule: Some(0),
+            overflowed: false,
+            target_size: 1,
+            agents: vec![old::shapes::Considered {
+                agent_id: AgentId::parse("a1").unwrap(),
+                status: fenliu_core::AgentStatus::Online,
+                load: 3,
+                max_load: 3,
+                assigned_today: 5,
+                effective_weight: 1.0,
+                verdict: fenliu_core::Verdict::Saturated,
+            }],
+            unlisted: None,
+            picked: None,
+        },
+    };
+    let bytes = format_4(&v4::Out::Conversation(Box::new(c)));
+    let [Record::Conversation(read)] = &decode("conv:7", &bytes).unwrap()[..] else {
+        panic!("a conversation");
+    };
+    assert_eq!(
+        read.inquiry.order_state.as_ref().unwrap().as_str(),
+        "unpaid"
+    );
+    assert_eq!((read.queue_key, read.created_at), (Some(3), 1_000));
+    assert_eq!(read.priority, fenliu_core::inquiry::Priority::default());
+    assert_eq!(read.queued_since, None);
+    assert_eq!(read.explanation.agents[0].assigned_today, 5);
+    assert_eq!(read.explanation.steps_reached, 0);
+}
+
+#[test]
+fn format_5_reads_a_record_written_before_a_field_was_added_at_its_end() {
+    // An agent as format 5 would have written it had `Agent` still ended
+    // at `unreplied`: the fields added since read as their defaults.
+    let mut agent = Agent::new(AgentId::parse("a1").unwrap());
+    agent.unreplied = 4;
+    #[derive(serde::Serialize)]
+    enum Before {
+        Agent(old::shapes::Agent),
+    }
+    let mut bytes = vec![FORMAT_V5];
+    rmp_serde::encode::write(&mut bytes, &Before::Agent((&agent).into())).unwrap();
+
+    assert_eq!(
+        decode("agent:a1", &bytes).unwrap(),
+        vec![Record::Agent(agent.clone())]
+    );
+
+    // And the newest form round-trips, the new fields included.
+    agent.online_ms = 5_000;
+    agent.online_since = Some(9);
+    let bytes = encode(&Record::Agent(agent.clone()));
+    assert_eq!(
+        decode("agent:a1", &bytes).unwrap(),
+        vec![Record::Agent(agent)]
+    );
+}
