@@ -297,6 +297,117 @@ fn table(t: &TestShop, c1: &str) -> Vec<Bad> {
             &admin,
             Body::Json(json!({"rules": [{"when": {"entry": "live"}, "to": {}}]})),
         ),
+        // Section 8: priority, aging, escalation, the figures' date.
+        invalid(
+            "inquiry priority 10",
+            Method::POST,
+            p("/inquiries"),
+            &svc,
+            Body::Json(json!({"buyer_id": "bx", "entry": "live", "priority": 10})),
+        ),
+        invalid(
+            "inquiry priority negative",
+            Method::POST,
+            p("/inquiries"),
+            &svc,
+            Body::Json(json!({"buyer_id": "bx", "entry": "live", "priority": -1})),
+        ),
+        invalid(
+            "inquiry priority null",
+            Method::POST,
+            p("/inquiries"),
+            &svc,
+            Body::Json(json!({"buyer_id": "bx", "entry": "live", "priority": null})),
+        ),
+        invalid(
+            "rule priority 10",
+            Method::PUT,
+            p("/routing"),
+            &admin,
+            Body::Json(json!({"rules": [{"to": {"agents": ["a1"], "priority": 10}}]})),
+        ),
+        invalid(
+            "aging 0",
+            Method::PUT,
+            p("/routing"),
+            &admin,
+            Body::Json(json!({"queue": {"aging_secs": 0}})),
+        ),
+        invalid(
+            "aging beyond a day",
+            Method::PUT,
+            p("/routing"),
+            &admin,
+            Body::Json(json!({"queue": {"aging_secs": 86_401}})),
+        ),
+        invalid(
+            "escalation steps not increasing",
+            Method::PUT,
+            p("/routing"),
+            &admin,
+            Body::Json(json!({"rules": [{"to": {"agents": ["a1"], "escalate": [
+                {"after_secs": 60, "any": true}, {"after_secs": 60, "any": true}]}}]})),
+        ),
+        invalid(
+            "escalation step of 0 s",
+            Method::PUT,
+            p("/routing"),
+            &admin,
+            Body::Json(json!({"rules": [{"to": {"agents": ["a1"], "escalate": [
+                {"after_secs": 0, "any": true}]}}]})),
+        ),
+        invalid(
+            "escalation step naming nobody",
+            Method::PUT,
+            p("/routing"),
+            &admin,
+            Body::Json(json!({"rules": [{"to": {"agents": ["a1"], "escalate": [
+                {"after_secs": 10}]}}]})),
+        ),
+        invalid(
+            "six escalation steps",
+            Method::PUT,
+            p("/routing"),
+            &admin,
+            Body::Json(json!({"rules": [{"to": {"agents": ["a1"], "escalate":
+                (1..=6).map(|i| json!({"after_secs": i * 10, "any": true})).collect::<Vec<_>>()}}]})),
+        ),
+        invalid(
+            "unknown field in an escalation step",
+            Method::PUT,
+            p("/routing"),
+            &admin,
+            Body::Json(json!({"rules": [{"to": {"agents": ["a1"], "escalate": [
+                {"after_secs": 10, "any": true, "everyone": true}]}}]})),
+        ),
+        invalid(
+            "strategy fairest",
+            Method::PUT,
+            p("/routing"),
+            &admin,
+            Body::Json(json!({"strategy": "fairest"})),
+        ),
+        invalid(
+            "stats of a date that does not exist",
+            Method::GET,
+            p("/stats?date=2026-02-30"),
+            &admin,
+            Body::None,
+        ),
+        invalid(
+            "stats of a malformed date",
+            Method::GET,
+            p("/stats?date=yesterday"),
+            &admin,
+            Body::None,
+        ),
+        invalid(
+            "stats with an unknown parameter",
+            Method::GET,
+            p("/stats?day=2026-12-01"),
+            &admin,
+            Body::None,
+        ),
         // Bad ids and strings in bodies.
         invalid(
             "rule naming a bad agent id",

@@ -16,4 +16,5 @@ mod presence;
 mod queue;
 mod ranking;
 mod routing;
+mod routing_v2;
 mod smoke;

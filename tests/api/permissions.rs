@@ -369,6 +369,11 @@ async fn each_role_is_refused_what_the_table_does_not_grant_and_nothing_changes(
             call(Method::GET, p("/queue"), None),
         ),
         (
+            "agent reads the shop's figures",
+            a1,
+            call(Method::GET, p("/stats"), None),
+        ),
+        (
             "admin posts an order",
             admin,
             call(
@@ -493,6 +498,9 @@ async fn each_role_may_do_what_the_table_grants() {
         (sup, "/ranking"),
         (svc, "/ranking"),
         (a1, "/ranking"),
+        (admin, "/stats"),
+        (sup, "/stats"),
+        (svc, "/stats"),
         (a1, "/owner"),
     ];
 
