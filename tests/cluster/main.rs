@@ -8,6 +8,8 @@ use fenliu_suite::{Answer, ShopFixture};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
+mod routing_v2;
+
 const TTL_MS: u64 = 1_500;
 
 async fn put(c: &Cluster, i: usize, path: &str, token: &str, body: Value) -> Answer {
