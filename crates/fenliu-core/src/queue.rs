@@ -321,8 +321,34 @@ impl Level {
 
     /// Entries of this level served before `at`.
     fn ahead_of(&self, at: Place, order: &Order) -> usize {
-        let r0 = self.count_at_least(at.priority.saturating_add(1), order);
-        let r1 = self.count_at_least(at.priority, order);
+        // The oldest entry has the highest priority, the newest the lowest:
+        // a level wholly above or below `at` needs no search.
+        let (Some(oldest), Some(newest)) = (self.index.first(), self.index.last()) else {
+            return 0;
+        };
+        let (high, low) = (
+            order.priority(self.base, oldest.since).get(),
+            order.priority(self.base, newest.since).get(),
+        );
+        if low > at.priority {
+            return self.index.len();
+        }
+        if high < at.priority {
+            return 0;
+        }
+        let r0 = if high > at.priority {
+            self.count_at_least(at.priority + 1, order)
+        } else {
+            0
+        };
+        let r1 = if low < at.priority {
+            self.count_at_least(at.priority, order)
+        } else {
+            self.index.len()
+        };
+        if r0 == r1 {
+            return r0;
+        }
         let in_band = if order.lifo {
             r1 - self
                 .index
