@@ -114,6 +114,8 @@ mirror_enum!(
         Transfer,
         /// Placed through an escalation step of its rule.
         Escalated,
+        /// Waiting because the shop is closed (business hours).
+        Closed,
     }
 );
 

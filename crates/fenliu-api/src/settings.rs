@@ -6,6 +6,7 @@
 //! The conversions destructure every struct of the core, so a setting added
 //! there does not compile until it is described here.
 
+use fenliu_core::hours::{ClockTime, Hours, Weekly};
 use fenliu_core::inquiry::Priority;
 use fenliu_core::settings::{
     OfflineSettings, Overflow, PresenceSettings, QueueOrder, QueueSettings, RecentContactSettings,
@@ -50,6 +51,97 @@ pub struct Routing {
     /// Shown only when presence is tracked (an extension).
     #[serde(skip_serializing_if = "PresenceView::is_off")]
     presence: PresenceView,
+    /// Business hours (营业时间) in the shop's timezone; absent: always
+    /// open. Shown only when set.
+    #[serde(
+        deserialize_with = "crate::input::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(nullable = false)]
+    hours: Option<HoursView>,
+}
+
+/// Business hours: opening intervals by day of the week and dates closed
+/// all day.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+#[schema(as = Hours)]
+pub struct HoursView {
+    weekly: WeeklyView,
+    /// `YYYY-MM-DD` dates (the shop's) closed all day.
+    #[schema(value_type = Vec<String>, max_items = 366)]
+    closed_dates: Vec<String>,
+}
+
+/// Opening intervals `["HH:MM", "HH:MM"]` (start included, end excluded;
+/// `"24:00"` may end one) of each day, sorted and not overlapping; a day
+/// left out is closed.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+#[schema(as = WeeklyHours)]
+pub struct WeeklyView {
+    #[schema(value_type = Vec<Vec<String>>)]
+    mon: Vec<[ClockTime; 2]>,
+    #[schema(value_type = Vec<Vec<String>>)]
+    tue: Vec<[ClockTime; 2]>,
+    #[schema(value_type = Vec<Vec<String>>)]
+    wed: Vec<[ClockTime; 2]>,
+    #[schema(value_type = Vec<Vec<String>>)]
+    thu: Vec<[ClockTime; 2]>,
+    #[schema(value_type = Vec<Vec<String>>)]
+    fri: Vec<[ClockTime; 2]>,
+    #[schema(value_type = Vec<Vec<String>>)]
+    sat: Vec<[ClockTime; 2]>,
+    #[schema(value_type = Vec<Vec<String>>)]
+    sun: Vec<[ClockTime; 2]>,
+}
+
+impl From<Hours> for HoursView {
+    fn from(h: Hours) -> Self {
+        let Hours {
+            weekly,
+            closed_dates,
+        } = h;
+        let Weekly {
+            mon,
+            tue,
+            wed,
+            thu,
+            fri,
+            sat,
+            sun,
+        } = weekly;
+        Self {
+            weekly: WeeklyView {
+                mon,
+                tue,
+                wed,
+                thu,
+                fri,
+                sat,
+                sun,
+            },
+            closed_dates,
+        }
+    }
+}
+
+impl From<HoursView> for Hours {
+    fn from(h: HoursView) -> Self {
+        let w = h.weekly;
+        Self {
+            weekly: Weekly {
+                mon: w.mon,
+                tue: w.tue,
+                wed: w.wed,
+                thu: w.thu,
+                fri: w.fri,
+                sat: w.sat,
+                sun: w.sun,
+            },
+            closed_dates: h.closed_dates,
+        }
+    }
 }
 
 /// Agent presence (an extension): with `timeout_secs`, an agent who is
@@ -279,6 +371,7 @@ impl From<fenliu_core::RoutingSettings> for Routing {
             leaderboard_visible,
             timezone,
             presence,
+            hours,
         } = s;
         let PresenceSettings { timeout_secs } = presence;
         let QueueSettings {
@@ -325,6 +418,7 @@ impl From<fenliu_core::RoutingSettings> for Routing {
             leaderboard_visible,
             timezone,
             presence: PresenceView { timeout_secs },
+            hours: hours.map(HoursView::from),
         }
     }
 }
@@ -394,6 +488,7 @@ impl From<Routing> for fenliu_core::RoutingSettings {
             leaderboard_visible,
             timezone,
             presence,
+            hours,
         } = s;
         Self {
             strategy,
@@ -452,6 +547,7 @@ impl From<Routing> for fenliu_core::RoutingSettings {
             presence: PresenceSettings {
                 timeout_secs: presence.timeout_secs,
             },
+            hours: hours.map(Hours::from),
         }
     }
 }

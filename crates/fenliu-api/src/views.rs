@@ -125,6 +125,10 @@ pub struct InquiryView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, minimum = 1, maximum = 9)]
     priority: Option<u8>,
+    /// While queued in a closed shop (business hours): its next opening.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = schema::Timestamp, nullable = false)]
+    opens_at: Option<String>,
     #[schema(value_type = schema::Reason)]
     reason: Reason,
     offline_delivery: bool,
@@ -150,6 +154,7 @@ impl InquiryView {
             position: c.position,
             estimated_wait_secs: estimate_secs(c.estimated_wait_ms),
             priority: shown_priority(c.priority),
+            opens_at: c.opens_at.map(rfc3339),
             reason,
             offline_delivery: c.offline_delivery,
         }
@@ -184,6 +189,10 @@ pub struct ConversationView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, minimum = 1, maximum = 9)]
     priority: Option<u8>,
+    /// While queued in a closed shop (business hours): its next opening.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = schema::Timestamp, nullable = false)]
+    opens_at: Option<String>,
     #[schema(value_type = schema::Entry)]
     entry: Entry,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -234,6 +243,7 @@ impl From<Summary> for ConversationView {
             position: c.position,
             estimated_wait_secs: estimate_secs(c.estimated_wait_ms),
             priority: shown_priority(c.priority),
+            opens_at: c.opens_at.map(rfc3339),
             entry: q.entry,
             question: q.question,
             order_state: q.order_state,

@@ -30,6 +30,8 @@ pub(crate) enum Timer {
     Purge(ConversationId),
     /// A queued conversation reaches the next escalation step of its rule.
     Escalate(ConversationId),
+    /// The shop opens (business hours): the queue drains.
+    Opens,
 }
 
 /// A min-heap of `(deadline, item)`.

@@ -49,6 +49,8 @@ pub enum Reason {
     Transfer,
     /// Placed through an escalation step of its rule.
     Escalated,
+    /// Waiting because the shop is closed (business hours).
+    Closed,
 }
 
 impl Reason {
@@ -66,6 +68,7 @@ impl Reason {
             Self::Proactive => "proactive",
             Self::Transfer => "transfer",
             Self::Escalated => "escalated",
+            Self::Closed => "closed",
         }
     }
 }

@@ -12,8 +12,9 @@
 //!
 //! Data types, which know nothing of a shop:
 //!
-//! - [`ids`], [`agent`], [`settings`], [`inquiry`], [`conversation`],
-//!   [`time`]: validated domain types, parsed once at the boundary.
+//! - [`ids`], [`agent`], [`settings`], [`hours`], [`inquiry`],
+//!   [`conversation`], [`time`]: validated domain types, parsed once at the
+//!   boundary.
 //! - [`effects`]: commands in; replies, events and changed records out.
 //! - [`explain`]: how each decision was reached, agent by agent, and why.
 //! - [`records`]: the stored form of a shop, one record per object.
@@ -39,6 +40,7 @@ mod deadlines;
 pub mod effects;
 pub mod error;
 pub mod explain;
+pub mod hours;
 pub mod ids;
 pub mod index;
 pub mod inquiry;

@@ -134,6 +134,8 @@ pub struct Summary {
     pub estimated_wait_ms: Option<Millis>,
     /// Its priority (the inquiry's or its rule's).
     pub priority: Priority,
+    /// While queued and the shop is closed: its next opening.
+    pub opens_at: Option<Millis>,
     /// Why it went where it is.
     pub reason: Reason,
     /// Given to an offline-routing agent.
@@ -169,7 +171,12 @@ impl Summary {
             position,
             estimated_wait_ms: position.and_then(|p| shop.estimated_wait_ms(p, now)),
             priority: c.priority,
-            reason: c.reason,
+            opens_at: position.and_then(|_| shop.settings().opens_at(now)),
+            // A queued conversation of a closed shop waits for the opening.
+            reason: match position {
+                Some(_) if !shop.settings().is_open(now) => Reason::Closed,
+                _ => c.reason,
+            },
             offline_delivery: c.offline_delivery,
             created_at: c.created_at,
             assigned_at: c.assigned_at,
@@ -415,8 +422,7 @@ impl Query for QueuePage {
                     position: self.offset + i + 1,
                     waited_ms: (now - c.created_at).max(0),
                     priority: shop.queue_priority(c, now),
-                    estimated_wait_ms: rate
-                        .map(|r| (((self.offset + i + 1) as f64) / r).round() as Millis),
+                    estimated_wait_ms: shop.wait_at_rate((self.offset + i + 1) as u32, rate, now),
                 })
                 .collect(),
         }

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::InvalidInput;
+use crate::hours::Hours;
 use crate::ids::{AgentId, GroupId, Tag};
 use crate::inquiry::Entry;
 pub use crate::inquiry::{Inquiry, Priority};
@@ -309,6 +310,8 @@ pub struct RoutingSettings {
     pub timezone: TzOffset,
     /// Agent presence.
     pub presence: PresenceSettings,
+    /// Business hours; `None`: always open.
+    pub hours: Option<Hours>,
 }
 
 impl Default for RoutingSettings {
@@ -325,6 +328,7 @@ impl Default for RoutingSettings {
             leaderboard_visible: true,
             timezone: TzOffset::default(),
             presence: PresenceSettings::default(),
+            hours: None,
         }
     }
 }
@@ -404,7 +408,25 @@ impl RoutingSettings {
             }
             rule.to.validate_steps(i)?;
         }
+        if let Some(hours) = &self.hours {
+            hours.validate()?;
+        }
         Ok(())
+    }
+
+    /// Whether the shop is open at `now` (always, without business hours).
+    pub fn is_open(&self, now: Millis) -> bool {
+        self.hours
+            .as_ref()
+            .is_none_or(|h| h.is_open(self.timezone, now))
+    }
+
+    /// The next opening after `now`, while closed.
+    pub fn opens_at(&self, now: Millis) -> Option<Millis> {
+        self.hours
+            .as_ref()
+            .filter(|h| !h.is_open(self.timezone, now))
+            .and_then(|h| h.next_opening(self.timezone, now))
     }
 
     /// The index of the first rule that matches the inquiry, if any.

@@ -10,6 +10,7 @@ mod common;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use common::*;
+use fenliu_core::hours::{ClockTime, Hours, Weekly};
 use fenliu_core::settings::{
     OfflineSettings, Overflow, PresenceSettings, Priority, QueueOrder, QueueSettings,
     RecentContactSettings, Rule, Step, Target, Timers, When,
@@ -167,6 +168,38 @@ fn rule_strategy() -> impl Strategy<Value = Rule> {
         })
 }
 
+/// Business hours: each day of the week one of a few patterns (closed,
+/// office hours, open with a lunch break, an evening), sometimes a closed date.
+fn hours_strategy() -> impl Strategy<Value = Hours> {
+    (
+        proptest::collection::vec(0u8..4, 7),
+        proptest::option::weighted(0.2, 0u8..3),
+    )
+        .prop_map(|(days, closed)| {
+            let t = |raw: &str| ClockTime::parse(raw).unwrap();
+            let day = |p: u8| match p {
+                0 => vec![],
+                1 => vec![[t("09:00"), t("18:00")]],
+                2 => vec![[t("00:00"), t("12:00")], [t("13:00"), t("24:00")]],
+                _ => vec![[t("20:00"), t("22:00")]],
+            };
+            Hours {
+                weekly: Weekly {
+                    mon: day(days[0]),
+                    tue: day(days[1]),
+                    wed: day(days[2]),
+                    thu: day(days[3]),
+                    fri: day(days[4]),
+                    sat: day(days[5]),
+                    sun: day(days[6]),
+                },
+                closed_dates: closed
+                    .map(|d| vec![format!("2026-11-{}", 23 + d)])
+                    .unwrap_or_default(),
+            }
+        })
+}
+
 fn routing_strategy() -> impl Strategy<Value = RoutingSettings> {
     (
         (
@@ -186,6 +219,7 @@ fn routing_strategy() -> impl Strategy<Value = RoutingSettings> {
             0u8..3,
             proptest::option::weighted(0.5, 10u32..3_600),
         ),
+        proptest::option::weighted(0.25, hours_strategy()),
     )
         .prop_map(
             |(
@@ -196,6 +230,7 @@ fn routing_strategy() -> impl Strategy<Value = RoutingSettings> {
                 busy_threshold,
                 (target, auto_end, reply_window, proactive),
                 (visible, tz, presence),
+                hours,
             )| RoutingSettings {
                 strategy: [
                     PickStrategy::LeastSaturation,
@@ -243,6 +278,7 @@ fn routing_strategy() -> impl Strategy<Value = RoutingSettings> {
                 presence: PresenceSettings {
                     timeout_secs: presence,
                 },
+                hours,
             },
         )
 }

@@ -209,6 +209,9 @@ impl Shop {
     /// escalation steps reached, overflow), if any.
     fn available_target(&self, c: &Conversation, now: Millis) -> Option<&AgentId> {
         let q = &c.inquiry;
+        if !self.settings.is_open(now) {
+            return None;
+        }
         let s = &self.settings;
         let available = |id: &AgentId| self.agent(id).is_some_and(|a| a.is_available());
         if s.recent_contact.enabled {

@@ -80,7 +80,11 @@ impl Shop {
             }
             None => {
                 self.enqueue(id, false, explanation, now);
-                Reason::Queued
+                if routed.closed {
+                    Reason::Closed
+                } else {
+                    Reason::Queued
+                }
             }
         };
         Ok(Reply::Conversation {

@@ -97,6 +97,8 @@ struct Derived {
     /// When queued conversations were placed, over the last
     /// [`service::ESTIMATE_WINDOW_MS`]: the wait estimate's history.
     placed: VecDeque<Millis>,
+    /// The opening the queue waits for, when a deadline for it is armed.
+    opening: Option<Millis>,
 }
 
 /// One shop: settings, agents, groups, conversations, queue, recent
@@ -249,8 +251,10 @@ impl Shop {
         settings.validate()?;
         let order_changed = settings.queue.order != self.settings.queue.order;
         // Escalation deadlines follow the rules.
-        let timers_changed =
-            settings.timers != self.settings.timers || settings.rules != self.settings.rules;
+        let timers_changed = settings.timers != self.settings.timers
+            || settings.rules != self.settings.rules
+            || settings.hours != self.settings.hours
+            || settings.timezone != self.settings.timezone;
         self.settings = settings;
         self.fx.changed.push(RecordKey::Settings);
         if order_changed {

@@ -284,6 +284,7 @@ impl Shop {
         c.explanation = explanation;
         let buyer = c.inquiry.buyer_id.clone();
         self.arm_escalation(id, now);
+        self.arm_opening(now);
         self.fx.events.push(Event::Queued {
             conversation_id: id,
             buyer_id: buyer,
@@ -344,6 +345,12 @@ impl Shop {
     /// the same pass.
     pub(super) fn drain<R: Rng + ?Sized>(&mut self, now: Millis, rng: &mut R) {
         if self.d.queue.is_empty() {
+            return;
+        }
+        // Closed (business hours): the queue waits for the opening, when
+        // the capacity that appeared now is still there.
+        if !self.settings.is_open(now) {
+            self.arm_opening(now);
             return;
         }
         self.ensure_day(now);

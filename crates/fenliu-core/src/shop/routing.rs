@@ -67,6 +67,8 @@ pub(super) struct Routed {
     pub(super) steps: usize,
     pub(super) overflowed: bool,
     pub(super) source: Source,
+    /// The shop was closed (business hours).
+    pub(super) closed: bool,
 }
 
 impl Shop {
@@ -88,7 +90,19 @@ impl Shop {
             steps: 0,
             overflowed: false,
             source: Source::Shop,
+            closed: false,
         };
+
+        // Business hours: while closed, nobody online takes a new inquiry:
+        // offline routing if the shop has it, else the queue (and the queue
+        // waits for the opening).
+        if !s.is_open(now) {
+            routed.closed = true;
+            if requeue {
+                return routed;
+            }
+            return self.offline_routing(routed.clone(), rng).unwrap_or(routed);
+        }
 
         // 2. Recent contact first.
         if s.recent_contact.enabled {
@@ -156,34 +170,8 @@ impl Shop {
 
         // 5. Offline routing.
         let pool = self.shop_pool();
-        if !requeue
-            && pool.count(AgentStatus::Online) == 0
-            && pool.count(AgentStatus::Busy) == 0
-            && !s.offline.agents.is_empty()
-        {
-            let slots = Shop::dedup(
-                s.offline
-                    .agents
-                    .iter()
-                    .filter_map(|a| self.slot(a))
-                    .collect(),
-            );
-            let least = slots
-                .iter()
-                .map(|&sl| self.agent_at(sl).expect("live").load)
-                .min();
-            if let Some(least) = least {
-                let ties: Vec<Slot> = slots
-                    .iter()
-                    .copied()
-                    .filter(|&sl| self.agent_at(sl).expect("live").load == least)
-                    .collect();
-                routed.pick = Some(Pick {
-                    slot: ties[rng.random_range(0..ties.len())],
-                    reason: Reason::Offline,
-                    offline: true,
-                });
-                routed.source = Source::Offline(slots);
+        if !requeue && pool.count(AgentStatus::Online) == 0 && pool.count(AgentStatus::Busy) == 0 {
+            if let Some(routed) = self.offline_routing(routed.clone(), rng) {
                 return routed;
             }
         }
@@ -219,6 +207,35 @@ impl Shop {
             memo.blocked.insert(class);
         }
         routed
+    }
+
+    /// Step 5, offline routing: the least-loaded of the offline-routing
+    /// agents, whatever their status and load; `None` when the shop has none.
+    fn offline_routing<R: Rng + ?Sized>(&self, mut routed: Routed, rng: &mut R) -> Option<Routed> {
+        let slots = Shop::dedup(
+            self.settings
+                .offline
+                .agents
+                .iter()
+                .filter_map(|a| self.slot(a))
+                .collect(),
+        );
+        let least = slots
+            .iter()
+            .map(|&sl| self.agent_at(sl).expect("live").load)
+            .min()?;
+        let ties: Vec<Slot> = slots
+            .iter()
+            .copied()
+            .filter(|&sl| self.agent_at(sl).expect("live").load == least)
+            .collect();
+        routed.pick = Some(Pick {
+            slot: ties[rng.random_range(0..ties.len())],
+            reason: Reason::Offline,
+            offline: true,
+        });
+        routed.source = Source::Offline(slots);
+        Some(routed)
     }
 
     fn rule_source(&self, i: usize, steps: usize) -> Source {
@@ -421,7 +438,12 @@ impl Shop {
 
     /// Writes down how a decision was reached, before it is applied.
     pub(super) fn explain_routed(&self, routed: &Routed, now: Millis) -> Explanation {
-        let reason = routed.pick.map_or(Reason::Queued, |p| p.reason);
+        let waits = if routed.closed {
+            Reason::Closed
+        } else {
+            Reason::Queued
+        };
+        let reason = routed.pick.map_or(waits, |p| p.reason);
         let today = self.pools_day();
         let mut e = Explanation::new(now, reason, self.settings.strategy);
         e.recent_contact = routed.recent.clone();

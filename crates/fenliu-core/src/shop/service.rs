@@ -230,10 +230,16 @@ impl Shop {
     }
 
     /// How long a conversation at 1-based `position` is expected to wait
-    /// still, in milliseconds: its position over [`Shop::queue_rate`].
+    /// still, in milliseconds: its position over [`Shop::queue_rate`], plus,
+    /// while the shop is closed, the time until it opens.
     pub fn estimated_wait_ms(&self, position: u32, now: Millis) -> Option<Millis> {
-        self.queue_rate(now)
-            .map(|rate| (f64::from(position) / rate).round() as Millis)
+        self.wait_at_rate(position, self.queue_rate(now), now)
+    }
+
+    /// The estimate at a rate already computed (a page of the queue).
+    pub fn wait_at_rate(&self, position: u32, rate: Option<f64>, now: Millis) -> Option<Millis> {
+        let closed_for = self.settings.opens_at(now).map_or(0, |at| at - now);
+        rate.map(|rate| closed_for + (f64::from(position) / rate).round() as Millis)
     }
 }
 

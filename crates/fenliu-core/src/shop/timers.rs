@@ -55,6 +55,18 @@ impl Shop {
         }
     }
 
+    /// While the shop is closed, the queue drains at the next opening: one
+    /// deadline for the whole queue.
+    pub(super) fn arm_opening(&mut self, now: Millis) {
+        let Some(at) = self.settings.opens_at(now) else {
+            return;
+        };
+        if self.d.opening != Some(at) {
+            self.d.opening = Some(at);
+            self.d.timers.push(at, Timer::Opens);
+        }
+    }
+
     /// The next escalation deadline of a queued conversation after `now`;
     /// with `again`, the last step already reached if there is one (due at
     /// once: after a restore or a change of rules nobody knows whether the
@@ -119,6 +131,10 @@ impl Shop {
     fn fire(&mut self, at: Millis, timer: Timer) -> bool {
         match timer {
             Timer::Escalate(_) => false,
+            Timer::Opens => {
+                self.d.opening = None;
+                true
+            }
             Timer::Late(id) => {
                 self.fire_late(id, at);
                 false
@@ -196,6 +212,10 @@ impl Shop {
             .flatten()
             .collect();
         self.d.timers.rebuild(armed);
+        self.d.opening = None;
+        if !self.d.queue.is_empty() {
+            self.arm_opening(now);
+        }
         self.rebuild_order_expiry();
     }
 
