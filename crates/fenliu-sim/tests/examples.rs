@@ -1,0 +1,99 @@
+//! The examples in `examples/sim/`, run as they are: figures that follow
+//! from their settings.
+
+use std::path::PathBuf;
+
+use fenliu_sim::figures::{AgentFigures, VariantFigures};
+use fenliu_sim::{simulate, Outcome, Scenario};
+
+fn example(name: &str) -> (Scenario, Outcome) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/sim").join(name);
+    let sc = Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let outcome = simulate(&sc, sc.seed, &mut || {});
+    (sc, outcome)
+}
+
+fn variant<'a>(outcome: &'a Outcome, name: &str) -> (usize, &'a VariantFigures) {
+    let i = outcome.report.variants.iter().position(|v| v.name == name).expect("variant");
+    (i, &outcome.report.variants[i])
+}
+
+fn agent<'a>(v: &'a VariantFigures, id: &str) -> &'a AgentFigures {
+    v.agents.iter().find(|a| a.agent_id == id).expect("agent")
+}
+
+#[test]
+fn even_floods_the_late_shift_at_noon_and_least_saturation_does_not() {
+    // Arrange
+    let (sc, outcome) = example("shifts.toml");
+    let b = sc.agents.iter().position(|a| a.id.as_str() == "B").unwrap();
+    let (even, _) = variant(&outcome, "even");
+    let (least, _) = variant(&outcome, "least_saturation");
+
+    // Act: B's highest saturation between 12:00 and 13:00.
+    let noon = |v: usize| outcome.runs[v].agents[b].saturation.max_between(12 * 60, 13 * 60);
+
+    // Assert
+    assert!(noon(even) > noon(least), "B at noon: even {} vs least_saturation {}", noon(even), noon(least));
+    assert_eq!(noon(even), 1.0, "even gives B every new buyer until it is full");
+}
+
+#[test]
+fn weights_5_to_3_split_receptions_5_to_3() {
+    // Arrange
+    let (_, outcome) = example("weights.toml");
+    let (_, weighted) = variant(&outcome, "weighted");
+    let (_, even) = variant(&outcome, "even");
+
+    // Act
+    let share = |v: &VariantFigures| {
+        let heavy = f64::from(agent(v, "heavy").receptions);
+        heavy / (heavy + f64::from(agent(v, "light").receptions))
+    };
+
+    // Assert: 5/8 of the buyers within 3 percentage points (3.4 standard
+    // deviations of a binomial split of 3000), where even gives 1/2.
+    assert!((share(weighted) - 5.0 / 8.0).abs() < 0.03, "heavy's share under weighted: {}", share(weighted));
+    assert!((share(even) - 0.5).abs() < 0.01, "heavy's share under even: {}", share(even));
+    assert_eq!(weighted.queued, 0, "nobody is saturated, so the split is the weights'");
+}
+
+#[test]
+fn without_the_queue_nobody_waits_and_agents_go_beyond_max_load() {
+    // Arrange
+    let (_, outcome) = example("surge.toml");
+    let (_, queue) = variant(&outcome, "queue");
+    let (_, no_queue) = variant(&outcome, "no_queue");
+
+    // Assert
+    assert!(queue.queued > 0, "the surge queues with the queue on");
+    assert_eq!(no_queue.queued, 0);
+    assert_eq!(no_queue.abandoned, 0);
+    assert_eq!(no_queue.wait_secs.max, None);
+    assert_eq!(no_queue.assigned_at_once, no_queue.inquiries);
+    assert_eq!(queue.agents_over_max_load, 0, "the queue path never exceeds max load");
+    assert!(no_queue.agents_over_max_load > queue.agents_over_max_load);
+}
+
+#[test]
+fn an_order_state_binding_keeps_after_sale_buyers_with_the_after_sale_group() {
+    // Arrange
+    let (sc, outcome) = example("order-state.toml");
+    let buyers = fenliu_sim::buyers::draw(&sc, sc.seed);
+    let after_sale = buyers
+        .iter()
+        .filter(|b| b.inquiry.order_state.as_ref().is_some_and(|s| s.as_str() == "after_sale"))
+        .count() as u32;
+
+    for v in &outcome.report.variants {
+        // Act
+        let received = agent(v, "after1").sessions;
+        let presale = agent(v, "pre1").sessions + agent(v, "pre2").sessions;
+
+        // Assert: after1 takes after-sale buyers only (nobody returns in this
+        // example, and after1 works whenever buyers ask), pre-sale the rest.
+        assert!(received <= after_sale, "{}: after1 got {received} of {after_sale}", v.name);
+        assert!(received as f64 > 0.9 * after_sale as f64, "{}: after1 got {received} of {after_sale}", v.name);
+        assert!(presale + received <= v.inquiries);
+    }
+}
