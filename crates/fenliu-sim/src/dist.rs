@@ -49,9 +49,10 @@ impl Dist {
             let low_ok = if zero_ok { v >= 0.0 } else { v > 0.0 };
             if v.is_finite() && low_ok && v <= MAX_DIST_SECS {
                 Ok(())
+            } else if zero_ok {
+                Err(format!("{name}: {v} is not between 0 and {MAX_DIST_SECS}"))
             } else {
-                let low = if zero_ok { "0" } else { "above 0" };
-                Err(format!("{name}: {v} is not between {low} and {MAX_DIST_SECS}"))
+                Err(format!("{name}: {v} is not above 0 and at most {MAX_DIST_SECS}"))
             }
         };
         match *self {

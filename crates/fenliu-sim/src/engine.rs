@@ -81,6 +81,8 @@ pub struct AgentObserved {
 pub struct Observed {
     /// Conversations created (first visits and returns).
     pub inquiries: u32,
+    /// Of those, returns.
+    pub returns: u32,
     /// Assigned by the inquiry itself.
     pub assigned_at_once: u32,
     /// Queued at some point.
@@ -353,6 +355,9 @@ impl Run<'_> {
             });
             self.chat_of.insert(id, index);
             self.obs.inquiries += 1;
+            if visit > 0 {
+                self.obs.returns += 1;
+            }
         }
         self.absorb(fx, now);
     }

@@ -50,6 +50,8 @@ pub struct VariantFigures {
     pub name: String,
     /// Conversations created: first visits plus returns.
     pub inquiries: u32,
+    /// Of those, return visits: a buyer asking again after its chat ended.
+    pub returns: u32,
     /// Assigned by the inquiry itself, without queueing.
     pub assigned_at_once: u32,
     /// Queued at some point.
@@ -67,7 +69,7 @@ pub struct VariantFigures {
     /// On-time conversations / conversations whose reply clock ran (the
     /// core's 3-minute reply rate, summed over agents).
     pub reply_rate_3m: Option<f64>,
-    /// Return visits placed with an agent.
+    /// Return visits placed with an agent (at once or from the queue).
     pub returns_placed: u32,
     /// Of those, the share placed with the agent of the buyer's previous chat.
     pub recent_contact_hit_rate: Option<f64>,
@@ -140,6 +142,7 @@ pub fn summarise(sc: &Scenario, variant: usize, obs: &Observed) -> VariantFigure
     VariantFigures {
         name: v.name.clone(),
         inquiries: obs.inquiries,
+        returns: obs.returns,
         assigned_at_once: obs.assigned_at_once,
         queued: obs.queued,
         queued_share: ratio(obs.queued, obs.inquiries),

@@ -49,7 +49,7 @@ impl Report {
         let mut row = |label: &str, cell: &dyn Fn(&VariantFigures) -> String| {
             rows.push((label.to_owned(), self.variants.iter().map(cell).collect()));
         };
-        row("inquiries", &|v| v.inquiries.to_string());
+        row("inquiries (returns)", &|v| format!("{} ({})", v.inquiries, v.returns));
         row("assigned at once", &|v| v.assigned_at_once.to_string());
         row("queued share", &|v| pct(v.queued_share));
         row("abandoned", &|v| v.abandoned.to_string());

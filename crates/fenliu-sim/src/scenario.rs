@@ -513,7 +513,7 @@ fn check_curve(at: &At<'_>, hourly: Option<&[f64]>, peaks: &[RawPeak]) -> Result
         });
     }
     if peak_share > 1.0 + 1e-9 {
-        return Err(at.err("buyers.peaks", format!("the shares add up to {peak_share}, above 1")));
+        return Err(at.err("buyers.peaks", format!("the shares add up to {}, above 1", (peak_share * 1000.0).round() / 1000.0)));
     }
     let flat = [1.0; 24];
     let weights = hourly.unwrap_or(&flat);
