@@ -39,7 +39,11 @@ impl Visit {
         let mut rng = stream(seed, Kind::Buyer, index as u64, 1 + u64::from(visit));
         let patience_ms = spec.patience.sample_ms(&mut rng);
         let messages = spec.messages.sample(&mut rng);
-        Self { patience_ms, messages, rng }
+        Self {
+            patience_ms,
+            messages,
+            rng,
+        }
     }
 }
 
@@ -57,7 +61,8 @@ pub fn draw(sc: &Scenario, seed: u64) -> Vec<Buyer> {
 }
 
 fn arrival_offsets(spec: &BuyerSpec, rng: &mut SmallRng) -> Vec<Millis> {
-    let in_piece = |rng: &mut SmallRng, start: Millis, len: Millis| start + (unit(rng) * len as f64) as Millis;
+    let in_piece =
+        |rng: &mut SmallRng, start: Millis, len: Millis| start + (unit(rng) * len as f64) as Millis;
     match spec.arrivals {
         Arrivals::Poisson => {
             let n = poisson(rng, f64::from(spec.inquiries));
@@ -99,7 +104,11 @@ fn apportion(n: u32, shares: impl Iterator<Item = f64>) -> Vec<u32> {
     let mut counts: Vec<u32> = exact.iter().map(|e| e.floor() as u32).collect();
     let mut left = n - counts.iter().sum::<u32>();
     let mut by_remainder: Vec<usize> = (0..exact.len()).collect();
-    by_remainder.sort_by(|&a, &b| (exact[b] - exact[b].floor()).total_cmp(&(exact[a] - exact[a].floor())).then(a.cmp(&b)));
+    by_remainder.sort_by(|&a, &b| {
+        (exact[b] - exact[b].floor())
+            .total_cmp(&(exact[a] - exact[a].floor()))
+            .then(a.cmp(&b))
+    });
     for i in by_remainder {
         if left == 0 {
             break;
@@ -124,7 +133,11 @@ fn buyer(seed: u64, spec: &BuyerSpec, index: usize, arrives_at: Millis) -> Buyer
     };
     let returns = rng.random::<f64>() < spec.return_probability;
     let after = spec.return_after.sample_ms(&mut rng);
-    Buyer { arrives_at, inquiry, returns_after_ms: returns.then_some(after) }
+    Buyer {
+        arrives_at,
+        inquiry,
+        returns_after_ms: returns.then_some(after),
+    }
 }
 
 #[cfg(test)]

@@ -52,7 +52,9 @@ impl Dist {
             } else if zero_ok {
                 Err(format!("{name}: {v} is not between 0 and {MAX_DIST_SECS}"))
             } else {
-                Err(format!("{name}: {v} is not above 0 and at most {MAX_DIST_SECS}"))
+                Err(format!(
+                    "{name}: {v} is not above 0 and at most {MAX_DIST_SECS}"
+                ))
             }
         };
         match *self {
@@ -213,7 +215,10 @@ mod tests {
         let exp = Dist::Exp { mean_secs: 40.0 };
         let m = mean_of(50_000, || exp.sample_ms(&mut rng) as f64 / 1000.0);
         assert!((m - 40.0).abs() < 1.0, "exp mean {m}");
-        let logn = Dist::Lognormal { median_secs: 60.0, sigma: 0.5 };
+        let logn = Dist::Lognormal {
+            median_secs: 60.0,
+            sigma: 0.5,
+        };
         let mut draws: Vec<i64> = (0..20_001).map(|_| logn.sample_ms(&mut rng)).collect();
         draws.sort_unstable();
         let median = draws[10_000] as f64 / 1000.0;
@@ -227,9 +232,17 @@ mod tests {
 
     #[test]
     fn bad_parameters_name_the_parameter() {
-        let err = Dist::Uniform { min_secs: 9.0, max_secs: 3.0 }.check().unwrap_err();
+        let err = Dist::Uniform {
+            min_secs: 9.0,
+            max_secs: 3.0,
+        }
+        .check()
+        .unwrap_err();
         assert_eq!(err, "min_secs 9 is above max_secs 3");
-        assert!(Dist::Exp { mean_secs: 0.0 }.check().unwrap_err().starts_with("mean_secs"));
+        assert!(Dist::Exp { mean_secs: 0.0 }
+            .check()
+            .unwrap_err()
+            .starts_with("mean_secs"));
         assert!(Count::Fixed { n: 0 }.check().is_err());
     }
 }

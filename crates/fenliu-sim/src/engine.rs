@@ -12,7 +12,8 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
 use fenliu_core::{
-    AgentId, AgentStatus, Command, ConversationId, Effects, EndReason, Event, Millis, Party, Reply, Shop, ShopId,
+    AgentId, AgentStatus, Command, ConversationId, Effects, EndReason, Event, Millis, Party, Reply,
+    Shop, ShopId,
 };
 use rand::rngs::{SmallRng, StdRng};
 
@@ -97,6 +98,8 @@ pub struct Observed {
     pub returns_placed: u32,
     /// Of those, placed with the agent of the buyer's previous chat.
     pub returns_to_same_agent: u32,
+    /// The agent each buyer's first visit was placed with, by buyer.
+    pub first_agent: Vec<Option<u32>>,
     /// Queue length over the day.
     pub queue_len: StepSeries,
     /// Per agent, in the scenario's order.
@@ -169,7 +172,13 @@ struct Run<'a> {
 }
 
 /// Runs one variant over the day; `progress` is told of every arrival.
-pub fn run(sc: &Scenario, seed: u64, buyers: &[Buyer], variant: &Variant, progress: &mut dyn FnMut()) -> Observed {
+pub fn run(
+    sc: &Scenario,
+    seed: u64,
+    buyers: &[Buyer],
+    variant: &Variant,
+    progress: &mut dyn FnMut(),
+) -> Observed {
     let shop_id = ShopId::parse("sim").expect("a valid shop id");
     let agent_ids: Vec<AgentId> = sc.agents.iter().map(|a| a.id.clone()).collect();
     let mut run = Run {
@@ -178,7 +187,11 @@ pub fn run(sc: &Scenario, seed: u64, buyers: &[Buyer], variant: &Variant, progre
         buyers,
         shop: Shop::new(shop_id),
         rng: core_rng(seed),
-        agent_index: agent_ids.iter().enumerate().map(|(i, id)| (id.clone(), i as u32)).collect(),
+        agent_index: agent_ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.clone(), i as u32))
+            .collect(),
         agent_ordinal: vec![0; agent_ids.len()],
         agent_ids,
         heap: BinaryHeap::new(),
@@ -188,7 +201,11 @@ pub fn run(sc: &Scenario, seed: u64, buyers: &[Buyer], variant: &Variant, progre
         last_agent: vec![None; buyers.len()],
         target_ms: variant.settings.timers.reply_target_secs as Millis * 1000,
         touched: Vec::new(),
-        obs: Observed { agents: vec![AgentObserved::default(); sc.agents.len()], ..Observed::default() },
+        obs: Observed {
+            agents: vec![AgentObserved::default(); sc.agents.len()],
+            first_agent: vec![None; buyers.len()],
+            ..Observed::default()
+        },
     };
     run.set_up(variant);
     run.drive(progress);
@@ -205,7 +222,10 @@ impl Run<'_> {
     /// every person's first action.
     fn set_up(&mut self, variant: &Variant) {
         let before = self.sc.day_start - 60_000;
-        self.command(Command::SetRouting(Box::new(variant.settings.clone())), before);
+        self.command(
+            Command::SetRouting(Box::new(variant.settings.clone())),
+            before,
+        );
         for spec in &self.sc.agents {
             let upsert = Command::UpsertAgent {
                 agent: spec.id.clone(),
@@ -219,15 +239,38 @@ impl Run<'_> {
         let day_start = self.sc.day_start;
         for (i, spec) in self.sc.agents.iter().enumerate() {
             for shift in &spec.shifts {
-                let (on, off) = (Millis::from(shift.start_min) * 60_000, Millis::from(shift.end_min) * 60_000);
+                let (on, off) = (
+                    Millis::from(shift.start_min) * 60_000,
+                    Millis::from(shift.end_min) * 60_000,
+                );
                 self.seq += 1;
-                self.heap.push(Reverse((day_start + on, self.seq, Action::Shift { agent: i as u32, online: true })));
+                self.heap.push(Reverse((
+                    day_start + on,
+                    self.seq,
+                    Action::Shift {
+                        agent: i as u32,
+                        online: true,
+                    },
+                )));
                 self.seq += 1;
-                self.heap.push(Reverse((day_start + off, self.seq, Action::Shift { agent: i as u32, online: false })));
+                self.heap.push(Reverse((
+                    day_start + off,
+                    self.seq,
+                    Action::Shift {
+                        agent: i as u32,
+                        online: false,
+                    },
+                )));
             }
         }
         for (i, buyer) in self.buyers.iter().enumerate() {
-            self.schedule(buyer.arrives_at, Action::Arrive { buyer: i as u32, visit: 0 });
+            self.schedule(
+                buyer.arrives_at,
+                Action::Arrive {
+                    buyer: i as u32,
+                    visit: 0,
+                },
+            );
         }
     }
 
@@ -238,7 +281,11 @@ impl Run<'_> {
             if at > horizon {
                 break;
             }
-            if let Some(due) = self.shop.next_deadline().filter(|d| *d <= at && *d > last_tick) {
+            if let Some(due) = self
+                .shop
+                .next_deadline()
+                .filter(|d| *d <= at && *d > last_tick)
+            {
                 let fx = self.shop.tick(due, &mut self.rng);
                 last_tick = due;
                 self.absorb(fx, due);
@@ -272,8 +319,15 @@ impl Run<'_> {
     fn act(&mut self, action: Action, now: Millis) {
         match action {
             Action::Shift { agent, online } => {
-                let status = if online { AgentStatus::Online } else { AgentStatus::Offline };
-                self.command(Command::SetStatus(self.agent_ids[agent as usize].clone(), status), now);
+                let status = if online {
+                    AgentStatus::Online
+                } else {
+                    AgentStatus::Offline
+                };
+                self.command(
+                    Command::SetStatus(self.agent_ids[agent as usize].clone(), status),
+                    now,
+                );
             }
             Action::Arrive { buyer, visit } => self.arrive(buyer, visit, now),
             Action::GiveUp { chat } => {
@@ -300,7 +354,10 @@ impl Run<'_> {
                 } else {
                     let agent = c.agent.expect("a placed chat has an agent") as usize;
                     let spec = &self.sc.agents[agent];
-                    let rng = c.agent_rng.as_mut().expect("a placed chat has its agent's stream");
+                    let rng = c
+                        .agent_rng
+                        .as_mut()
+                        .expect("a placed chat has its agent's stream");
                     let after = (spec.end_after.sample_ms(rng) as f64 * spec.speed) as Millis;
                     self.schedule(now + after, Action::AgentEnd { chat });
                 }
@@ -329,7 +386,9 @@ impl Run<'_> {
     fn arrive(&mut self, buyer: u32, visit: u8, now: Millis) {
         let inquiry = self.buyers[buyer as usize].inquiry.clone();
         let behaviour = Visit::draw(self.seed, &self.sc.buyers, buyer as usize, visit);
-        let fx_reply = self.shop.handle(Command::Inquire(inquiry), now, &mut self.rng);
+        let fx_reply = self
+            .shop
+            .handle(Command::Inquire(inquiry), now, &mut self.rng);
         let (reply, fx) = match fx_reply {
             Ok(ok) => ok,
             Err(_) => {
@@ -338,7 +397,10 @@ impl Run<'_> {
                 return;
             }
         };
-        if let Reply::Conversation { id, created: true, .. } = reply {
+        if let Reply::Conversation {
+            id, created: true, ..
+        } = reply
+        {
             let index = self.chats.len() as u32;
             self.chats.push(Chat {
                 buyer,
@@ -367,7 +429,10 @@ impl Run<'_> {
         let c = &mut self.chats[chat as usize];
         let agent = c.agent.expect("a placed chat has an agent") as usize;
         let spec = &self.sc.agents[agent];
-        let rng = c.agent_rng.as_mut().expect("a placed chat has its agent's stream");
+        let rng = c
+            .agent_rng
+            .as_mut()
+            .expect("a placed chat has its agent's stream");
         let delay = (spec.reply_delay.sample_ms(rng) as f64 * spec.speed) as Millis;
         self.schedule(now + delay, Action::AgentReply { chat });
     }
@@ -376,9 +441,17 @@ impl Run<'_> {
     fn absorb(&mut self, fx: Effects, now: Millis) {
         for event in fx.events {
             match event {
-                Event::Assigned { conversation_id, agent_id, .. } => self.assigned(conversation_id, &agent_id, now),
-                Event::Queued { conversation_id, .. } => {
-                    let Some(&chat) = self.chat_of.get(&conversation_id) else { continue };
+                Event::Assigned {
+                    conversation_id,
+                    agent_id,
+                    ..
+                } => self.assigned(conversation_id, &agent_id, now),
+                Event::Queued {
+                    conversation_id, ..
+                } => {
+                    let Some(&chat) = self.chat_of.get(&conversation_id) else {
+                        continue;
+                    };
                     let c = &mut self.chats[chat as usize];
                     if !c.queued {
                         c.queued = true;
@@ -389,29 +462,47 @@ impl Run<'_> {
                         self.obs.estimates.queued(conversation_id, estimate);
                     }
                 }
-                Event::Ended { conversation_id, agent_id, .. } => {
+                Event::Ended {
+                    conversation_id,
+                    agent_id,
+                    ..
+                } => {
                     if let Some(a) = agent_id.and_then(|a| self.agent_index.get(&a).copied()) {
                         self.touched.push(a);
                     }
-                    let Some(&chat) = self.chat_of.get(&conversation_id) else { continue };
+                    let Some(&chat) = self.chat_of.get(&conversation_id) else {
+                        continue;
+                    };
                     let c = &mut self.chats[chat as usize];
                     c.over = true;
                     let (buyer, visit) = (c.buyer as usize, c.visit);
                     if visit == 0 {
                         if let Some(after) = self.buyers[buyer].returns_after_ms {
                             if now + after < self.sc.day_end() {
-                                self.schedule(now + after, Action::Arrive { buyer: buyer as u32, visit: 1 });
+                                self.schedule(
+                                    now + after,
+                                    Action::Arrive {
+                                        buyer: buyer as u32,
+                                        visit: 1,
+                                    },
+                                );
                             }
                         }
                     }
                 }
-                Event::Cancelled { conversation_id, .. } => {
+                Event::Cancelled {
+                    conversation_id, ..
+                } => {
                     if let Some(&chat) = self.chat_of.get(&conversation_id) {
                         self.chats[chat as usize].over = true;
                         self.obs.abandoned += 1;
                     }
                 }
-                Event::Transferred { from_agent_id, agent_id, .. } => {
+                Event::Transferred {
+                    from_agent_id,
+                    agent_id,
+                    ..
+                } => {
                     for a in [from_agent_id, agent_id] {
                         if let Some(&i) = self.agent_index.get(&a) {
                             self.touched.push(i);
@@ -423,7 +514,9 @@ impl Run<'_> {
                         self.touched.push(i);
                     }
                 }
-                Event::AgentStatus { agent_id, status, .. } => {
+                Event::AgentStatus {
+                    agent_id, status, ..
+                } => {
                     if let Some(&i) = self.agent_index.get(&agent_id) {
                         self.status_changed(i as usize, status, now);
                     }
@@ -434,15 +527,21 @@ impl Run<'_> {
         while let Some(a) = self.touched.pop() {
             if let Some(agent) = self.shop.agent(&self.agent_ids[a as usize]) {
                 let saturation = agent.saturation().ratio();
-                self.obs.agents[a as usize].saturation.set(now - day_start, saturation);
+                self.obs.agents[a as usize]
+                    .saturation
+                    .set(now - day_start, saturation);
             }
         }
     }
 
     fn assigned(&mut self, id: ConversationId, agent_id: &AgentId, now: Millis) {
-        let Some(&a) = self.agent_index.get(agent_id) else { return };
+        let Some(&a) = self.agent_index.get(agent_id) else {
+            return;
+        };
         self.touched.push(a);
-        let Some(&chat) = self.chat_of.get(&id) else { return };
+        let Some(&chat) = self.chat_of.get(&id) else {
+            return;
+        };
         let c = &mut self.chats[chat as usize];
         if c.placed {
             return;
@@ -460,7 +559,9 @@ impl Run<'_> {
             self.obs.placed_within_target += 1;
         }
         let buyer = c.buyer as usize;
-        if c.visit > 0 {
+        if c.visit == 0 {
+            self.obs.first_agent[buyer] = Some(a);
+        } else {
             self.obs.returns_placed += 1;
             if self.last_agent[buyer] == Some(a) {
                 self.obs.returns_to_same_agent += 1;

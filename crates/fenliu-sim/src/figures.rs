@@ -126,8 +126,12 @@ pub fn summarise(sc: &Scenario, variant: usize, obs: &Observed) -> VariantFigure
             receptions: a.receptions,
             sessions: a.sessions,
             online_hours: round(a.online_ms as f64 / 3_600_000.0, 3),
-            sessions_per_online_hour: (a.online_ms > 0)
-                .then(|| round(f64::from(a.sessions) / (a.online_ms.max(MIN_ONLINE_MS) as f64 / 3_600_000.0), 3)),
+            sessions_per_online_hour: (a.online_ms > 0).then(|| {
+                round(
+                    f64::from(a.sessions) / (a.online_ms.max(MIN_ONLINE_MS) as f64 / 3_600_000.0),
+                    3,
+                )
+            }),
             peak_saturation: round(a.saturation.peak(), 4),
         })
         .collect();

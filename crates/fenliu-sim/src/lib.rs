@@ -51,9 +51,20 @@ pub struct Outcome {
 /// [`planned_arrivals`] first visits per variant, plus returns.
 pub fn simulate(sc: &Scenario, seed: u64, progress: &mut dyn FnMut()) -> Outcome {
     let buyers = buyers::draw(sc, seed);
-    let runs: Vec<Observed> = sc.variants.iter().map(|v| engine::run(sc, seed, &buyers, v, progress)).collect();
-    let variants = runs.iter().enumerate().map(|(i, obs)| figures::summarise(sc, i, obs)).collect();
-    Outcome { report: Report::new(sc, seed, buyers.len(), variants), runs }
+    let runs: Vec<Observed> = sc
+        .variants
+        .iter()
+        .map(|v| engine::run(sc, seed, &buyers, v, progress))
+        .collect();
+    let variants = runs
+        .iter()
+        .enumerate()
+        .map(|(i, obs)| figures::summarise(sc, i, obs))
+        .collect();
+    Outcome {
+        report: Report::new(sc, seed, buyers.len(), variants),
+        runs,
+    }
 }
 
 /// First visits of one variant's run (the same for every variant), for a

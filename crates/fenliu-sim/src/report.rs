@@ -49,20 +49,38 @@ impl Report {
         let mut row = |label: &str, cell: &dyn Fn(&VariantFigures) -> String| {
             rows.push((label.to_owned(), self.variants.iter().map(cell).collect()));
         };
-        row("inquiries (returns)", &|v| format!("{} ({})", v.inquiries, v.returns));
+        row("inquiries (returns)", &|v| {
+            format!("{} ({})", v.inquiries, v.returns)
+        });
         row("assigned at once", &|v| v.assigned_at_once.to_string());
         row("queued share", &|v| pct(v.queued_share));
         row("abandoned", &|v| v.abandoned.to_string());
-        row("wait p50 / p90 (s)", &|v| format!("{} / {}", secs(v.wait_secs.p50), secs(v.wait_secs.p90)));
-        row("wait p99 / max (s)", &|v| format!("{} / {}", secs(v.wait_secs.p99), secs(v.wait_secs.max)));
-        row("service level", &|v| format!("{} ({} s)", pct(v.service_level), v.reply_target_secs));
+        row("wait p50 / p90 (s)", &|v| {
+            format!("{} / {}", secs(v.wait_secs.p50), secs(v.wait_secs.p90))
+        });
+        row("wait p99 / max (s)", &|v| {
+            format!("{} / {}", secs(v.wait_secs.p99), secs(v.wait_secs.max))
+        });
+        row("service level", &|v| {
+            format!("{} ({} s)", pct(v.service_level), v.reply_target_secs)
+        });
         row("3-minute reply rate", &|v| pct(v.reply_rate_3m));
-        row("recent-contact hit rate", &|v| format!("{} of {}", pct(v.recent_contact_hit_rate), v.returns_placed));
-        row("fairness (Jain)", &|v| v.fairness.map_or("n/a".into(), |f| format!("{f:.3}")));
-        row("agents over max load", &|v| v.agents_over_max_load.to_string());
+        row("recent-contact hit rate", &|v| {
+            format!("{} of {}", pct(v.recent_contact_hit_rate), v.returns_placed)
+        });
+        row("fairness (Jain)", &|v| {
+            v.fairness.map_or("n/a".into(), |f| format!("{f:.3}"))
+        });
+        row("agents over max load", &|v| {
+            v.agents_over_max_load.to_string()
+        });
         row("wait estimate MAE (s)", &|v| secs(v.wait_estimate_mae_secs));
         let mut out = String::new();
-        let _ = writeln!(out, "{} — {} ({}), seed {}, {} buyers", self.scenario, self.date, self.timezone, self.seed, self.buyers);
+        let _ = writeln!(
+            out,
+            "{} — {} ({}), seed {}, {} buyers",
+            self.scenario, self.date, self.timezone, self.seed, self.buyers
+        );
         let names: Vec<String> = self.variants.iter().map(|v| v.name.clone()).collect();
         table(&mut out, "", &names, &rows);
         let agents = self.variants.first().map_or(0, |v| v.agents.len());
@@ -74,14 +92,25 @@ impl Report {
                     .iter()
                     .map(|v| {
                         let a = &v.agents[i];
-                        format!("{} / {} / {:.0}%", a.receptions, a.sessions_per_online_hour.map_or("n/a".into(), |x| format!("{x:.1}")), a.peak_saturation * 100.0)
+                        format!(
+                            "{} / {} / {:.0}%",
+                            a.receptions,
+                            a.sessions_per_online_hour
+                                .map_or("n/a".into(), |x| format!("{x:.1}")),
+                            a.peak_saturation * 100.0
+                        )
                     })
                     .collect();
                 (id, cells)
             })
             .collect();
         out.push('\n');
-        table(&mut out, "agent: receptions / per online hour / peak saturation", &names, &rows);
+        table(
+            &mut out,
+            "agent: receptions / per online hour / peak saturation",
+            &names,
+            &rows,
+        );
         out
     }
 }
@@ -96,11 +125,22 @@ fn secs(x: Option<f64>) -> String {
 
 fn table(out: &mut String, title: &str, names: &[String], rows: &[(String, Vec<String>)]) {
     let width = |s: &str| s.chars().count();
-    let label_w = rows.iter().map(|(l, _)| width(l)).chain([width(title)]).max().unwrap_or(0);
+    let label_w = rows
+        .iter()
+        .map(|(l, _)| width(l))
+        .chain([width(title)])
+        .max()
+        .unwrap_or(0);
     let col_w: Vec<usize> = names
         .iter()
         .enumerate()
-        .map(|(c, n)| rows.iter().map(|(_, cells)| width(&cells[c])).chain([width(n)]).max().unwrap_or(0))
+        .map(|(c, n)| {
+            rows.iter()
+                .map(|(_, cells)| width(&cells[c]))
+                .chain([width(n)])
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let line = |out: &mut String, label: &str, cells: &[String]| {
         let _ = write!(out, "{label}{}", " ".repeat(label_w - width(label)));

@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 
 use fenliu_api::settings::{Routing, ValidRouting};
 use fenliu_core::time::{Day, DAY_MS};
-use fenliu_core::{AgentId, Entry, GroupId, MaxLoad, Millis, RoutingSettings, Tag, TzOffset, Weight};
+use fenliu_core::{
+    AgentId, Entry, GroupId, MaxLoad, Millis, RoutingSettings, Tag, TzOffset, Weight,
+};
 use rand::Rng;
 use serde::Deserialize;
 
@@ -140,7 +142,10 @@ struct RawBuyers {
 }
 
 fn default_return_after() -> Dist {
-    Dist::Uniform { min_secs: 600.0, max_secs: 7_200.0 }
+    Dist::Uniform {
+        min_secs: 600.0,
+        max_secs: 7_200.0,
+    }
 }
 
 fn default_message_gap() -> Dist {
@@ -290,7 +295,10 @@ pub struct Mix<T> {
 
 impl<T: Clone> Mix<T> {
     fn one(value: T) -> Self {
-        Self { items: vec![(value, 1.0)], total: 1.0 }
+        Self {
+            items: vec![(value, 1.0)],
+            total: 1.0,
+        }
     }
 
     /// One choice, with probability proportional to its weight. Always
@@ -328,7 +336,11 @@ struct At<'a> {
 
 impl At<'_> {
     fn err(&self, path: impl Into<String>, message: impl Into<String>) -> ScenarioError {
-        ScenarioError::Invalid { file: self.file.to_owned(), path: path.into(), message: message.into() }
+        ScenarioError::Invalid {
+            file: self.file.to_owned(),
+            path: path.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -337,8 +349,10 @@ impl Scenario {
     /// relative to its folder.
     pub fn load(path: &Path) -> Result<Self, ScenarioError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ScenarioError::Read { file: file.clone(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            file: file.clone(),
+            source,
+        })?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         Self::parse(&text, &file, &dir)
     }
@@ -346,11 +360,15 @@ impl Scenario {
     /// Checks a scenario's text; `file` names it in messages, `dir` is
     /// where its routing files are.
     pub fn parse(text: &str, file: &str, dir: &Path) -> Result<Self, ScenarioError> {
-        let raw: RawScenario = toml::from_str(text)
-            .map_err(|e| ScenarioError::Syntax { file: file.to_owned(), message: e.to_string().trim_end().to_owned() })?;
+        let raw: RawScenario = toml::from_str(text).map_err(|e| ScenarioError::Syntax {
+            file: file.to_owned(),
+            message: e.to_string().trim_end().to_owned(),
+        })?;
         let at = At { file };
-        let timezone = TzOffset::parse(&raw.timezone).map_err(|e| at.err("timezone", e.message()))?;
-        let day = parse_date(&raw.date).map_err(|m| at.err("date", format!("{:?}: {m}", raw.date)))?;
+        let timezone =
+            TzOffset::parse(&raw.timezone).map_err(|e| at.err("timezone", e.message()))?;
+        let day =
+            parse_date(&raw.date).map_err(|m| at.err("date", format!("{:?}: {m}", raw.date)))?;
         if raw.agents.is_empty() || raw.agents.len() > MAX_AGENTS {
             return Err(at.err("agents", format!("a scenario has 1 to {MAX_AGENTS} agents")));
         }
@@ -359,20 +377,29 @@ impl Scenario {
         for (i, a) in raw.agents.into_iter().enumerate() {
             let agent = check_agent(&at, i, a)?;
             if !seen.insert(agent.id.clone()) {
-                return Err(at.err(format!("agents[{i}].id"), format!("{:?} is named twice", agent.id.as_str())));
+                return Err(at.err(
+                    format!("agents[{i}].id"),
+                    format!("{:?} is named twice", agent.id.as_str()),
+                ));
             }
             agents.push(agent);
         }
         let buyers = check_buyers(&at, raw.buyers)?;
         if raw.variants.len() < 2 || raw.variants.len() > MAX_VARIANTS {
-            return Err(at.err("variants", format!("a scenario compares 2 to {MAX_VARIANTS} variants")));
+            return Err(at.err(
+                "variants",
+                format!("a scenario compares 2 to {MAX_VARIANTS} variants"),
+            ));
         }
         let mut names = BTreeSet::new();
         let mut variants = Vec::new();
         for (i, v) in raw.variants.into_iter().enumerate() {
             let variant = check_variant(&at, i, v, dir, timezone)?;
             if !names.insert(variant.name.clone()) {
-                return Err(at.err(format!("variants[{i}].name"), format!("{:?} is named twice", variant.name)));
+                return Err(at.err(
+                    format!("variants[{i}].name"),
+                    format!("{:?} is named twice", variant.name),
+                ));
             }
             variants.push(variant);
         }
@@ -392,20 +419,30 @@ impl Scenario {
 
 fn check_agent(at: &At<'_>, i: usize, a: RawAgent) -> Result<AgentSpec, ScenarioError> {
     let p = |field: &str| format!("agents[{i}].{field}");
-    let id = AgentId::parse(&a.id).map_err(|e| at.err(p("id"), format!("{:?}: {}", a.id, e.message())))?;
+    let id = AgentId::parse(&a.id)
+        .map_err(|e| at.err(p("id"), format!("{:?}: {}", a.id, e.message())))?;
     let max_load = MaxLoad::new(a.max_load).map_err(|e| at.err(p("max_load"), e.message()))?;
     let weight = Weight::new(a.weight).map_err(|e| at.err(p("weight"), e.message()))?;
     let mut groups = Vec::new();
     for (g, raw) in a.groups.iter().enumerate() {
-        let group = GroupId::parse(raw).map_err(|e| at.err(p(&format!("groups[{g}]")), format!("{raw:?}: {}", e.message())))?;
+        let group = GroupId::parse(raw).map_err(|e| {
+            at.err(
+                p(&format!("groups[{g}]")),
+                format!("{raw:?}: {}", e.message()),
+            )
+        })?;
         groups.push(group);
     }
     if a.shifts.len() > MAX_SHIFTS {
-        return Err(at.err(p("shifts"), format!("an agent has at most {MAX_SHIFTS} shifts")));
+        return Err(at.err(
+            p("shifts"),
+            format!("an agent has at most {MAX_SHIFTS} shifts"),
+        ));
     }
     let mut shifts: Vec<(Shift, usize)> = Vec::new();
     for (s, raw) in a.shifts.iter().enumerate() {
-        let shift = parse_shift(raw).map_err(|m| at.err(p(&format!("shifts[{s}]")), format!("{raw:?}: {m}")))?;
+        let shift = parse_shift(raw)
+            .map_err(|m| at.err(p(&format!("shifts[{s}]")), format!("{raw:?}: {m}")))?;
         shifts.push((shift, s));
     }
     shifts.sort();
@@ -415,14 +452,22 @@ fn check_agent(at: &At<'_>, i: usize, a: RawAgent) -> Result<AgentSpec, Scenario
             let (early, late) = (i1.min(i2), i1.max(i2));
             return Err(at.err(
                 p(&format!("shifts[{late}]")),
-                format!("{:?} overlaps shifts[{early}] {:?}", a.shifts[late], a.shifts[early]),
+                format!(
+                    "{:?} overlaps shifts[{early}] {:?}",
+                    a.shifts[late], a.shifts[early]
+                ),
             ));
         }
     }
-    a.reply_delay.check().map_err(|m| at.err(p("reply_delay"), m))?;
+    a.reply_delay
+        .check()
+        .map_err(|m| at.err(p("reply_delay"), m))?;
     a.end_after.check().map_err(|m| at.err(p("end_after"), m))?;
     if !(a.speed.is_finite() && a.speed > 0.0 && a.speed <= 100.0) {
-        return Err(at.err(p("speed"), format!("{} is not above 0 and at most 100", a.speed)));
+        return Err(at.err(
+            p("speed"),
+            format!("{} is not above 0 and at most 100", a.speed),
+        ));
     }
     Ok(AgentSpec {
         id,
@@ -445,8 +490,12 @@ fn check_buyers(at: &At<'_>, b: RawBuyers) -> Result<BuyerSpec, ScenarioError> {
         Mix::one(Entry::ProductDetail)
     } else {
         check_mix(at, "buyers.entries", &b.entries, |raw| {
-            serde_json::from_value::<Entry>(serde_json::Value::String(raw.to_owned()))
-                .map_err(|_| "not an entry: product_detail, order_detail, direct_message, live or other".to_owned())
+            serde_json::from_value::<Entry>(serde_json::Value::String(raw.to_owned())).map_err(
+                |_| {
+                    "not an entry: product_detail, order_detail, direct_message, live or other"
+                        .to_owned()
+                },
+            )
         })?
     };
     let tags = |name: &str, table: &BTreeMap<String, f64>| {
@@ -457,17 +506,30 @@ fn check_buyers(at: &At<'_>, b: RawBuyers) -> Result<BuyerSpec, ScenarioError> {
             if raw.is_empty() {
                 Ok(None)
             } else {
-                Tag::parse(raw).map(Some).map_err(|e| e.message().to_owned())
+                Tag::parse(raw)
+                    .map(Some)
+                    .map_err(|e| e.message().to_owned())
             }
         })
     };
     if !(0.0..=1.0).contains(&b.return_probability) {
-        return Err(at.err("buyers.return_probability", format!("{} is not between 0 and 1", b.return_probability)));
+        return Err(at.err(
+            "buyers.return_probability",
+            format!("{} is not between 0 and 1", b.return_probability),
+        ));
     }
-    b.return_after.check().map_err(|m| at.err("buyers.return_after", m))?;
-    b.patience.check().map_err(|m| at.err("buyers.patience", m))?;
-    b.messages.check().map_err(|m| at.err("buyers.messages", m))?;
-    b.message_gap.check().map_err(|m| at.err("buyers.message_gap", m))?;
+    b.return_after
+        .check()
+        .map_err(|m| at.err("buyers.return_after", m))?;
+    b.patience
+        .check()
+        .map_err(|m| at.err("buyers.patience", m))?;
+    b.messages
+        .check()
+        .map_err(|m| at.err("buyers.messages", m))?;
+    b.message_gap
+        .check()
+        .map_err(|m| at.err("buyers.message_gap", m))?;
     Ok(BuyerSpec {
         inquiries: b.inquiries,
         arrivals: b.arrivals,
@@ -486,7 +548,11 @@ fn check_buyers(at: &At<'_>, b: RawBuyers) -> Result<BuyerSpec, ScenarioError> {
 }
 
 /// The hourly weights (flat when absent) carry what the peaks leave.
-fn check_curve(at: &At<'_>, hourly: Option<&[f64]>, peaks: &[RawPeak]) -> Result<Vec<Piece>, ScenarioError> {
+fn check_curve(
+    at: &At<'_>,
+    hourly: Option<&[f64]>,
+    peaks: &[RawPeak],
+) -> Result<Vec<Piece>, ScenarioError> {
     const HOUR_MS: Millis = 3_600_000;
     if peaks.len() > MAX_PEAKS {
         return Err(at.err("buyers.peaks", format!("at most {MAX_PEAKS} peaks")));
@@ -495,15 +561,28 @@ fn check_curve(at: &At<'_>, hourly: Option<&[f64]>, peaks: &[RawPeak]) -> Result
     let mut peak_share = 0.0;
     for (i, peak) in peaks.iter().enumerate() {
         let p = |field: &str| format!("buyers.peaks[{i}].{field}");
-        let start = parse_clock(&peak.at).map_err(|m| at.err(p("at"), format!("{:?}: {m}", peak.at)))?;
+        let start =
+            parse_clock(&peak.at).map_err(|m| at.err(p("at"), format!("{:?}: {m}", peak.at)))?;
         if start >= 1440 {
-            return Err(at.err(p("at"), format!("{:?}: a peak starts before 24:00", peak.at)));
+            return Err(at.err(
+                p("at"),
+                format!("{:?}: a peak starts before 24:00", peak.at),
+            ));
         }
         if peak.minutes == 0 || start + peak.minutes > 1440 {
-            return Err(at.err(p("minutes"), format!("{}: a peak lasts at least a minute and ends by 24:00", peak.minutes)));
+            return Err(at.err(
+                p("minutes"),
+                format!(
+                    "{}: a peak lasts at least a minute and ends by 24:00",
+                    peak.minutes
+                ),
+            ));
         }
         if !(peak.share.is_finite() && peak.share > 0.0 && peak.share <= 1.0) {
-            return Err(at.err(p("share"), format!("{} is not above 0 and at most 1", peak.share)));
+            return Err(at.err(
+                p("share"),
+                format!("{} is not above 0 and at most 1", peak.share),
+            ));
         }
         peak_share += peak.share;
         pieces.push(Piece {
@@ -513,24 +592,43 @@ fn check_curve(at: &At<'_>, hourly: Option<&[f64]>, peaks: &[RawPeak]) -> Result
         });
     }
     if peak_share > 1.0 + 1e-9 {
-        return Err(at.err("buyers.peaks", format!("the shares add up to {}, above 1", (peak_share * 1000.0).round() / 1000.0)));
+        return Err(at.err(
+            "buyers.peaks",
+            format!(
+                "the shares add up to {}, above 1",
+                (peak_share * 1000.0).round() / 1000.0
+            ),
+        ));
     }
     let flat = [1.0; 24];
     let weights = hourly.unwrap_or(&flat);
     if weights.len() != 24 {
-        return Err(at.err("buyers.hourly", format!("{} weights: one per hour, 24", weights.len())));
+        return Err(at.err(
+            "buyers.hourly",
+            format!("{} weights: one per hour, 24", weights.len()),
+        ));
     }
     if let Some(h) = weights.iter().position(|w| !(w.is_finite() && *w >= 0.0)) {
-        return Err(at.err(format!("buyers.hourly[{h}]"), format!("{} is not a weight of 0 or more", weights[h])));
+        return Err(at.err(
+            format!("buyers.hourly[{h}]"),
+            format!("{} is not a weight of 0 or more", weights[h]),
+        ));
     }
     let total: f64 = weights.iter().sum();
     let rest = (1.0 - peak_share).max(0.0);
     if rest > 1e-9 {
         if total <= 0.0 {
-            return Err(at.err("buyers.hourly", "every weight is 0 but the peaks leave a share to the hours"));
+            return Err(at.err(
+                "buyers.hourly",
+                "every weight is 0 but the peaks leave a share to the hours",
+            ));
         }
         for (h, w) in weights.iter().enumerate() {
-            pieces.push(Piece { start_ms: h as Millis * HOUR_MS, len_ms: HOUR_MS, share: rest * w / total });
+            pieces.push(Piece {
+                start_ms: h as Millis * HOUR_MS,
+                len_ms: HOUR_MS,
+                share: rest * w / total,
+            });
         }
     }
     Ok(pieces)
@@ -546,7 +644,10 @@ fn check_mix<T>(
     for (raw, weight) in table {
         let value = parse(raw).map_err(|m| at.err(format!("{path}.{raw:?}"), m))?;
         if !(weight.is_finite() && *weight >= 0.0) {
-            return Err(at.err(format!("{path}.{raw:?}"), format!("{weight} is not a weight of 0 or more")));
+            return Err(at.err(
+                format!("{path}.{raw:?}"),
+                format!("{weight} is not a weight of 0 or more"),
+            ));
         }
         items.push((value, *weight));
     }
@@ -557,39 +658,78 @@ fn check_mix<T>(
     Ok(Mix { items, total })
 }
 
-fn check_variant(at: &At<'_>, i: usize, v: RawVariant, dir: &Path, tz: TzOffset) -> Result<Variant, ScenarioError> {
+fn check_variant(
+    at: &At<'_>,
+    i: usize,
+    v: RawVariant,
+    dir: &Path,
+    tz: TzOffset,
+) -> Result<Variant, ScenarioError> {
     let p = |field: &str| format!("variants[{i}].{field}");
     if v.name.is_empty() || v.name.len() > 64 || v.name.chars().any(char::is_control) {
         return Err(at.err(p("name"), "1 to 64 bytes without control characters"));
     }
     let (routing, field) = match (v.routing, v.routing_file) {
-        (Some(_), Some(_)) => return Err(at.err(p("routing"), "give routing or routing_file, not both")),
-        (None, None) => return Err(at.err(p("routing"), "give routing (JSON text or a table) or routing_file")),
-        (Some(toml::Value::String(json)), None) => (serde_json::from_str::<Routing>(&json).map_err(|e| e.to_string()), "routing"),
-        (Some(table @ toml::Value::Table(_)), None) => (
-            serde_json::to_value(&table).and_then(serde_json::from_value::<Routing>).map_err(|e| e.to_string()),
+        (Some(_), Some(_)) => {
+            return Err(at.err(p("routing"), "give routing or routing_file, not both"))
+        }
+        (None, None) => {
+            return Err(at.err(
+                p("routing"),
+                "give routing (JSON text or a table) or routing_file",
+            ))
+        }
+        (Some(toml::Value::String(json)), None) => (
+            serde_json::from_str::<Routing>(&json).map_err(|e| e.to_string()),
             "routing",
         ),
-        (Some(_), None) => return Err(at.err(p("routing"), "JSON text or a table, in the form of PUT /routing")),
+        (Some(table @ toml::Value::Table(_)), None) => (
+            serde_json::to_value(&table)
+                .and_then(serde_json::from_value::<Routing>)
+                .map_err(|e| e.to_string()),
+            "routing",
+        ),
+        (Some(_), None) => {
+            return Err(at.err(
+                p("routing"),
+                "JSON text or a table, in the form of PUT /routing",
+            ))
+        }
         (None, Some(name)) => {
             let path: PathBuf = dir.join(&name);
-            let json = std::fs::read_to_string(&path)
-                .map_err(|source| ScenarioError::Read { file: path.display().to_string(), source })?;
-            (serde_json::from_str::<Routing>(&json).map_err(|e| format!("{}: {e}", path.display())), "routing_file")
+            let json = std::fs::read_to_string(&path).map_err(|source| ScenarioError::Read {
+                file: path.display().to_string(),
+                source,
+            })?;
+            (
+                serde_json::from_str::<Routing>(&json)
+                    .map_err(|e| format!("{}: {e}", path.display())),
+                "routing_file",
+            )
         }
     };
     let routing = routing.map_err(|m| at.err(p(field), m))?;
-    let ValidRouting(mut settings) = ValidRouting::try_from(routing).map_err(|e| at.err(p(field), e.message()))?;
+    let ValidRouting(mut settings) =
+        ValidRouting::try_from(routing).map_err(|e| at.err(p(field), e.message()))?;
     // The day is the scenario's: its zone decides where "today" starts for
     // `even` and the daily figures, whatever the variant says.
     settings.timezone = tz;
-    Ok(Variant { name: v.name, settings })
+    Ok(Variant {
+        name: v.name,
+        settings,
+    })
 }
 
 /// `HH:MM` as minutes since 00:00, hours 00..=24 (24 only as 24:00).
 fn parse_clock(raw: &str) -> Result<u32, String> {
     let b = raw.as_bytes();
-    if b.len() != 5 || b[2] != b':' || !b.iter().enumerate().all(|(i, c)| i == 2 || c.is_ascii_digit()) {
+    if b.len() != 5
+        || b[2] != b':'
+        || !b
+            .iter()
+            .enumerate()
+            .all(|(i, c)| i == 2 || c.is_ascii_digit())
+    {
         return Err("a time is written HH:MM".into());
     }
     let hours: u32 = raw[0..2].parse().map_err(|_| "a time is written HH:MM")?;
@@ -608,7 +748,9 @@ fn parse_clock(raw: &str) -> Result<u32, String> {
 
 /// `HH:MM-HH:MM`, ending after it starts, within the day.
 fn parse_shift(raw: &str) -> Result<Shift, String> {
-    let (start, end) = raw.split_once('-').ok_or("a shift is written HH:MM-HH:MM")?;
+    let (start, end) = raw
+        .split_once('-')
+        .ok_or("a shift is written HH:MM-HH:MM")?;
     let (start_min, end_min) = (parse_clock(start)?, parse_clock(end)?);
     if end_min <= start_min {
         return Err("a shift ends after it starts, within the day".into());
@@ -627,8 +769,25 @@ fn parse_date(raw: &str) -> Result<Day, String> {
     let m: i64 = parts[1].parse().map_err(|_| bad())?;
     let d: i64 = parts[2].parse().map_err(|_| bad())?;
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days_in = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    if !(1..=12).contains(&m) || d < 1 || d > days_in[(m - 1) as usize] || !(1970..=9999).contains(&y) {
+    let days_in = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if !(1..=12).contains(&m)
+        || d < 1
+        || d > days_in[(m - 1) as usize]
+        || !(1970..=9999).contains(&y)
+    {
         return Err("no such date".into());
     }
     // Howard Hinnant's days-from-civil, the inverse of the core's civil_date.
@@ -648,17 +807,29 @@ mod tests {
     #[test]
     fn dates_are_the_cores_days() {
         for date in ["1970-01-01", "2026-12-02", "2024-02-29", "2000-03-01"] {
-            assert_eq!(fenliu_core::time::date_string(parse_date(date).unwrap()), date);
+            assert_eq!(
+                fenliu_core::time::date_string(parse_date(date).unwrap()),
+                date
+            );
         }
         assert!(parse_date("2026-02-29").is_err());
     }
 
     #[test]
     fn shifts_read_within_the_day() {
-        assert_eq!(parse_shift("08:00-18:00").unwrap(), Shift { start_min: 480, end_min: 1080 });
+        assert_eq!(
+            parse_shift("08:00-18:00").unwrap(),
+            Shift {
+                start_min: 480,
+                end_min: 1080
+            }
+        );
         assert_eq!(parse_shift("22:00-24:00").unwrap().end_min, 1440);
         assert_eq!(parse_shift("12:00-25:00").unwrap_err(), "hours are 00..=24");
-        assert_eq!(parse_shift("12:60-13:00").unwrap_err(), "minutes are 00..=59");
+        assert_eq!(
+            parse_shift("12:60-13:00").unwrap_err(),
+            "minutes are 00..=59"
+        );
         assert!(parse_shift("18:00-08:00").is_err());
         assert!(parse_shift("8:00-18:00").is_err());
     }

@@ -20,7 +20,11 @@ pub struct StepSeries {
 
 impl Default for StepSeries {
     fn default() -> Self {
-        Self { max: vec![0.0; BINS], current: 0.0, at: 0 }
+        Self {
+            max: vec![0.0; BINS],
+            current: 0.0,
+            at: 0,
+        }
     }
 }
 
@@ -28,7 +32,9 @@ impl StepSeries {
     /// The value becomes `value` at `offset_ms` after 00:00 (changes before
     /// the day count from its first bin, those after it are not kept).
     pub fn set(&mut self, offset_ms: Millis, value: f64) {
-        let bin = usize::try_from(offset_ms.max(0) / BIN_MS).unwrap_or(BINS).min(BINS);
+        let bin = usize::try_from(offset_ms.max(0) / BIN_MS)
+            .unwrap_or(BINS)
+            .min(BINS);
         self.carry_to(bin);
         if bin < BINS {
             self.max[bin] = self.max[bin].max(value);
@@ -60,8 +66,14 @@ impl StepSeries {
     /// (`start..end`).
     pub fn max_between(&self, start_min: u32, end_min: u32) -> f64 {
         let per_bin = (BIN_MS / 60_000) as u32;
-        let (from, to) = ((start_min / per_bin) as usize, (end_min.div_ceil(per_bin) as usize).min(BINS));
-        self.max[from.min(to)..to].iter().copied().fold(0.0, f64::max)
+        let (from, to) = (
+            (start_min / per_bin) as usize,
+            (end_min.div_ceil(per_bin) as usize).min(BINS),
+        );
+        self.max[from.min(to)..to]
+            .iter()
+            .copied()
+            .fold(0.0, f64::max)
     }
 
     /// The maximum over the day.

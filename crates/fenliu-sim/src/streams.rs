@@ -60,6 +60,9 @@ mod tests {
         assert_eq!(draw(Kind::Buyer, 3, 0), draw(Kind::Buyer, 3, 0));
         assert_ne!(draw(Kind::Buyer, 3, 0), draw(Kind::Buyer, 3, 1));
         assert_ne!(draw(Kind::Buyer, 3, 0), draw(Kind::Agent, 3, 0));
-        assert_ne!(stream(7, Kind::Buyer, 0, 0).random::<u64>(), stream(8, Kind::Buyer, 0, 0).random::<u64>());
+        assert_ne!(
+            stream(7, Kind::Buyer, 0, 0).random::<u64>(),
+            stream(8, Kind::Buyer, 0, 0).random::<u64>()
+        );
     }
 }

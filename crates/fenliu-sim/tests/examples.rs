@@ -7,14 +7,21 @@ use fenliu_sim::figures::{AgentFigures, VariantFigures};
 use fenliu_sim::{simulate, Outcome, Scenario};
 
 fn example(name: &str) -> (Scenario, Outcome) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/sim").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/sim")
+        .join(name);
     let sc = Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
     let outcome = simulate(&sc, sc.seed, &mut || {});
     (sc, outcome)
 }
 
 fn variant<'a>(outcome: &'a Outcome, name: &str) -> (usize, &'a VariantFigures) {
-    let i = outcome.report.variants.iter().position(|v| v.name == name).expect("variant");
+    let i = outcome
+        .report
+        .variants
+        .iter()
+        .position(|v| v.name == name)
+        .expect("variant");
     (i, &outcome.report.variants[i])
 }
 
@@ -31,11 +38,24 @@ fn even_floods_the_late_shift_at_noon_and_least_saturation_does_not() {
     let (least, _) = variant(&outcome, "least_saturation");
 
     // Act: B's highest saturation between 12:00 and 13:00.
-    let noon = |v: usize| outcome.runs[v].agents[b].saturation.max_between(12 * 60, 13 * 60);
+    let noon = |v: usize| {
+        outcome.runs[v].agents[b]
+            .saturation
+            .max_between(12 * 60, 13 * 60)
+    };
 
     // Assert
-    assert!(noon(even) > noon(least), "B at noon: even {} vs least_saturation {}", noon(even), noon(least));
-    assert_eq!(noon(even), 1.0, "even gives B every new buyer until it is full");
+    assert!(
+        noon(even) > noon(least),
+        "B at noon: even {} vs least_saturation {}",
+        noon(even),
+        noon(least)
+    );
+    assert_eq!(
+        noon(even),
+        1.0,
+        "even gives B every new buyer until it is full"
+    );
 }
 
 #[test]
@@ -53,9 +73,20 @@ fn weights_5_to_3_split_receptions_5_to_3() {
 
     // Assert: 5/8 of the buyers within 3 percentage points (3.4 standard
     // deviations of a binomial split of 3000), where even gives 1/2.
-    assert!((share(weighted) - 5.0 / 8.0).abs() < 0.03, "heavy's share under weighted: {}", share(weighted));
-    assert!((share(even) - 0.5).abs() < 0.01, "heavy's share under even: {}", share(even));
-    assert_eq!(weighted.queued, 0, "nobody is saturated, so the split is the weights'");
+    assert!(
+        (share(weighted) - 5.0 / 8.0).abs() < 0.03,
+        "heavy's share under weighted: {}",
+        share(weighted)
+    );
+    assert!(
+        (share(even) - 0.5).abs() < 0.01,
+        "heavy's share under even: {}",
+        share(even)
+    );
+    assert_eq!(
+        weighted.queued, 0,
+        "nobody is saturated, so the split is the weights'"
+    );
 }
 
 #[test]
@@ -71,7 +102,10 @@ fn without_the_queue_nobody_waits_and_agents_go_beyond_max_load() {
     assert_eq!(no_queue.abandoned, 0);
     assert_eq!(no_queue.wait_secs.max, None);
     assert_eq!(no_queue.assigned_at_once, no_queue.inquiries);
-    assert_eq!(queue.agents_over_max_load, 0, "the queue path never exceeds max load");
+    assert_eq!(
+        queue.agents_over_max_load, 0,
+        "the queue path never exceeds max load"
+    );
     assert!(no_queue.agents_over_max_load > queue.agents_over_max_load);
 }
 
@@ -80,20 +114,41 @@ fn an_order_state_binding_keeps_after_sale_buyers_with_the_after_sale_group() {
     // Arrange
     let (sc, outcome) = example("order-state.toml");
     let buyers = fenliu_sim::buyers::draw(&sc, sc.seed);
-    let after_sale = buyers
+    let after1 = sc
+        .agents
         .iter()
-        .filter(|b| b.inquiry.order_state.as_ref().is_some_and(|s| s.as_str() == "after_sale"))
-        .count() as u32;
+        .position(|a| a.id.as_str() == "after1")
+        .unwrap() as u32;
 
-    for v in &outcome.report.variants {
+    for (v, run) in sc.variants.iter().zip(&outcome.runs) {
         // Act
-        let received = agent(v, "after1").sessions;
-        let presale = agent(v, "pre1").sessions + agent(v, "pre2").sessions;
+        let placed = buyers
+            .iter()
+            .zip(&run.first_agent)
+            .filter_map(|(b, a)| a.map(|a| (b, a)));
 
-        // Assert: after1 takes after-sale buyers only (nobody returns in this
-        // example, and after1 works whenever buyers ask), pre-sale the rest.
-        assert!(received <= after_sale, "{}: after1 got {received} of {after_sale}", v.name);
-        assert!(received as f64 > 0.9 * after_sale as f64, "{}: after1 got {received} of {after_sale}", v.name);
-        assert!(presale + received <= v.inquiries);
+        // Assert: after-sale buyers go to after1 (the only member of the
+        // after-sale group), everyone else to the pre-sale group.
+        let mut after_sale = 0;
+        for (buyer, agent) in placed {
+            let is_after_sale = buyer
+                .inquiry
+                .order_state
+                .as_ref()
+                .is_some_and(|s| s.as_str() == "after_sale");
+            assert_eq!(
+                agent == after1,
+                is_after_sale,
+                "{}: {:?} went to agent {agent}",
+                v.name,
+                buyer.inquiry
+            );
+            after_sale += u32::from(is_after_sale);
+        }
+        assert!(
+            after_sale > 100,
+            "{}: the example has after-sale buyers",
+            v.name
+        );
     }
 }

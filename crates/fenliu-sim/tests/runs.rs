@@ -48,7 +48,10 @@ fn a_variant_figures_do_not_depend_on_the_other_variants() {
     assert_eq!(report.variants[0], with_other.variants[0]);
     let mut again = with_other.variants[1].clone();
     again.name = "even".into();
-    assert_eq!(again, report.variants[0], "the same settings give the same day");
+    assert_eq!(
+        again, report.variants[0],
+        "the same settings give the same day"
+    );
 }
 
 #[test]
@@ -62,8 +65,17 @@ fn every_variant_sees_the_same_first_visits() {
     // Assert: inquiries differ between variants only by returns, which
     // follow each variant's ends.
     for v in &outcome.report.variants {
-        assert_eq!((v.inquiries - v.returns) as usize, outcome.report.buyers, "{}", v.name);
-        assert!(v.returns > 0, "{}: the example has returning buyers", v.name);
+        assert_eq!(
+            (v.inquiries - v.returns) as usize,
+            outcome.report.buyers,
+            "{}",
+            v.name
+        );
+        assert!(
+            v.returns > 0,
+            "{}: the example has returning buyers",
+            v.name
+        );
     }
 }
 
@@ -78,8 +90,19 @@ fn charts_are_written_one_file_per_chart() {
     let files = fenliu_sim::charts::write(&dir, &sc, &outcome).unwrap();
 
     // Assert
-    let names: Vec<String> = files.iter().map(|f| f.file_name().unwrap().to_string_lossy().into_owned()).collect();
-    assert_eq!(names, ["queue.svg", "saturation-A.svg", "saturation-B.svg", "waits.svg"]);
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "queue.svg",
+            "saturation-A.svg",
+            "saturation-B.svg",
+            "waits.svg"
+        ]
+    );
     for file in &files {
         let svg = std::fs::read_to_string(file).unwrap();
         assert!(svg.starts_with("<svg"), "{}", file.display());

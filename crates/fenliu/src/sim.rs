@@ -15,7 +15,9 @@ pub fn run(args: SimArgs) -> anyhow::Result<()> {
     let bar = if std::io::stderr().is_terminal() {
         let per_variant = fenliu_sim::planned_arrivals(&scenario, seed) as u64;
         let bar = ProgressBar::new(per_variant * scenario.variants.len() as u64).with_prefix("sim");
-        if let Ok(style) = ProgressStyle::with_template("{prefix:>9} [{bar:40}] {pos}/{len} arrivals {elapsed}") {
+        if let Ok(style) =
+            ProgressStyle::with_template("{prefix:>9} [{bar:40}] {pos}/{len} arrivals {elapsed}")
+        {
             bar.set_style(style.progress_chars("=> "));
         }
         bar
