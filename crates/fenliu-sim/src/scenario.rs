@@ -37,12 +37,12 @@ pub const MAX_PEAKS: usize = 48;
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
     /// The file (or a routing file it names) cannot be read.
-    #[error("{file}: {source}")]
+    #[error("{file}: {error}")]
     Read {
         /// The file.
         file: String,
-        /// Why.
-        source: std::io::Error,
+        /// Why (in the message, not a separate cause, so it is told once).
+        error: std::io::Error,
     },
     /// Not TOML of the scenario's shape (unknown field, wrong type, ...);
     /// the message gives the line and column.
@@ -349,9 +349,9 @@ impl Scenario {
     /// relative to its folder.
     pub fn load(path: &Path) -> Result<Self, ScenarioError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| ScenarioError::Read {
             file: file.clone(),
-            source,
+            error,
         })?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         Self::parse(&text, &file, &dir)
@@ -697,9 +697,9 @@ fn check_variant(
         }
         (None, Some(name)) => {
             let path: PathBuf = dir.join(&name);
-            let json = std::fs::read_to_string(&path).map_err(|source| ScenarioError::Read {
+            let json = std::fs::read_to_string(&path).map_err(|error| ScenarioError::Read {
                 file: path.display().to_string(),
-                source,
+                error,
             })?;
             (
                 serde_json::from_str::<Routing>(&json)
