@@ -10,7 +10,8 @@
 //!
 //! # Layout
 //!
-//! - [`scenario`]: the TOML file, read and checked whole, with the field
+//! - [`scenario`]: the TOML file (`raw`: as written; `clock`: times and
+//!   dates), read and checked whole, with the field
 //!   path of every mistake; routing variants read by `fenliu-api`.
 //! - [`dist`]: the duration and count distributions and their samplers.
 //! - [`streams`]: the keyed random streams (common random numbers).

@@ -22,6 +22,12 @@ use serde::Deserialize;
 
 use crate::dist::{unit, Count, Dist};
 
+mod clock;
+mod raw;
+
+use clock::{parse_clock, parse_date, parse_shift};
+use raw::{RawAgent, RawBuyers, RawPeak, RawScenario, RawVariant};
+
 /// Most agents a scenario may name.
 pub const MAX_AGENTS: usize = 10_000;
 /// Most inquiries a scenario's day may have.
@@ -63,109 +69,6 @@ pub enum ScenarioError {
         /// Why.
         message: String,
     },
-}
-
-// ---- The file as written ----
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawScenario {
-    seed: u64,
-    date: String,
-    #[serde(default = "default_timezone")]
-    timezone: String,
-    agents: Vec<RawAgent>,
-    buyers: RawBuyers,
-    variants: Vec<RawVariant>,
-}
-
-fn default_timezone() -> String {
-    "+08:00".into()
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawAgent {
-    id: String,
-    #[serde(default = "default_max_load")]
-    max_load: u32,
-    #[serde(default = "default_weight")]
-    weight: u32,
-    #[serde(default)]
-    groups: Vec<String>,
-    shifts: Vec<String>,
-    reply_delay: Dist,
-    end_after: Dist,
-    #[serde(default = "default_speed")]
-    speed: f64,
-}
-
-fn default_max_load() -> u32 {
-    MaxLoad::default().get()
-}
-
-fn default_weight() -> u32 {
-    Weight::default().get()
-}
-
-fn default_speed() -> f64 {
-    1.0
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawBuyers {
-    inquiries: u32,
-    #[serde(default)]
-    arrivals: Arrivals,
-    hourly: Option<Vec<f64>>,
-    #[serde(default)]
-    peaks: Vec<RawPeak>,
-    #[serde(default)]
-    entries: BTreeMap<String, f64>,
-    #[serde(default)]
-    questions: BTreeMap<String, f64>,
-    #[serde(default)]
-    order_states: BTreeMap<String, f64>,
-    #[serde(default)]
-    products: BTreeMap<String, f64>,
-    #[serde(default)]
-    intents: BTreeMap<String, f64>,
-    #[serde(default)]
-    return_probability: f64,
-    #[serde(default = "default_return_after")]
-    return_after: Dist,
-    patience: Dist,
-    messages: Count,
-    #[serde(default = "default_message_gap")]
-    message_gap: Dist,
-}
-
-fn default_return_after() -> Dist {
-    Dist::Uniform {
-        min_secs: 600.0,
-        max_secs: 7_200.0,
-    }
-}
-
-fn default_message_gap() -> Dist {
-    Dist::Exp { mean_secs: 30.0 }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPeak {
-    at: String,
-    minutes: u32,
-    share: f64,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawVariant {
-    name: String,
-    routing: Option<toml::Value>,
-    routing_file: Option<String>,
 }
 
 // ---- The validated scenario ----
@@ -718,119 +621,4 @@ fn check_variant(
         name: v.name,
         settings,
     })
-}
-
-/// `HH:MM` as minutes since 00:00, hours 00..=24 (24 only as 24:00).
-fn parse_clock(raw: &str) -> Result<u32, String> {
-    let b = raw.as_bytes();
-    if b.len() != 5
-        || b[2] != b':'
-        || !b
-            .iter()
-            .enumerate()
-            .all(|(i, c)| i == 2 || c.is_ascii_digit())
-    {
-        return Err("a time is written HH:MM".into());
-    }
-    let hours: u32 = raw[0..2].parse().map_err(|_| "a time is written HH:MM")?;
-    let minutes: u32 = raw[3..5].parse().map_err(|_| "a time is written HH:MM")?;
-    if hours > 24 {
-        return Err("hours are 00..=24".into());
-    }
-    if minutes > 59 {
-        return Err("minutes are 00..=59".into());
-    }
-    if hours == 24 && minutes > 0 {
-        return Err("24:00 is the latest time".into());
-    }
-    Ok(hours * 60 + minutes)
-}
-
-/// `HH:MM-HH:MM`, ending after it starts, within the day.
-fn parse_shift(raw: &str) -> Result<Shift, String> {
-    let (start, end) = raw
-        .split_once('-')
-        .ok_or("a shift is written HH:MM-HH:MM")?;
-    let (start_min, end_min) = (parse_clock(start)?, parse_clock(end)?);
-    if end_min <= start_min {
-        return Err("a shift ends after it starts, within the day".into());
-    }
-    Ok(Shift { start_min, end_min })
-}
-
-/// `YYYY-MM-DD` as days since 1970-01-01.
-fn parse_date(raw: &str) -> Result<Day, String> {
-    let bad = || "a date is written YYYY-MM-DD".to_owned();
-    let parts: Vec<&str> = raw.split('-').collect();
-    if parts.len() != 3 || parts[0].len() != 4 || parts[1].len() != 2 || parts[2].len() != 2 {
-        return Err(bad());
-    }
-    let y: i64 = parts[0].parse().map_err(|_| bad())?;
-    let m: i64 = parts[1].parse().map_err(|_| bad())?;
-    let d: i64 = parts[2].parse().map_err(|_| bad())?;
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days_in = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    if !(1..=12).contains(&m)
-        || d < 1
-        || d > days_in[(m - 1) as usize]
-        || !(1970..=9999).contains(&y)
-    {
-        return Err("no such date".into());
-    }
-    // Howard Hinnant's days-from-civil, the inverse of the core's civil_date.
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Ok(era * 146_097 + doe - 719_468)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates_are_the_cores_days() {
-        for date in ["1970-01-01", "2026-12-02", "2024-02-29", "2000-03-01"] {
-            assert_eq!(
-                fenliu_core::time::date_string(parse_date(date).unwrap()),
-                date
-            );
-        }
-        assert!(parse_date("2026-02-29").is_err());
-    }
-
-    #[test]
-    fn shifts_read_within_the_day() {
-        assert_eq!(
-            parse_shift("08:00-18:00").unwrap(),
-            Shift {
-                start_min: 480,
-                end_min: 1080
-            }
-        );
-        assert_eq!(parse_shift("22:00-24:00").unwrap().end_min, 1440);
-        assert_eq!(parse_shift("12:00-25:00").unwrap_err(), "hours are 00..=24");
-        assert_eq!(
-            parse_shift("12:60-13:00").unwrap_err(),
-            "minutes are 00..=59"
-        );
-        assert!(parse_shift("18:00-08:00").is_err());
-        assert!(parse_shift("8:00-18:00").is_err());
-    }
 }
