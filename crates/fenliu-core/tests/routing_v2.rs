@@ -360,25 +360,31 @@ fn online_time_counts_online_and_busy_from_the_shops_midnight() {
 #[test]
 fn the_wait_estimate_is_the_position_over_the_recent_placement_rate() {
     let mut w = full_shop(QueueOrder::Fifo);
-    let q = waiting(
-        &mut w,
-        &[("q0", 0), ("q1", 0), ("q2", 0), ("q3", 0), ("q4", 0)],
-    );
-    // Three placements in the last 15 minutes: one every 5 minutes.
-    for id in [
-        w.shop.open_conversation_of(&bid("first")).unwrap(),
-        q[0],
-        q[1],
-    ] {
+    let buyers = ["q0", "q1", "q2", "q3", "q4", "q5", "q6"].map(|b| (b, 0));
+    let q = waiting(&mut w, &buyers);
+    let first = w.shop.open_conversation_of(&bid("first")).unwrap();
+    // Four placements in the last 15 minutes are not yet a history: the
+    // capacity is used, one slot freed once per the mean time from
+    // assignment to end (67 s for the first, which waited for the seven
+    // inquiries, 60 s for the others).
+    for id in [first, q[0], q[1], q[2]] {
         w.advance(MIN);
         w.end(id);
     }
+    assert_eq!(w.position(q[6]), Some(3));
+    let mean_ms = (67 * SEC + 3 * MIN) / 4;
+    assert_eq!(w.shop.estimated_wait_ms(3, w.now), Some(3 * mean_ms));
 
-    assert_eq!(w.position(q[4]), Some(2));
-    assert_eq!(w.shop.estimated_wait_ms(2, w.now), Some(10 * MIN));
+    // A fifth placement: five in 15 minutes, one every 3 minutes.
+    w.advance(MIN);
+    w.end(q[3]);
+    assert_eq!(w.position(q[6]), Some(2));
+    assert_eq!(w.shop.estimated_wait_ms(2, w.now), Some(6 * MIN));
+
+    // The history has lapsed: the capacity implies the rate again.
     w.advance(15 * MIN);
-    // The history has lapsed: the capacity now implies the rate.
-    assert_ne!(w.shop.estimated_wait_ms(2, w.now), Some(10 * MIN));
+    let mean_ms = (67 * SEC + 4 * MIN) / 5;
+    assert_eq!(w.shop.estimated_wait_ms(2, w.now), Some(2 * mean_ms));
 }
 
 #[test]

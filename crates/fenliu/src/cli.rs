@@ -24,6 +24,25 @@ pub enum Cmd {
     /// Drive a node or a load balancer with generated traffic and report
     /// throughput, latency and the invariants checked afterwards.
     Loadgen(LoadgenArgs),
+    /// What-if simulator: run a scenario's day through the routing core
+    /// once per routing variant and compare the figures (docs/simulator.md).
+    Sim(SimArgs),
+}
+
+/// `fenliu sim`.
+#[derive(Debug, clap::Args)]
+pub struct SimArgs {
+    /// The scenario file (TOML, see docs/simulator.md).
+    pub scenario: std::path::PathBuf,
+    /// Replaces the scenario's seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write SVG charts into this folder.
+    #[arg(long, value_name = "DIR")]
+    pub svg: Option<std::path::PathBuf>,
 }
 
 /// Log output format.

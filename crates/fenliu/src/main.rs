@@ -1,9 +1,11 @@
 //! The `fenliu` binary: `fenliu serve` runs a node, `fenliu token` prints a
-//! token, `fenliu loadgen` drives a node with generated traffic. `main` only
-//! wires: telemetry, configuration, build, run.
+//! token, `fenliu loadgen` drives a node with generated traffic, `fenliu sim`
+//! runs a what-if scenario. `main` only wires: telemetry, configuration,
+//! build, run.
 
 mod cli;
 mod loadgen;
+mod sim;
 mod telemetry;
 
 use std::sync::Arc;
@@ -29,6 +31,7 @@ fn main() -> anyhow::Result<()> {
         Cmd::Serve(args) => serve(args),
         Cmd::Token(args) => token(args),
         Cmd::Loadgen(args) => loadgen::run(args),
+        Cmd::Sim(args) => sim::run(args),
     }
 }
 

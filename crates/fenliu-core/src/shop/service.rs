@@ -20,6 +20,11 @@ use crate::time::{Day, Millis};
 /// the last 15 minutes.
 pub const ESTIMATE_WINDOW_MS: Millis = 15 * 60 * 1000;
 
+/// Fewer placements than this in the window are no history: a rate from one
+/// or two placements says how rarely buyers queued, not how fast the queue
+/// moves (measured with the simulator; see docs/routing.md).
+pub const MIN_HISTORY: usize = 5;
+
 /// Percentiles of waits, in seconds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct WaitFigures {
@@ -207,7 +212,7 @@ impl Shop {
             .rev()
             .take_while(|&&t| t > now - ESTIMATE_WINDOW_MS)
             .count();
-        if recent > 0 {
+        if recent >= MIN_HISTORY {
             return Some(recent as f64 / ESTIMATE_WINDOW_MS as f64);
         }
         let slots: u32 = self
