@@ -9,6 +9,7 @@ mod concurrency;
 mod contract;
 mod events;
 mod explain;
+mod hours;
 mod lifecycle;
 mod ops;
 mod permissions;
