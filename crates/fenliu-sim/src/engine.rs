@@ -18,7 +18,8 @@ use fenliu_core::{
 use rand::rngs::{SmallRng, StdRng};
 
 use crate::buyers::{Buyer, Visit};
-use crate::scenario::{Scenario, Variant};
+use crate::dist::Dist;
+use crate::scenario::{AgentSpec, Scenario, Variant};
 use crate::series::StepSeries;
 use crate::streams::{core_rng, stream, Kind};
 
@@ -356,13 +357,7 @@ impl Run<'_> {
                     let gap = self.sc.buyers.message_gap.sample_ms(&mut c.behaviour.rng);
                     self.schedule(now + gap, Action::BuyerMessage { chat });
                 } else {
-                    let agent = c.agent.expect("a placed chat has an agent") as usize;
-                    let spec = &self.sc.agents[agent];
-                    let rng = c
-                        .agent_rng
-                        .as_mut()
-                        .expect("a placed chat has its agent's stream");
-                    let after = (spec.end_after.sample_ms(rng) as f64 * spec.speed) as Millis;
+                    let after = self.agent_delay(chat, |spec| &spec.end_after);
                     self.schedule(now + after, Action::AgentEnd { chat });
                 }
             }
@@ -430,6 +425,14 @@ impl Run<'_> {
 
     /// The agent answers after its own delay for this conversation.
     fn schedule_reply(&mut self, chat: u32, now: Millis) {
+        let delay = self.agent_delay(chat, |spec| &spec.reply_delay);
+        self.schedule(now + delay, Action::AgentReply { chat });
+    }
+
+    /// A delay of the agent of `chat` (which of its distributions `which`
+    /// says), drawn from that agent's stream for this conversation and
+    /// scaled by its speed.
+    fn agent_delay(&mut self, chat: u32, which: impl Fn(&AgentSpec) -> &Dist) -> Millis {
         let c = &mut self.chats[chat as usize];
         let agent = c.agent.expect("a placed chat has an agent") as usize;
         let spec = &self.sc.agents[agent];
@@ -437,8 +440,7 @@ impl Run<'_> {
             .agent_rng
             .as_mut()
             .expect("a placed chat has its agent's stream");
-        let delay = (spec.reply_delay.sample_ms(rng) as f64 * spec.speed) as Millis;
-        self.schedule(now + delay, Action::AgentReply { chat });
+        (which(spec).sample_ms(rng) as f64 * spec.speed) as Millis
     }
 
     /// Takes in the events of a command or a tick.

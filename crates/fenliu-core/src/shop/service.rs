@@ -117,7 +117,9 @@ impl Shop {
     }
 
     /// A conversation created at `created` was taken back into the queue
-    /// from its agent: it is no longer assigned.
+    /// from its agent (deleted): it is no longer assigned. Its wait, and
+    /// whether it was placed within the target, count again when it is
+    /// placed again (the service level is capped at 1 for that).
     pub(super) fn count_requeue(&mut self, created: Millis, now: Millis) {
         if let Some(day) = self.arrival_day(created, now) {
             day.assigned = day.assigned.saturating_sub(1);
@@ -189,7 +191,8 @@ impl Shop {
             queued: counted.queued,
             cancelled: counted.cancelled,
             wait_secs,
-            service_level: ratio(counted.within_target.into(), counted.inquiries.into()),
+            service_level: ratio(counted.within_target.into(), counted.inquiries.into())
+                .map(|r| r.min(1.0)),
             reply_rate_3m: ratio(clocked - late, clocked),
             satisfaction_rate: ratio(satisfied, ratings),
             offline_deliveries: counted.offline_deliveries,
