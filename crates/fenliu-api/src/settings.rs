@@ -260,18 +260,21 @@ pub struct TargetView {
 /// One escalation step: once a queued conversation of the rule has waited
 /// `after_secs`, its target set also holds these agents and groups (or,
 /// with `any`, every agent of the shop).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[schema(as = EscalationStep)]
 pub struct StepView {
     /// Seconds of waiting; strictly increasing from step to step.
     #[schema(minimum = 1, maximum = 86_400)]
     after_secs: u32,
+    #[serde(default)]
     #[schema(value_type = Vec<schema::AgentId>)]
     agents: Vec<AgentId>,
+    #[serde(default)]
     #[schema(value_type = Vec<schema::GroupId>)]
     groups: Vec<GroupId>,
     /// Every agent of the shop.
+    #[serde(default)]
     any: bool,
 }
 
