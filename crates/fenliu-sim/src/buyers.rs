@@ -134,6 +134,11 @@ fn buyer(seed: u64, spec: &BuyerSpec, index: usize, arrives_at: Millis) -> Buyer
     };
     let returns = rng.random::<f64>() < spec.return_probability;
     let after = spec.return_after.sample_ms(&mut rng);
+    // Drawn last, so that the draws before it do not depend on it.
+    let inquiry = Inquiry {
+        priority: spec.priorities.pick(&mut rng),
+        ..inquiry
+    };
     Buyer {
         arrives_at,
         inquiry,

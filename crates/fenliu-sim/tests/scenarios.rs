@@ -158,3 +158,33 @@ fn peaks_that_take_more_than_the_whole_day_are_refused() {
         "examples/sim/shifts.toml: buyers.peaks: the shares add up to 1.3, above 1"
     );
 }
+
+#[test]
+fn buyers_priorities_are_0_to_9_and_drawn_by_weight() {
+    let with = |mix: &str| {
+        GOOD.replace(
+            "inquiries = 100",
+            &format!("inquiries = 100\npriorities = {mix}"),
+        )
+    };
+    let refused = refusal(&with(r#"{ "0" = 1, "10" = 1 }"#));
+    assert!(
+        refused.starts_with("examples/sim/shifts.toml: buyers.priorities"),
+        "{refused}"
+    );
+
+    let sc = Scenario::parse(&with(r#"{ "0" = 1, "7" = 1 }"#), "p.toml", Path::new(".")).unwrap();
+    let buyers = fenliu_sim::buyers::draw(&sc, sc.seed);
+    let vips = buyers
+        .iter()
+        .filter(|b| b.inquiry.priority.get() == 7)
+        .count();
+    assert!(
+        (20..=80).contains(&vips),
+        "{vips} of {} at priority 7",
+        buyers.len()
+    );
+    assert!(buyers
+        .iter()
+        .all(|b| matches!(b.inquiry.priority.get(), 0 | 7)));
+}

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use fenliu_api::settings::{Routing, ValidRouting};
+use fenliu_core::inquiry::Priority;
 use fenliu_core::time::{Day, DAY_MS};
 use fenliu_core::{
     AgentId, Entry, GroupId, MaxLoad, Millis, RoutingSettings, Tag, TzOffset, Weight,
@@ -165,6 +166,8 @@ pub struct BuyerSpec {
     pub products: Mix<Option<Tag>>,
     /// Intent mix.
     pub intents: Mix<Option<Tag>>,
+    /// Mix of the buyers' priorities (0 to 9).
+    pub priorities: Mix<Priority>,
     /// Chance that a buyer comes back after its chat ended.
     pub return_probability: f64,
     /// From the end of the chat to the return.
@@ -442,6 +445,15 @@ fn check_buyers(at: &At<'_>, b: RawBuyers) -> Result<BuyerSpec, ScenarioError> {
         order_states: tags("order_states", &b.order_states)?,
         products: tags("products", &b.products)?,
         intents: tags("intents", &b.intents)?,
+        priorities: if b.priorities.is_empty() {
+            Mix::one(Priority::default())
+        } else {
+            check_mix(at, "buyers.priorities", &b.priorities, |raw| {
+                raw.parse::<u32>()
+                    .map_err(|_| format!("{raw:?} is not a priority 0 to 9"))
+                    .and_then(|p| Priority::new(p).map_err(|e| e.message().to_owned()))
+            })?
+        },
         return_probability: b.return_probability,
         return_after: b.return_after,
         patience: b.patience,

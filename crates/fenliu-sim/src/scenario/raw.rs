@@ -74,6 +74,8 @@ pub(super) struct RawBuyers {
     #[serde(default)]
     pub(super) intents: BTreeMap<String, f64>,
     #[serde(default)]
+    pub(super) priorities: BTreeMap<String, f64>,
+    #[serde(default)]
     pub(super) return_probability: f64,
     #[serde(default = "default_return_after")]
     pub(super) return_after: Dist,
