@@ -14,7 +14,7 @@ use rand::Rng;
 
 use super::pools::TargetSet;
 use super::Shop;
-use crate::agent::{Agent, AgentStatus};
+use crate::agent::{Agent, AgentStatus, Saturation};
 use crate::explain::{
     Considered, Explanation, Reason, RecentContactCheck, Unlisted, Verdict, EXPLAIN_LIST_LIMIT,
     EXPLAIN_TIE_LIMIT,
@@ -302,7 +302,7 @@ impl Shop {
                     .iter()
                     .take_while(|(sat, _)| sat.load < sat.max)
                     .flat_map(|(_, bucket)| bucket.iter().copied());
-                self.fair_pick(available, now, rng)
+                self.scan_pick(available, now, rng)
             }
             (Strategy::LeastSaturation, ..) => {
                 let (sat, bucket) = pool.online.first()?;
@@ -345,44 +345,14 @@ impl Shop {
             Strategy::Weighted => {
                 self.weighted_pick(available.iter().map(|(s, _)| *s).collect(), rng)
             }
-            Strategy::Fair => self.fair_pick(available.iter().map(|(s, _)| *s), now, rng),
+            // Fewest assigned today per hour online today (at least
+            // FAIR_MIN_ONLINE_MS), then the lowest saturation.
+            Strategy::Fair => random_min_by_key(&available, rng, |a| FairKey {
+                assigned: a.assigned_on(today),
+                online_ms: self.online_ms_today(a, now).max(FAIR_MIN_ONLINE_MS),
+                saturation: a.saturation(),
+            }),
         }
-    }
-
-    /// `fair`: the available agent with the fewest conversations assigned
-    /// today per hour online today (at least [`FAIR_MIN_ONLINE_MS`]), then
-    /// the lowest saturation, ties at random. Rates are compared exactly, by
-    /// cross-multiplication.
-    fn fair_pick<R: Rng + ?Sized>(
-        &self,
-        slots: impl Iterator<Item = Slot>,
-        now: Millis,
-        rng: &mut R,
-    ) -> Option<Slot> {
-        let today = self.pools_day();
-        let mut best: Vec<Slot> = Vec::new();
-        let mut best_key: Option<(u32, i64, crate::agent::Saturation)> = None;
-        for slot in slots {
-            let Some(a) = self.agent_at(slot).filter(|a| a.is_available()) else {
-                continue;
-            };
-            let key = (
-                a.assigned_on(today),
-                self.online_ms_today(a, now).max(FAIR_MIN_ONLINE_MS),
-                a.saturation(),
-            );
-            let order = best_key.map(|b| fair_order(key, b));
-            match order {
-                None | Some(std::cmp::Ordering::Less) => {
-                    best_key = Some(key);
-                    best.clear();
-                    best.push(slot);
-                }
-                Some(std::cmp::Ordering::Equal) => best.push(slot),
-                Some(std::cmp::Ordering::Greater) => {}
-            }
-        }
-        (!best.is_empty()).then(|| best[rng.random_range(0..best.len())])
     }
 
     fn weighted_pick<R: Rng + ?Sized>(&self, slots: Vec<Slot>, rng: &mut R) -> Option<Slot> {
@@ -605,16 +575,37 @@ impl Shop {
     }
 }
 
-/// The order of `fair`: assigned per online time (a / t, compared as
-/// a₁·t₂ against a₂·t₁), then saturation.
-fn fair_order(
-    a: (u32, i64, crate::agent::Saturation),
-    b: (u32, i64, crate::agent::Saturation),
-) -> std::cmp::Ordering {
-    let left = i128::from(a.0) * i128::from(b.1);
-    let right = i128::from(b.0) * i128::from(a.1);
-    left.cmp(&right).then(a.2.cmp(&b.2))
+/// What `fair` orders agents by: conversations assigned today per time
+/// online (compared exactly, a₁·t₂ against a₂·t₁), then saturation.
+#[derive(Clone, Copy, Debug)]
+struct FairKey {
+    assigned: u32,
+    online_ms: Millis,
+    saturation: Saturation,
 }
+
+impl Ord for FairKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        let left = i128::from(self.assigned) * i128::from(other.online_ms);
+        let right = i128::from(other.assigned) * i128::from(self.online_ms);
+        left.cmp(&right)
+            .then(self.saturation.cmp(&other.saturation))
+    }
+}
+
+impl PartialOrd for FairKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for FairKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl Eq for FairKey {}
 
 /// The slot with the lowest key, ties broken uniformly at random.
 fn random_min_by_key<K: Ord, R: Rng + ?Sized>(
