@@ -101,6 +101,12 @@ impl Shop {
         self.expire_recent(now);
         self.expire_orders(now);
         self.drop_old_figures(now);
+        // A queue that waits for the opening has its deadline, whatever time
+        // the timers were last rebuilt at (a shop deserialized is rebuilt as
+        // of its records, and ticked right after).
+        if self.d.opening.is_none() && !self.d.queue.is_empty() {
+            self.arm_opening(now);
+        }
         if capacity_freed {
             self.drain(now, rng);
         }
