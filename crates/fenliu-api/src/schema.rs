@@ -86,6 +86,9 @@ mirror_enum!(
         Ended,
         /// The buyer left the queue.
         Cancelled,
+        /// Offered to one agent, who holds a slot for it until they accept
+        /// or reject it or the offer lapses.
+        Offered,
     }
 );
 
@@ -116,6 +119,8 @@ mirror_enum!(
         Escalated,
         /// Waiting because the shop is closed (business hours).
         Closed,
+        /// Moved because its agent did not reply in time (reply or reassign).
+        Reassigned,
     }
 );
 
@@ -217,6 +222,18 @@ mirror_enum!(
         Saturated,
         /// An offline-routing agent that was not the least loaded.
         MoreLoaded,
+        /// Declined the conversation, let its offer lapse or missed it.
+        Declined,
+    }
+);
+
+mirror_enum!(
+    /// How a decision that picks an agent gives them the conversation.
+    AssignmentMode = fenliu_core::settings::AssignmentMode {
+        /// The conversation is the agent's at once.
+        Direct,
+        /// The conversation is offered; the agent accepts or rejects it.
+        Offer,
     }
 );
 
@@ -447,7 +464,8 @@ mod tests {
             Metric,
             SortOrder,
             Party,
-            Verdict
+            Verdict,
+            AssignmentMode
         );
     }
 

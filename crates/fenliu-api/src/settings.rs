@@ -9,9 +9,9 @@
 use fenliu_core::hours::{ClockTime, Hours, Weekly};
 use fenliu_core::inquiry::Priority;
 use fenliu_core::settings::{
-    OfflineSettings, Overflow, PresenceSettings, QueueOrder, QueueSettings, RecentContactSettings,
-    Rule, Step, Target, Timers, When, MAX_BUSY_THRESHOLD, MAX_DURATION_SECS, MAX_QUEUE_LENGTH,
-    MAX_RULES, MAX_STEPS, MAX_WAIT_SECS,
+    AssignmentMode, AssignmentSettings, OfflineSettings, Overflow, PresenceSettings, QueueOrder,
+    QueueSettings, RecentContactSettings, Rule, Step, Target, Timers, When, MAX_BUSY_THRESHOLD,
+    MAX_DURATION_SECS, MAX_QUEUE_LENGTH, MAX_RULES, MAX_STEPS, MAX_WAIT_SECS,
 };
 use fenliu_core::{AgentId, Entry, GroupId, InvalidInput, Strategy, Tag, TzOffset};
 use serde::{Deserialize, Serialize};
@@ -59,6 +59,19 @@ pub struct Routing {
     )]
     #[schema(nullable = false)]
     hours: Option<HoursView>,
+    assignment: AssignmentView,
+}
+
+/// Assignment (分配方式): direct, or by offer with a timeout.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+#[schema(as = AssignmentSettings)]
+pub struct AssignmentView {
+    #[schema(value_type = schema::AssignmentMode)]
+    mode: AssignmentMode,
+    /// Seconds an offer waits for the agent to accept it.
+    #[schema(minimum = 5, maximum = 600)]
+    offer_timeout_secs: u32,
 }
 
 /// Business hours: opening intervals by day of the week and dates closed
@@ -358,6 +371,23 @@ pub struct TimersView {
     /// How far back an order allows a proactive conversation.
     #[schema(minimum = 1, maximum = 31_622_400)]
     proactive_window_secs: u64,
+    /// Reply or reassign: an active conversation whose agent has not replied
+    /// this long after it was given to them moves to another available
+    /// agent; shown only when set.
+    #[serde(
+        deserialize_with = "crate::input::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(nullable = false, minimum = 10, maximum = 3600)]
+    reassign_after_secs: Option<u32>,
+    /// An agent who misses this many in a row is set busy; shown only when
+    /// set.
+    #[serde(
+        deserialize_with = "crate::input::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(nullable = false, minimum = 1, maximum = 10)]
+    auto_busy_after_misses: Option<u32>,
 }
 
 impl From<fenliu_core::RoutingSettings> for Routing {
@@ -375,8 +405,13 @@ impl From<fenliu_core::RoutingSettings> for Routing {
             timezone,
             presence,
             hours,
+            assignment,
         } = s;
         let PresenceSettings { timeout_secs } = presence;
+        let AssignmentSettings {
+            mode,
+            offer_timeout_secs,
+        } = assignment;
         let QueueSettings {
             enabled,
             order,
@@ -394,6 +429,8 @@ impl From<fenliu_core::RoutingSettings> for Routing {
             auto_end_secs,
             reply_window_secs,
             proactive_window_secs,
+            reassign_after_secs,
+            auto_busy_after_misses,
         } = timers;
         Self {
             strategy,
@@ -417,11 +454,17 @@ impl From<fenliu_core::RoutingSettings> for Routing {
                 auto_end_secs,
                 reply_window_secs,
                 proactive_window_secs,
+                reassign_after_secs,
+                auto_busy_after_misses,
             },
             leaderboard_visible,
             timezone,
             presence: PresenceView { timeout_secs },
             hours: hours.map(HoursView::from),
+            assignment: AssignmentView {
+                mode,
+                offer_timeout_secs,
+            },
         }
     }
 }
@@ -492,6 +535,7 @@ impl From<Routing> for fenliu_core::RoutingSettings {
             timezone,
             presence,
             hours,
+            assignment,
         } = s;
         Self {
             strategy,
@@ -544,6 +588,8 @@ impl From<Routing> for fenliu_core::RoutingSettings {
                 auto_end_secs: timers.auto_end_secs,
                 reply_window_secs: timers.reply_window_secs,
                 proactive_window_secs: timers.proactive_window_secs,
+                reassign_after_secs: timers.reassign_after_secs,
+                auto_busy_after_misses: timers.auto_busy_after_misses,
             },
             leaderboard_visible,
             timezone,
@@ -551,6 +597,10 @@ impl From<Routing> for fenliu_core::RoutingSettings {
                 timeout_secs: presence.timeout_secs,
             },
             hours: hours.map(Hours::from),
+            assignment: AssignmentSettings {
+                mode: assignment.mode,
+                offer_timeout_secs: assignment.offer_timeout_secs,
+            },
         }
     }
 }
@@ -573,6 +623,7 @@ default_from_core! {
     OfflineView = |w: Routing| w.offline;
     TimersView = |w: Routing| w.timers;
     PresenceView = |w: Routing| w.presence;
+    AssignmentView = |w: Routing| w.assignment;
 }
 
 /// Settings read from a `PUT /routing` body and checked whole (the ranges

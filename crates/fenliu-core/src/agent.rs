@@ -135,6 +135,10 @@ pub struct Agent {
     /// Since when the agent is online or busy, while it is.
     #[serde(default)]
     pub online_since: Option<Millis>,
+    /// Conversations missed (reply or reassign) and offers let lapse since
+    /// the agent last replied or was set busy for missing.
+    #[serde(default)]
+    pub missed_in_row: u32,
 }
 
 impl Agent {
@@ -154,6 +158,7 @@ impl Agent {
             online_day: 0,
             online_ms: 0,
             online_since: None,
+            missed_in_row: 0,
         }
     }
 

@@ -19,12 +19,16 @@ pub enum ConversationStatus {
     Ended,
     /// The buyer left the queue.
     Cancelled,
+    /// Offered to one agent, who holds a slot for it until they accept or
+    /// reject it or the offer lapses. (Last: formats 1 to 4 are bincode,
+    /// which writes a variant by its index.)
+    Offered,
 }
 
 impl ConversationStatus {
-    /// Queued or active: the buyer's one open conversation.
+    /// Queued, offered or active: the buyer's one open conversation.
     pub fn is_open(self) -> bool {
-        matches!(self, Self::Queued | Self::Active)
+        matches!(self, Self::Queued | Self::Offered | Self::Active)
     }
 }
 
@@ -56,6 +60,23 @@ impl ReplyClock {
     pub fn is_running(&self) -> bool {
         self.running_since.is_some()
     }
+}
+
+/// A pending offer (spec section 9): until when the agent may accept it,
+/// and where the conversation waits if nobody takes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offer {
+    /// When it was offered.
+    pub at: Millis,
+    /// When it lapses.
+    pub until: Millis,
+    /// Its place in the queue (key, and since when it counts as waiting),
+    /// kept for when nobody takes it: the place it first had.
+    pub place: (i64, Millis),
+    /// Whether the decision that made the offer was one of the queue (only
+    /// available agents), not of a new inquiry: deciding it again after a
+    /// decline is the same kind of decision.
+    pub from_queue: bool,
 }
 
 /// A conversation.
@@ -106,11 +127,32 @@ pub struct Conversation {
     /// escalation).
     #[serde(default)]
     pub queued_since: Option<Millis>,
+    /// While offered: the offer.
+    #[serde(default)]
+    pub offer: Option<Offer>,
+    /// Agents who declined it, let its offer lapse or missed it (reply or
+    /// reassign): no decision gives it to them again.
+    #[serde(default)]
+    pub excluded: Vec<AgentId>,
+    /// The current agent's first reply since it was given to them.
+    #[serde(default)]
+    pub first_reply_at: Option<Millis>,
 }
 
 impl Conversation {
     /// Whether its reply clock runs.
     pub fn unreplied(&self) -> bool {
         self.status == ConversationStatus::Active && self.clock.is_running()
+    }
+
+    /// Whether its current agent has replied since it was given to them. A
+    /// record written before `first_reply_at` existed tells by the time of
+    /// the agent's last message.
+    pub fn replied_by_agent(&self) -> bool {
+        self.first_reply_at.is_some()
+            || self
+                .last_agent_reply_at
+                .zip(self.assigned_at)
+                .is_some_and(|(reply, given)| reply > given)
     }
 }

@@ -32,6 +32,10 @@ pub(crate) enum Timer {
     Escalate(ConversationId),
     /// The shop opens (business hours): the queue drains.
     Opens,
+    /// An offer lapses if the agent has not accepted it.
+    OfferLapses(ConversationId),
+    /// An active conversation moves on if its agent has not replied.
+    Reassign(ConversationId),
 }
 
 /// A min-heap of `(deadline, item)`.

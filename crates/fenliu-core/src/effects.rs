@@ -71,6 +71,10 @@ pub enum Command {
     OpenProactive(AgentId, BuyerId),
     /// An order was placed.
     Order(Tag, BuyerId),
+    /// The agent accepts the conversation offered to them.
+    Accept(ConversationId),
+    /// The agent rejects the conversation offered to them.
+    Reject(ConversationId),
 }
 
 impl Command {
@@ -94,6 +98,8 @@ impl Command {
             Self::Rate(..) => "rate",
             Self::OpenProactive(..) => "open_proactive",
             Self::Order(..) => "order",
+            Self::Accept(_) => "accept",
+            Self::Reject(_) => "reject",
         }
     }
 }
@@ -151,6 +157,30 @@ pub enum Event {
         from_agent_id: AgentId,
         /// To; also `agent_id` for filtering.
         agent_id: AgentId,
+        /// `transfer`, or `reassigned` when its agent did not reply in time.
+        reason: Reason,
+    },
+    /// A conversation was offered to an agent.
+    Offered {
+        /// Conversation.
+        conversation_id: ConversationId,
+        /// Buyer.
+        buyer_id: BuyerId,
+        /// The agent it is offered to.
+        agent_id: AgentId,
+        /// Why it went to them.
+        reason: Reason,
+        /// When the offer lapses (milliseconds since the epoch).
+        expires_at: crate::time::Millis,
+    },
+    /// An agent declined an offer, or let it lapse.
+    OfferDeclined {
+        /// Conversation.
+        conversation_id: ConversationId,
+        /// The agent it was offered to.
+        agent_id: AgentId,
+        /// Why.
+        cause: DeclineCause,
     },
     /// A conversation ended.
     Ended {
@@ -196,6 +226,21 @@ pub enum Event {
 pub enum StatusCause {
     /// No sign of life for the presence timeout.
     Presence,
+    /// Missed `timers.auto_busy_after_misses` conversations in a row.
+    Missed,
+}
+
+/// Why an offer was declined.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeclineCause {
+    /// The agent rejected it.
+    Rejected,
+    /// The offer timed out.
+    Timeout,
+    /// The agent went offline or was deleted with the offer pending (an
+    /// extension of the spec's two causes).
+    Offline,
 }
 
 impl Event {
@@ -205,6 +250,8 @@ impl Event {
             Self::Assigned { .. } => "conversation.assigned",
             Self::Queued { .. } => "conversation.queued",
             Self::Transferred { .. } => "conversation.transferred",
+            Self::Offered { .. } => "conversation.offered",
+            Self::OfferDeclined { .. } => "conversation.offer_declined",
             Self::Ended { .. } => "conversation.ended",
             Self::Requeued { .. } => "conversation.requeued",
             Self::Cancelled { .. } => "conversation.cancelled",
@@ -221,9 +268,10 @@ impl Event {
     /// and for a transfer or a re-queue the one it left.
     pub fn agents(&self) -> impl Iterator<Item = &AgentId> {
         let (first, second) = match self {
-            Self::Assigned { agent_id, .. } | Self::AgentStatus { agent_id, .. } => {
-                (Some(agent_id), None)
-            }
+            Self::Assigned { agent_id, .. }
+            | Self::AgentStatus { agent_id, .. }
+            | Self::Offered { agent_id, .. }
+            | Self::OfferDeclined { agent_id, .. } => (Some(agent_id), None),
             Self::Transferred {
                 from_agent_id,
                 agent_id,

@@ -51,6 +51,8 @@ pub enum Reason {
     Escalated,
     /// Waiting because the shop is closed (business hours).
     Closed,
+    /// Moved because its agent did not reply in time (reply or reassign).
+    Reassigned,
 }
 
 impl Reason {
@@ -69,6 +71,7 @@ impl Reason {
             Self::Transfer => "transfer",
             Self::Escalated => "escalated",
             Self::Closed => "closed",
+            Self::Reassigned => "reassigned",
         }
     }
 }
@@ -98,6 +101,9 @@ pub enum Verdict {
     Saturated,
     /// An offline-routing agent that was not the least loaded.
     MoreLoaded,
+    /// Declined the conversation, let its offer lapse or missed it: no
+    /// decision gives it to them again.
+    Declined,
 }
 
 /// One agent as the routing saw it.

@@ -457,6 +457,24 @@ impl Queue {
         entry
     }
 
+    /// Puts an entry of priority `base` back at its own key (a conversation
+    /// nobody took returns to the place it had). Its `since` is kept between
+    /// those of its neighbours, so that `since` never decreases with the key.
+    pub(crate) fn put_back(&mut self, base: Priority, mut entry: Entry) -> Entry {
+        let level = self.level_mut(base);
+        let rank = level.count_below(entry.key);
+        if let Some(before) = rank.checked_sub(1).and_then(|r| level.at_rank(r)) {
+            entry.since = entry.since.max(before.since);
+        }
+        if let Some(after) = level.at_rank(rank) {
+            debug_assert_ne!(after.key, entry.key, "a key is in the queue once");
+            entry.since = entry.since.min(after.since);
+        }
+        level.insert(entry);
+        self.len += 1;
+        entry
+    }
+
     /// Removes the entry of `key` from level `base`.
     pub(crate) fn remove(&mut self, base: Priority, key: i64) -> Option<ConversationId> {
         let at = self.levels.binary_search_by_key(&base, |l| l.base).ok()?;

@@ -211,6 +211,13 @@ pub struct Timers {
     pub reply_window_secs: u64,
     /// How far back an order allows a proactive conversation.
     pub proactive_window_secs: u64,
+    /// Reply or reassign: an active conversation whose agent has not sent a
+    /// first reply this long after it was given to them moves to another
+    /// available agent of its target set; `None`: off.
+    pub reassign_after_secs: Option<u32>,
+    /// An agent who misses this many in a row (see `reassign_after_secs`;
+    /// an offer let lapse counts too) is set busy; `None`: off.
+    pub auto_busy_after_misses: Option<u32>,
 }
 
 impl Default for Timers {
@@ -220,7 +227,59 @@ impl Default for Timers {
             auto_end_secs: 900,
             reply_window_secs: 259_200,
             proactive_window_secs: 2_592_000,
+            reassign_after_secs: None,
+            auto_busy_after_misses: None,
         }
+    }
+}
+
+/// Accepted values of `timers.reassign_after_secs`.
+pub const REASSIGN_AFTER_SECS: std::ops::RangeInclusive<u32> = 10..=3600;
+/// Accepted values of `timers.auto_busy_after_misses`.
+pub const AUTO_BUSY_AFTER_MISSES: std::ops::RangeInclusive<u32> = 1..=10;
+/// Accepted values of `assignment.offer_timeout_secs`.
+pub const OFFER_TIMEOUT_SECS: std::ops::RangeInclusive<u32> = 5..=600;
+
+/// How a decision that picks an agent gives them the conversation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssignmentMode {
+    /// The conversation is the agent's at once.
+    #[default]
+    Direct,
+    /// The conversation is offered; the agent accepts or rejects it, or the
+    /// offer lapses.
+    Offer,
+}
+
+/// Assignment (offers, spec section 9).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AssignmentSettings {
+    /// Direct or by offer.
+    pub mode: AssignmentMode,
+    /// How long an offer waits for the agent.
+    pub offer_timeout_secs: u32,
+}
+
+impl Default for AssignmentSettings {
+    fn default() -> Self {
+        Self {
+            mode: AssignmentMode::Direct,
+            offer_timeout_secs: 30,
+        }
+    }
+}
+
+impl AssignmentSettings {
+    /// Whether decisions make offers.
+    pub fn offers(&self) -> bool {
+        self.mode == AssignmentMode::Offer
+    }
+
+    /// When an offer made at `at` lapses.
+    pub(crate) fn offer_lapses_at(&self, at: Millis) -> Millis {
+        at + secs_to_ms(u64::from(self.offer_timeout_secs))
     }
 }
 
@@ -255,6 +314,13 @@ impl Timers {
     /// When a conversation ended (or cancelled) at `ended` is forgotten.
     pub(crate) fn purge_at(&self, ended: Millis) -> Millis {
         ended + secs_to_ms(self.reply_window_secs) + PURGE_GRACE_MS
+    }
+
+    /// When a conversation given to its agent at `assigned` is reassigned
+    /// if the agent has not replied, with reply-or-reassign on.
+    pub(crate) fn reassign_at(&self, assigned: Millis) -> Option<Millis> {
+        self.reassign_after_secs
+            .map(|s| assigned + secs_to_ms(u64::from(s)))
     }
 
     /// When an order placed at `at` is forgotten (and its record may lapse).
@@ -312,6 +378,8 @@ pub struct RoutingSettings {
     pub presence: PresenceSettings,
     /// Business hours; `None`: always open.
     pub hours: Option<Hours>,
+    /// Direct assignment or offers.
+    pub assignment: AssignmentSettings,
 }
 
 impl Default for RoutingSettings {
@@ -329,6 +397,7 @@ impl Default for RoutingSettings {
             timezone: TzOffset::default(),
             presence: PresenceSettings::default(),
             hours: None,
+            assignment: AssignmentSettings::default(),
         }
     }
 }
@@ -386,6 +455,29 @@ impl RoutingSettings {
                 )));
             }
         }
+        let in_range = |name: &str, v: Option<u32>, range: std::ops::RangeInclusive<u32>| match v {
+            Some(v) if !range.contains(&v) => Err(InvalidInput::new(format!(
+                "{name} must be between {} and {}",
+                range.start(),
+                range.end()
+            ))),
+            _ => Ok(()),
+        };
+        in_range(
+            "timers.reassign_after_secs",
+            self.timers.reassign_after_secs,
+            REASSIGN_AFTER_SECS,
+        )?;
+        in_range(
+            "timers.auto_busy_after_misses",
+            self.timers.auto_busy_after_misses,
+            AUTO_BUSY_AFTER_MISSES,
+        )?;
+        in_range(
+            "assignment.offer_timeout_secs",
+            Some(self.assignment.offer_timeout_secs),
+            OFFER_TIMEOUT_SECS,
+        )?;
         if self.rules.len() > MAX_RULES {
             return Err(InvalidInput::new(format!(
                 "at most {MAX_RULES} rules are allowed"

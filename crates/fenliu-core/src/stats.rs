@@ -31,6 +31,13 @@ pub struct AgentDay {
     /// agent's last status change (see `Shop::online_ms_on`).
     #[serde(default)]
     pub online_ms: i64,
+    /// Conversations the agent did not reply to within
+    /// `timers.reassign_after_secs`.
+    #[serde(default)]
+    pub missed: u32,
+    /// Offers the agent rejected or let lapse.
+    #[serde(default)]
+    pub offers_declined: u32,
 }
 
 impl AgentDay {

@@ -12,8 +12,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use common::*;
 use fenliu_core::hours::{ClockTime, Hours, Weekly};
 use fenliu_core::settings::{
-    OfflineSettings, Overflow, PresenceSettings, Priority, QueueOrder, QueueSettings,
-    RecentContactSettings, Rule, Step, Target, Timers, When,
+    AssignmentMode, AssignmentSettings, OfflineSettings, Overflow, PresenceSettings, Priority,
+    QueueOrder, QueueSettings, RecentContactSettings, Rule, Step, Target, Timers, When,
 };
 use fenliu_core::Strategy as PickStrategy;
 use fenliu_core::{
@@ -105,6 +105,8 @@ enum Op {
     Invite(u16),
     Proactive(u8, u8),
     Order(u8, u8),
+    Accept(u16),
+    Reject(u16),
     Tick(Millis),
 }
 
@@ -220,6 +222,11 @@ fn routing_strategy() -> impl Strategy<Value = RoutingSettings> {
             proptest::option::weighted(0.5, 10u32..3_600),
         ),
         proptest::option::weighted(0.25, hours_strategy()),
+        (
+            proptest::option::weighted(0.35, 10u32..120),
+            proptest::option::weighted(0.35, 1u32..4),
+            proptest::option::weighted(0.4, 5u32..60),
+        ),
     )
         .prop_map(
             |(
@@ -231,6 +238,7 @@ fn routing_strategy() -> impl Strategy<Value = RoutingSettings> {
                 (target, auto_end, reply_window, proactive),
                 (visible, tz, presence),
                 hours,
+                (reassign_after, auto_busy, offer_timeout),
             )| RoutingSettings {
                 strategy: [
                     PickStrategy::LeastSaturation,
@@ -272,6 +280,8 @@ fn routing_strategy() -> impl Strategy<Value = RoutingSettings> {
                     auto_end_secs: auto_end,
                     reply_window_secs: reply_window,
                     proactive_window_secs: proactive,
+                    reassign_after_secs: reassign_after,
+                    auto_busy_after_misses: auto_busy,
                 },
                 leaderboard_visible: visible,
                 timezone: TzOffset::parse(["+08:00", "Z", "-05:00"][usize::from(tz)]).unwrap(),
@@ -279,6 +289,13 @@ fn routing_strategy() -> impl Strategy<Value = RoutingSettings> {
                     timeout_secs: presence,
                 },
                 hours,
+                assignment: match offer_timeout {
+                    Some(t) => AssignmentSettings {
+                        mode: AssignmentMode::Offer,
+                        offer_timeout_secs: t,
+                    },
+                    None => AssignmentSettings::default(),
+                },
             },
         )
 }
@@ -341,6 +358,8 @@ fn op_strategy() -> impl Strategy<Value = Op> {
         3 => (0..AGENTS, 0u8..3).prop_map(|(a, b)| Op::Proactive(a, b)),
         3 => (0u8..6, 0u8..3).prop_map(|(o, b)| Op::Order(o, b)),
         1 => Just(Op::Closing),
+        5 => any::<u16>().prop_map(Op::Accept),
+        2 => any::<u16>().prop_map(Op::Reject),
         5 => prop_oneof![
             4 => (0i64..600).prop_map(|s| s * SEC),
             1 => (0i64..72).prop_map(|h| h * HOUR),
@@ -427,6 +446,8 @@ fn commands(op: &Op, conversations: u64) -> Vec<Option<Command>> {
         Op::Invite(c) => Command::InviteRating(conv(*c)),
         Op::Proactive(a, b) => Command::OpenProactive(agent_name(*a), bid(&format!("b{b}"))),
         Op::Order(o, b) => Command::Order(tag(&format!("o{o}")), bid(&format!("b{b}"))),
+        Op::Accept(c) => Command::Accept(conv(*c)),
+        Op::Reject(c) => Command::Reject(conv(*c)),
     })]
 }
 
@@ -448,6 +469,12 @@ struct Run {
     exempt: HashSet<ConversationId>,
     /// Per agent, load minus exempt load after the previous step.
     base_load: HashMap<AgentId, i64>,
+    /// Offered conversations, and whether the path that offered them may
+    /// exceed max load (kept when the offer is accepted).
+    offered: HashMap<ConversationId, bool>,
+    /// Agents who declined, let lapse or missed each conversation: no
+    /// decision may offer or give it to them again.
+    declined: HashSet<(ConversationId, AgentId)>,
     conversations: u64,
 }
 
@@ -458,6 +485,8 @@ impl Run {
             store: BTreeMap::new(),
             exempt: HashSet::new(),
             base_load: HashMap::new(),
+            offered: HashMap::new(),
+            declined: HashSet::new(),
             conversations: 0,
         }
     }
@@ -498,6 +527,7 @@ impl Run {
             }
             let fx = self.w.take_unsaved();
             self.track_exempt(&fx.events, inquired);
+            self.track_declined(&fx.events)?;
             self.persist(&fx.changed)?;
             self.check()?;
             out.events.extend(fx.events);
@@ -508,18 +538,41 @@ impl Run {
     fn track_exempt(&mut self, events: &[Event], inquired: Option<ConversationId>) {
         let settings = self.w.shop.settings().clone();
         let without_room_ok = !settings.recent_contact.within_max_load || !settings.queue.enabled;
+        let may_exceed = |reason: &Reason, id: &ConversationId| match reason {
+            Reason::NoQueue | Reason::Offline | Reason::Proactive => true,
+            Reason::RecentContact => inquired == Some(*id) && without_room_ok,
+            _ => false,
+        };
         for e in events {
             match e {
+                Event::Offered {
+                    conversation_id,
+                    reason,
+                    ..
+                } => {
+                    let exempt = may_exceed(reason, conversation_id);
+                    self.offered.insert(*conversation_id, exempt);
+                    if exempt {
+                        self.exempt.insert(*conversation_id);
+                    } else {
+                        self.exempt.remove(conversation_id);
+                    }
+                }
+                Event::OfferDeclined {
+                    conversation_id, ..
+                } => {
+                    self.offered.remove(conversation_id);
+                    self.exempt.remove(conversation_id);
+                }
                 Event::Assigned {
                     conversation_id,
                     reason,
                     ..
                 } => {
-                    let from_inquiry = inquired == Some(*conversation_id);
-                    let exempt = match reason {
-                        Reason::NoQueue | Reason::Offline | Reason::Proactive => true,
-                        Reason::RecentContact => from_inquiry && without_room_ok,
-                        _ => false,
+                    // An accepted offer keeps what its offer was.
+                    let exempt = match self.offered.remove(conversation_id) {
+                        Some(exempt) => exempt,
+                        None => may_exceed(reason, conversation_id),
                     };
                     if exempt {
                         self.exempt.insert(*conversation_id);
@@ -540,6 +593,54 @@ impl Run {
                 _ => {}
             }
         }
+    }
+
+    /// Nothing is offered or given by a decision to an agent who declined
+    /// the conversation, let its offer lapse or missed it.
+    fn track_declined(&mut self, events: &[Event]) -> Result<(), TestCaseError> {
+        for e in events {
+            match e {
+                Event::OfferDeclined {
+                    conversation_id,
+                    agent_id,
+                    ..
+                } => {
+                    self.declined.insert((*conversation_id, agent_id.clone()));
+                }
+                Event::Offered {
+                    conversation_id,
+                    agent_id,
+                    ..
+                }
+                | Event::Assigned {
+                    conversation_id,
+                    agent_id,
+                    ..
+                } => {
+                    let pair = (*conversation_id, agent_id.clone());
+                    prop_assert!(
+                        !self.declined.contains(&pair),
+                        "{conversation_id} went to {agent_id}, who declined or missed it"
+                    );
+                }
+                Event::Transferred {
+                    conversation_id,
+                    from_agent_id,
+                    agent_id,
+                    reason,
+                } if *reason == Reason::Reassigned => {
+                    let pair = (*conversation_id, agent_id.clone());
+                    prop_assert!(
+                        !self.declined.contains(&pair),
+                        "{conversation_id} was reassigned to {agent_id}, who declined or missed it"
+                    );
+                    self.declined
+                        .insert((*conversation_id, from_agent_id.clone()));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     /// Writes the changed records into the store, which must then hold
@@ -670,6 +771,7 @@ fn regression_queued_buyer_waits_after_its_recent_agent_writes_again() {
                 auto_end_secs: 60,
                 reply_window_secs: 600,
                 proactive_window_secs: 3600,
+                ..Timers::default()
             },
             leaderboard_visible: false,
             ..RoutingSettings::default()

@@ -349,6 +349,7 @@ mod tests {
             conversation_id: fenliu_core::ConversationId(3),
             from_agent_id: agent("a1"),
             agent_id: agent("a2"),
+            reason: fenliu_core::Reason::Transfer,
         };
 
         let read = decode("1-0".into(), &encode(&moved, 5)).expect("decodes");

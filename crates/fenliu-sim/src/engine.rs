@@ -42,6 +42,9 @@ enum Action {
     BuyerMessage { chat: u32 },
     /// The agent ends the chat.
     AgentEnd { chat: u32 },
+    /// The agent accepts the chat offered to them (offer mode: the
+    /// simulated agents accept every offer at once).
+    Accept { chat: u32 },
 }
 
 /// One visit of a buyer, as this run sees it.
@@ -335,6 +338,12 @@ impl Run<'_> {
                 );
             }
             Action::Arrive { buyer, visit } => self.arrive(buyer, visit, now),
+            Action::Accept { chat } => {
+                let c = &self.chats[chat as usize];
+                if !c.over {
+                    self.command(Command::Accept(c.id), now);
+                }
+            }
             Action::GiveUp { chat } => {
                 let c = &self.chats[chat as usize];
                 if !c.placed && !c.over {
@@ -513,6 +522,23 @@ impl Run<'_> {
                         if let Some(&i) = self.agent_index.get(&a) {
                             self.touched.push(i);
                         }
+                    }
+                }
+                Event::Offered {
+                    conversation_id,
+                    agent_id,
+                    ..
+                } => {
+                    if let Some(&i) = self.agent_index.get(&agent_id) {
+                        self.touched.push(i);
+                    }
+                    if let Some(&chat) = self.chat_of.get(&conversation_id) {
+                        self.schedule(now, Action::Accept { chat });
+                    }
+                }
+                Event::OfferDeclined { agent_id, .. } => {
+                    if let Some(&i) = self.agent_index.get(&agent_id) {
+                        self.touched.push(i);
                     }
                 }
                 Event::Requeued { from_agent_id, .. } => {

@@ -155,6 +155,7 @@ impl Shop {
         rng: &mut R,
     ) -> CoreResult<Reply> {
         let slot = self.slot_or_404(id)?;
+        self.withdraw_offers(slot, false, now, rng);
         let groups: Vec<GroupId> = self
             .agent_at(slot)
             .expect("live")
@@ -198,6 +199,9 @@ impl Shop {
         });
         self.ensure_day(now);
         self.reindex(slot);
+        if status == AgentStatus::Offline {
+            self.withdraw_offers(slot, true, now, rng);
+        }
         // Going online adds capacity; going busy or offline can leave a rule's
         // target set with nobody online, which turns on overflow for the
         // conversations queued behind it. Either way the queue is looked at.

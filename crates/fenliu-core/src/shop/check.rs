@@ -31,6 +31,8 @@ impl Shop {
     /// - A buyer has at most one open (queued or active) conversation, and
     ///   it is the one `open_conversation_of` answers; no other is recorded
     ///   as open.
+    /// - An offered conversation holds one slot of its agent, who has not
+    ///   declined it, and has no queue key nor a running clock.
     /// - Queued conversations have a queue key and a stopped clock; others
     ///   have no key; ended and cancelled ones have an end time; only an
     ///   offline-routed conversation is an offline delivery.
@@ -104,6 +106,27 @@ impl Shop {
                         return Err(format!("{id} is an offline delivery by {}", c.reason));
                     }
                 }
+                ConversationStatus::Offered => {
+                    let agent = c
+                        .agent
+                        .as_ref()
+                        .ok_or(format!("{id} is offered to nobody"))?;
+                    if self.agent(agent).is_none() {
+                        return Err(format!("{id} is offered to a deleted agent"));
+                    }
+                    if c.offer.is_none() || c.queue_key.is_some() || c.clock.is_running() {
+                        return Err(format!(
+                            "{id} is offered without an offer, with a queue key or a clock"
+                        ));
+                    }
+                    if c.excluded.contains(agent) {
+                        return Err(format!("{id} is offered to {agent}, who declined it"));
+                    }
+                    // It holds exactly one slot of its agent's load.
+                    let (n, _, active) = load.entry(agent).or_default();
+                    *n += 1;
+                    active.push(id);
+                }
                 ConversationStatus::Queued => {
                     if c.queue_key.is_none() || c.clock.is_running() {
                         return Err(format!("{id} is queued without a key or with a clock"));
@@ -114,6 +137,9 @@ impl Shop {
                         return Err(format!("{id} is closed with a key or no end time"));
                     }
                 }
+            }
+            if c.offer.is_some() && c.status != ConversationStatus::Offered {
+                return Err(format!("{id} has an offer but is {:?}", c.status));
             }
             if c.status.is_open() {
                 if let Some(other) = open.insert(&c.inquiry.buyer_id, id) {
@@ -213,7 +239,9 @@ impl Shop {
             return None;
         }
         let s = &self.settings;
-        let available = |id: &AgentId| self.agent(id).is_some_and(|a| a.is_available());
+        let available = |id: &AgentId| {
+            !c.excluded.contains(id) && self.agent(id).is_some_and(|a| a.is_available())
+        };
         if s.recent_contact.enabled {
             if let Some(r) = self.recent_agent(&q.buyer_id, now) {
                 if available(r) {

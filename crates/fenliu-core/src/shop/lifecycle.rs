@@ -50,7 +50,7 @@ impl Shop {
             });
         }
         self.ensure_day(now);
-        let routed = self.route(&inquiry, None, now, rng, &mut Memo::default());
+        let routed = self.route(&inquiry, None, Vec::new(), now, rng, &mut Memo::default());
         let max_length = self.settings.queue.max_length;
         let full = |m: &u32| routed.pick.is_none() && self.queue_len() >= *m as usize;
         if let Some(max) = max_length.filter(full) {
@@ -75,7 +75,7 @@ impl Shop {
                         effective: priority,
                     });
                 }
-                self.assign(id, pick.slot, pick.reason, pick.offline, explanation, now);
+                self.give_or_offer(id, pick, explanation, None, false, now);
                 pick.reason
             }
             None => {
@@ -108,7 +108,7 @@ impl Shop {
                 self.buyer_message(id, now);
                 Ok(self.same(id))
             }
-            (Party::Buyer, ConversationStatus::Queued) => {
+            (Party::Buyer, ConversationStatus::Queued | ConversationStatus::Offered) => {
                 self.conv_mut(id).last_buyer_message_at = Some(now);
                 Ok(self.same(id))
             }
@@ -139,6 +139,9 @@ impl Shop {
             (Party::Agent, ConversationStatus::Queued | ConversationStatus::Cancelled) => Err(
                 CoreError::conflict("conversation has no agent: it is queued or cancelled"),
             ),
+            (Party::Agent, ConversationStatus::Offered) => Err(CoreError::conflict(
+                "the conversation is offered: accept it before writing",
+            )),
         }
     }
 
@@ -186,6 +189,8 @@ impl Shop {
             .map(|since| timers.late_at(since));
         let c = self.conv_mut(id);
         c.last_agent_reply_at = Some(now);
+        let first_reply = c.first_reply_at.is_none();
+        c.first_reply_at.get_or_insert(now);
         let buyer = c.inquiry.buyer_id.clone();
         let agent = c.agent.clone().expect("active conversation has an agent");
         if let Some(late_at) = late_at {
@@ -199,6 +204,11 @@ impl Shop {
             }
             if let Some(slot) = self.slot(&agent) {
                 self.clock_stopped(slot);
+            }
+        }
+        if first_reply {
+            if let Some(slot) = self.slot(&agent) {
+                self.reset_misses(slot);
             }
         }
         self.arm_auto_end(id, now);
@@ -217,7 +227,9 @@ impl Shop {
         match c.status {
             ConversationStatus::Active => {}
             ConversationStatus::Ended => return Ok(self.same(id)),
-            ConversationStatus::Queued | ConversationStatus::Cancelled => {
+            ConversationStatus::Queued
+            | ConversationStatus::Offered
+            | ConversationStatus::Cancelled => {
                 return Err(CoreError::conflict(
                     "only an active conversation can be ended; cancel a queued one",
                 ))
@@ -250,32 +262,46 @@ impl Shop {
         });
     }
 
-    /// A queued conversation leaves the queue (a cancelled one answers as
-    /// it is).
-    pub(super) fn cancel(&mut self, id: ConversationId, now: Millis) -> CoreResult<Reply> {
+    /// A queued (or offered) conversation leaves the queue: the buyer left
+    /// (a cancelled one answers as it is).
+    pub(super) fn cancel<R: Rng + ?Sized>(
+        &mut self,
+        id: ConversationId,
+        now: Millis,
+        rng: &mut R,
+    ) -> CoreResult<Reply> {
         let c = self.conversation_or_404(id)?;
-        match c.status {
-            ConversationStatus::Queued => {}
+        let offered = match c.status {
+            ConversationStatus::Queued => false,
+            ConversationStatus::Offered => true,
             ConversationStatus::Cancelled => return Ok(self.same(id)),
             ConversationStatus::Active | ConversationStatus::Ended => {
                 return Err(CoreError::conflict(
-                    "only a queued conversation can be cancelled",
+                    "only a queued or offered conversation can be cancelled",
                 ))
             }
+        };
+        if offered {
+            // The agent's slot is freed; the queue drains into it below.
+            self.release(id);
         }
         let c = self.conv_mut(id);
-        let key = c.queue_key.take().expect("queued conversation has a key");
+        let key = c.queue_key.take();
+        c.offer = None;
         c.status = ConversationStatus::Cancelled;
         c.ended_at = Some(now);
         let buyer = c.inquiry.buyer_id.clone();
         let created = c.created_at;
-        self.close(id, &buyer, Some(key));
+        self.close(id, &buyer, key);
         self.count_cancel(created, now);
         self.arm_purge(id, now);
         self.fx.events.push(Event::Cancelled {
             conversation_id: id,
             buyer_id: buyer,
         });
+        if offered {
+            self.drain(now, rng);
+        }
         Ok(self.same(id))
     }
 
@@ -288,7 +314,9 @@ impl Shop {
             ConversationStatus::Ended => {
                 c.ended_at.is_some_and(|t| timers.reply_window_open(t, now))
             }
-            ConversationStatus::Queued | ConversationStatus::Cancelled => false,
+            ConversationStatus::Queued
+            | ConversationStatus::Offered
+            | ConversationStatus::Cancelled => false,
         }
     }
 
@@ -380,7 +408,7 @@ impl Shop {
         c.assigned_at = Some(now);
         c.assigned_day = Some(today);
         c.explanation = explanation;
-        self.seat(slot, id, &buyer, agent, false, now);
+        self.seat(slot, id, &buyer, agent, false, false, now);
         self.fx.events.push(Event::Assigned {
             conversation_id: id,
             buyer_id: buyer,

@@ -21,6 +21,9 @@
 //! - `lifecycle`: inquiries, messages and the reply clock, ends, cancels,
 //!   ratings and proactive conversations.
 //! - `transfer`: moving an active conversation to another agent or a group.
+//! - `offers`: offers (assignment mode `offer`): accepting, rejecting,
+//!   lapsing, and deciding again without the agents who declined.
+//! - `reassign`: reply or reassign, and agents set busy after misses.
 //! - `orders`: orders, their credit and their expiry.
 //! - `recent`: the buyers' recent agents (最近联系客服) and their expiry.
 //! - `timers`: arming and firing the timers of conversations.
@@ -34,10 +37,12 @@ mod agents;
 mod check;
 mod figures;
 mod lifecycle;
+mod offers;
 mod orders;
 mod persist;
 mod placement;
 mod pools;
+mod reassign;
 mod recent;
 mod routing;
 pub mod service;
@@ -212,11 +217,13 @@ impl Shop {
             Command::Transfer(id, to) => self.transfer(id, &to, now, rng),
             Command::TransferToGroup(id, group) => self.transfer_to_group(id, &group, now, rng),
             Command::End(id, why) => self.end(id, why, now, rng),
-            Command::Cancel(id) => self.cancel(id, now),
+            Command::Cancel(id) => self.cancel(id, now, rng),
             Command::InviteRating(id) => self.invite_rating(id, now),
             Command::Rate(id, stars) => self.rate(id, stars, now),
             Command::OpenProactive(agent, buyer) => self.open_proactive(&agent, buyer, now),
             Command::Order(order, buyer) => self.order(order, buyer, now),
+            Command::Accept(id) => self.accept(id, now),
+            Command::Reject(id) => self.reject(id, now, rng),
         }
     }
 

@@ -68,6 +68,9 @@ impl Shop {
                 explanation: Explanation::new(now, Reason::Queued, strategy),
                 priority,
                 queued_since: None,
+                offer: None,
+                excluded: Vec::new(),
+                first_reply_at: None,
             },
         );
         id
@@ -106,38 +109,65 @@ impl Shop {
         explanation: Explanation,
         now: Millis,
     ) -> (BuyerId, AgentId) {
-        let today = self.today(now);
         let agent_id = self.agent_at(slot).expect("live").id.clone();
+        self.leave_queue(id, now);
         let c = self.conv_mut(id);
-        let queue_key = c.queue_key.take();
-        c.queued_since = None;
-        let priority = c.priority;
-        c.status = ConversationStatus::Active;
-        c.agent = Some(agent_id.clone());
+        c.agent = Some(agent_id);
         c.reason = reason;
         c.offline_delivery = offline;
+        c.explanation = explanation;
+        self.activate(id, slot, false, now)
+    }
+
+    /// A queued conversation leaves the queue to be placed (given or
+    /// offered); its wait ends. Nothing happens to one that is not queued.
+    pub(super) fn leave_queue(&mut self, id: ConversationId, now: Millis) {
+        let c = &self.conversations[&id];
+        if c.queue_key.is_none() {
+            return;
+        }
+        let c = self.conv_mut(id);
+        let key = c.queue_key.take().expect("queued");
+        c.queued_since = None;
+        let (priority, created) = (c.priority, c.created_at);
+        self.d.queue.remove(priority, key);
+        self.count_placement(created, now);
+    }
+
+    /// The conversation, with its agent (in `slot`) set, becomes active:
+    /// its reply clock starts and so do its deadlines. `held`: the agent
+    /// already holds its slot (an accepted offer).
+    pub(super) fn activate(
+        &mut self,
+        id: ConversationId,
+        slot: Slot,
+        held: bool,
+        now: Millis,
+    ) -> (BuyerId, AgentId) {
+        let today = self.today(now);
+        let c = self.conv_mut(id);
+        c.status = ConversationStatus::Active;
         c.assigned_at = Some(now);
         c.assigned_day = Some(today);
+        c.first_reply_at = None;
         c.clock = ReplyClock {
             running_since: Some(now),
             ever_ran: true,
             late: false,
         };
-        c.explanation = explanation;
         let buyer = c.inquiry.buyer_id.clone();
-        if let Some(key) = queue_key {
-            self.d.queue.remove(priority, key);
-            let created = self.conversations[&id].created_at;
-            self.count_placement(created, now);
-        }
+        let agent_id = c.agent.clone().expect("an agent was set");
         self.arm_late(id, now);
-        self.seat(slot, id, &buyer, &agent_id, true, now);
+        self.arm_reassign(id, now);
+        self.seat(slot, id, &buyer, &agent_id, true, held, now);
         (buyer, agent_id)
     }
 
     /// What every conversation given to an agent does besides its own record:
-    /// the agent's load (and unreplied count, if `clocked`), the day's
-    /// figures, the buyer's last conversation and recent agent.
+    /// the agent's load (unless `held` already by an offer) and unreplied
+    /// count (if `clocked`), the day's figures, the buyer's last
+    /// conversation and recent agent.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn seat(
         &mut self,
         slot: Slot,
@@ -145,20 +175,37 @@ impl Shop {
         buyer: &BuyerId,
         agent: &AgentId,
         clocked: bool,
+        held: bool,
         now: Millis,
     ) {
         let today = self.today(now);
-        self.take_on(slot, id, today, clocked);
+        self.take_on(slot, (!held).then_some(id), today, clocked);
         self.count_reception(today, agent, buyer, clocked);
         self.d.last_by_buyer.insert(buyer.clone(), id);
         self.refresh_recent(buyer, agent, now);
     }
 
-    /// One more conversation, `id`, for the agent in `slot`.
-    fn take_on(&mut self, slot: Slot, id: ConversationId, today: Day, clock_running: bool) {
+    /// The agent in `slot` holds a slot for `id`, offered to them.
+    pub(super) fn hold(&mut self, slot: Slot, id: ConversationId) {
         self.active_of_slot(slot).push(id);
+        self.agent_mut(slot).load += 1;
+        self.reindex(slot);
+    }
+
+    /// One more conversation for the agent in `slot`: `new` takes a slot of
+    /// its load (one held by an offer does not).
+    fn take_on(
+        &mut self,
+        slot: Slot,
+        new: Option<ConversationId>,
+        today: Day,
+        clock_running: bool,
+    ) {
+        if let Some(id) = new {
+            self.active_of_slot(slot).push(id);
+        }
         let agent = self.agent_mut(slot);
-        agent.load += 1;
+        agent.load += u32::from(new.is_some());
         if agent.assigned_day != today {
             agent.assigned_day = today;
             agent.assigned_count = 0;
@@ -248,20 +295,13 @@ impl Shop {
         &mut self,
         id: ConversationId,
         at_front: bool,
-        mut explanation: Explanation,
+        explanation: Explanation,
         now: Millis,
     ) {
         let fifo = self.settings.queue.order == QueueOrder::Fifo;
         let priority = self.conversations[&id].priority;
-        let meta = self.meta_mut();
         let front = at_front && fifo;
-        let key = if front {
-            meta.queue_front -= 1;
-            meta.queue_front
-        } else {
-            meta.queue_back += 1;
-            meta.queue_back
-        };
+        let key = self.next_queue_key(front);
         let entry = Entry {
             key,
             since: now,
@@ -272,6 +312,44 @@ impl Shop {
         } else {
             self.d.queue.push_back(priority, entry)
         };
+        self.queued(id, entry, explanation, now);
+    }
+
+    /// A new key at the back of the queue (or, `front`, at its front).
+    pub(super) fn next_queue_key(&mut self, front: bool) -> i64 {
+        let meta = self.meta_mut();
+        if front {
+            meta.queue_front -= 1;
+            meta.queue_front
+        } else {
+            meta.queue_back += 1;
+            meta.queue_back
+        }
+    }
+
+    /// Puts a conversation nobody took back in the queue at the place
+    /// (key, and since when it waits) it had, and announces its position.
+    pub(super) fn enqueue_at(
+        &mut self,
+        id: ConversationId,
+        (key, since): (i64, Millis),
+        explanation: Explanation,
+        now: Millis,
+    ) {
+        let priority = self.conversations[&id].priority;
+        let entry = self.d.queue.put_back(priority, Entry { key, since, id });
+        self.queued(id, entry, explanation, now);
+    }
+
+    /// The conversation of `entry`, just put in the queue, is queued.
+    fn queued(
+        &mut self,
+        id: ConversationId,
+        entry: Entry,
+        mut explanation: Explanation,
+        now: Millis,
+    ) {
+        let (key, priority) = (entry.key, self.conversations[&id].priority);
         let order = self.queue_order(now);
         let place = order.place(priority, key, entry.since);
         let position = self.d.queue.position(place, &order) as u32;
@@ -417,12 +495,13 @@ impl Shop {
         let c = &self.conversations[&id];
         let (inquiry, since) = (c.inquiry.clone(), c.queued_since.unwrap_or(c.created_at));
         let (priority, key) = (c.priority, c.queue_key.unwrap_or_default());
-        let routed = self.route(&inquiry, Some(since), now, rng, memo);
+        let excluded = self.excluded_slots(c);
+        let routed = self.route(&inquiry, Some(since), excluded, now, rng, memo);
         if let Some(pick) = routed.pick {
             let mut explanation = self.explain_routed(&routed, now);
             let place = self.queue_order(now).place(priority, key, since);
             explanation.priority = self.shown_priority(priority, place);
-            self.assign(id, pick.slot, pick.reason, false, explanation, now);
+            self.give_or_offer(id, pick, explanation, Some((key, since)), true, now);
         }
     }
 
@@ -499,7 +578,7 @@ impl Shop {
                     }
                     self.d.open_by_buyer.insert(buyer.clone(), c.id);
                 }
-                ConversationStatus::Active => {
+                ConversationStatus::Active | ConversationStatus::Offered => {
                     self.d.open_by_buyer.insert(buyer.clone(), c.id);
                     if let Some(slot) = c.agent.as_ref().and_then(|a| self.slot(a)) {
                         self.d.active_by_slot[slot as usize].push(c.id);

@@ -15,6 +15,7 @@ use rand::Rng;
 use super::pools::TargetSet;
 use super::Shop;
 use crate::agent::{Agent, AgentStatus, Saturation};
+use crate::conversation::Conversation;
 use crate::explain::{
     Considered, Explanation, Reason, RecentContactCheck, Unlisted, Verdict, EXPLAIN_LIST_LIMIT,
     EXPLAIN_TIE_LIMIT,
@@ -69,14 +70,19 @@ pub(super) struct Routed {
     pub(super) source: Source,
     /// The shop was closed (business hours).
     pub(super) closed: bool,
+    /// Agents the conversation must not go to (they declined it or missed
+    /// it), by slot.
+    pub(super) excluded: Vec<Slot>,
 }
 
 impl Shop {
-    /// Decides where an inquiry goes.
+    /// Decides where an inquiry goes, never to an agent of `excluded`
+    /// (those who declined it or missed it).
     pub(super) fn route<R: Rng + ?Sized>(
         &self,
         inquiry: &Inquiry,
         queued: Option<Millis>,
+        excluded: Vec<Slot>,
         now: Millis,
         rng: &mut R,
         memo: &mut Memo,
@@ -91,6 +97,7 @@ impl Shop {
             overflowed: false,
             source: Source::Shop,
             closed: false,
+            excluded,
         };
 
         // Business hours: while closed, nobody online takes a new inquiry:
@@ -116,6 +123,7 @@ impl Shop {
                 // unless `within_max_load` holds in a mode that queues.
                 let needs_room = requeue || (s.recent_contact.within_max_load && s.queue.enabled);
                 let verdict = match a.status {
+                    _ if routed.excluded.contains(&slot) => Verdict::Declined,
                     AgentStatus::Online if needs_room && a.load >= a.max_load.get() => {
                         Verdict::Saturated
                     }
@@ -177,7 +185,7 @@ impl Shop {
         }
 
         // 6. Pick among the available agents of the target set.
-        if let Some(slot) = self.pick_available(&routed.source, now, rng) {
+        if let Some(slot) = self.pick_available(&routed.source, &routed.excluded, now, rng) {
             if reason == Reason::Rule && routed.steps > 0 {
                 let own = self.rule_source(routed.rule.expect("a rule"), 0);
                 if !self.in_source(&own, slot) {
@@ -194,7 +202,7 @@ impl Shop {
 
         // 7. Nobody available: no-queue mode assigns beyond max load.
         if !requeue && !s.queue.enabled {
-            if let Some(slot) = self.pick_lowest_online(&routed.source, rng) {
+            if let Some(slot) = self.pick_lowest_online(&routed.source, &routed.excluded, rng) {
                 routed.pick = Some(Pick {
                     slot,
                     reason: Reason::NoQueue,
@@ -203,14 +211,16 @@ impl Shop {
                 return routed;
             }
         }
-        if requeue {
+        // A conversation that excludes agents says nothing of the others.
+        if requeue && routed.excluded.is_empty() {
             memo.blocked.insert(class);
         }
         routed
     }
 
     /// Step 5, offline routing: the least-loaded of the offline-routing
-    /// agents, whatever their status and load; `None` when the shop has none.
+    /// agents (but those excluded), whatever their status and load; `None`
+    /// when the shop has none.
     fn offline_routing<R: Rng + ?Sized>(&self, mut routed: Routed, rng: &mut R) -> Option<Routed> {
         let slots = Shop::dedup(
             self.settings
@@ -218,6 +228,7 @@ impl Shop {
                 .agents
                 .iter()
                 .filter_map(|a| self.slot(a))
+                .filter(|s| !routed.excluded.contains(s))
                 .collect(),
         );
         let least = slots
@@ -236,6 +247,51 @@ impl Shop {
         });
         routed.source = Source::Offline(slots);
         Some(routed)
+    }
+
+    /// Decides where an active conversation is reassigned (its agent did not
+    /// reply in time): an available agent of its target set, as its last
+    /// decision had it (its rule's, widened by the escalation steps reached
+    /// then; every agent without a rule, or by overflow), but for the agents
+    /// of `excluded`. Recent contact is not asked: the recent agent is most
+    /// often the one who missed it.
+    pub(super) fn route_reassign<R: Rng + ?Sized>(
+        &self,
+        c: &Conversation,
+        excluded: Vec<Slot>,
+        now: Millis,
+        rng: &mut R,
+    ) -> Routed {
+        let mut routed = Routed {
+            pick: None,
+            recent: RecentContactCheck::Disabled,
+            rule: self.first_matching_rule(&c.inquiry),
+            steps: 0,
+            overflowed: false,
+            source: Source::Shop,
+            closed: false,
+            excluded,
+        };
+        if let Some(i) = routed.rule {
+            let steps = usize::from(c.explanation.steps_reached);
+            routed.steps = steps.min(self.settings.rules[i].to.escalate.len());
+            routed.source = self.rule_source(i, routed.steps);
+        }
+        if self.online_in(&routed.source) == 0
+            && self.settings.overflow == Overflow::AnyOnline
+            && !matches!(routed.source, Source::Shop)
+        {
+            routed.source = Source::Shop;
+            routed.overflowed = true;
+        }
+        routed.pick = self
+            .pick_available(&routed.source, &routed.excluded, now, rng)
+            .map(|slot| Pick {
+                slot,
+                reason: Reason::Reassigned,
+                offline: false,
+            });
+        routed
     }
 
     fn rule_source(&self, i: usize, steps: usize) -> Source {
@@ -277,9 +333,12 @@ impl Shop {
         }
     }
 
-    fn pick_available<R: Rng + ?Sized>(
+    /// Picks by the strategy among the available agents of `source`, but
+    /// for those of `excluded`.
+    pub(super) fn pick_available<R: Rng + ?Sized>(
         &self,
         source: &Source,
+        excluded: &[Slot],
         now: Millis,
         rng: &mut R,
     ) -> Option<Slot> {
@@ -289,9 +348,22 @@ impl Shop {
                 Source::Offline(s) => s,
                 _ => &[],
             };
-            return self.scan_pick(slots.iter().copied(), now, rng);
+            let kept = slots.iter().copied().filter(|s| !excluded.contains(s));
+            return self.scan_pick(kept, now, rng);
         };
         let pool = pool?;
+        if !excluded.is_empty() {
+            // The indexes cannot leave agents out: the available agents (the
+            // online ones below saturation 1) are looked at one by one. Only
+            // a conversation that was declined or missed pays this.
+            let available = pool
+                .online
+                .iter()
+                .take_while(|(sat, _)| sat.load < sat.max)
+                .flat_map(|(_, bucket)| bucket.iter().copied())
+                .filter(|s| !excluded.contains(s));
+            return self.scan_pick(available, now, rng);
+        }
         match (strategy, &pool.even, &pool.weights) {
             // Online time grows with the clock, so no index keeps this order:
             // the available agents (the online ones below saturation 1, the
@@ -377,8 +449,23 @@ impl Shop {
         weighted.last().map(|(s, _)| *s)
     }
 
-    fn pick_lowest_online<R: Rng + ?Sized>(&self, source: &Source, rng: &mut R) -> Option<Slot> {
+    fn pick_lowest_online<R: Rng + ?Sized>(
+        &self,
+        source: &Source,
+        excluded: &[Slot],
+        rng: &mut R,
+    ) -> Option<Slot> {
         match self.pool_of(source) {
+            Some(pool) if !excluded.is_empty() => {
+                let online: Vec<(Slot, &Agent)> = pool?
+                    .online
+                    .iter()
+                    .flat_map(|(_, bucket)| bucket.iter().copied())
+                    .filter(|s| !excluded.contains(s))
+                    .filter_map(|s| self.agent_at(s).map(|a| (s, a)))
+                    .collect();
+                random_min_by_key(&online, rng, |a| a.saturation())
+            }
             Some(pool) => {
                 let (_, bucket) = pool?.online.first()?;
                 Some(bucket[rng.random_range(0..bucket.len())])
@@ -387,7 +474,7 @@ impl Shop {
                 let online: Vec<(Slot, &Agent)> = self
                     .scanned(source)
                     .into_iter()
-                    .filter(|(_, a)| a.status == AgentStatus::Online)
+                    .filter(|(s, a)| a.status == AgentStatus::Online && !excluded.contains(s))
                     .collect();
                 random_min_by_key(&online, rng, |a| a.saturation())
             }
@@ -437,6 +524,8 @@ impl Shop {
         let verdict_of = |slot: Slot, a: &Agent| -> Verdict {
             if Some(slot) == picked {
                 Verdict::Picked
+            } else if routed.excluded.contains(&slot) {
+                Verdict::Declined
             } else if matches!(routed.source, Source::Offline(_)) && in_target(slot) {
                 Verdict::MoreLoaded
             } else if !in_target(slot) {

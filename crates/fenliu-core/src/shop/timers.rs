@@ -92,9 +92,15 @@ impl Shop {
     pub(super) fn fire_timers<R: Rng + ?Sized>(&mut self, now: Millis, rng: &mut R) {
         let mut capacity_freed = false;
         let mut escalated = Vec::new();
+        // Offers that lapse and conversations that move on, in the order
+        // they were due. Like escalations, they are decided at `now`, so
+        // that what they arm (a new offer, a new agent's deadline) is due
+        // after it: a shop restored and ticked at `now` does the same.
+        let mut deciding = Vec::new();
         while let Some((at, timer)) = self.d.timers.pop_due(now) {
             match timer {
                 Timer::Escalate(id) => escalated.push(id),
+                Timer::OfferLapses(_) | Timer::Reassign(_) => deciding.push(timer),
                 _ => capacity_freed |= self.fire(at, timer),
             }
         }
@@ -112,6 +118,13 @@ impl Shop {
         }
         for id in escalated {
             self.fire_escalation(id, now, rng);
+        }
+        for timer in deciding {
+            match timer {
+                Timer::OfferLapses(id) => self.fire_offer_lapse(id, now, rng),
+                Timer::Reassign(id) => self.fire_reassign(id, now, rng),
+                _ => {}
+            }
         }
     }
 
@@ -136,7 +149,7 @@ impl Shop {
     /// Fires one timer, if it still applies; true when it freed an agent's slot.
     fn fire(&mut self, at: Millis, timer: Timer) -> bool {
         match timer {
-            Timer::Escalate(_) => false,
+            Timer::Escalate(_) | Timer::OfferLapses(_) | Timer::Reassign(_) => false,
             Timer::Opens => {
                 self.d.opening = None;
                 true
@@ -214,7 +227,12 @@ impl Shop {
         let armed: Vec<(Millis, Timer)> = self
             .conversations
             .values()
-            .flat_map(|c| [self.timer_of(c), self.escalation_of(c, now, true)])
+            .flat_map(|c| {
+                let reassign = self
+                    .reassign_deadline(c.id)
+                    .map(|at| (at, Timer::Reassign(c.id)));
+                [self.timer_of(c), self.escalation_of(c, now, true), reassign]
+            })
             .flatten()
             .collect();
         self.d.timers.rebuild(armed);
@@ -230,6 +248,10 @@ impl Shop {
         let timers = &self.settings.timers;
         match c.status {
             ConversationStatus::Queued => None,
+            ConversationStatus::Offered => c
+                .offer
+                .as_ref()
+                .map(|o| (o.until, Timer::OfferLapses(c.id))),
             ConversationStatus::Active => match (c.clock.running_since, c.last_agent_reply_at) {
                 (Some(_), _) if c.clock.late => None,
                 (Some(s), _) => Some((timers.late_at(s), Timer::Late(c.id))),

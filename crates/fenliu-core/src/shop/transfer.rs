@@ -126,6 +126,7 @@ impl Shop {
             conversation_id: id,
             from_agent_id: from,
             agent_id: to,
+            reason: Reason::Transfer,
         });
         self.drain(now, rng);
         self.same(id)

@@ -217,6 +217,9 @@ pub(crate) mod shapes {
                 explanation,
                 priority: Default::default(),
                 queued_since: None,
+                offer: None,
+                excluded: Vec::new(),
+                first_reply_at: None,
             }
         }
     }
@@ -450,6 +453,7 @@ pub(crate) mod v3 {
                     auto_end_secs: s.timers.auto_end_secs,
                     reply_window_secs: s.timers.reply_window_secs,
                     proactive_window_secs: s.timers.proactive_window_secs,
+                    ..now::Timers::default()
                 },
                 leaderboard_visible: s.leaderboard_visible,
                 timezone: s.timezone,
