@@ -54,8 +54,8 @@ pub mod stats;
 pub mod time;
 
 pub use agent::{Agent, AgentStatus, MaxLoad, Saturation, Weight};
-pub use conversation::{Conversation, ConversationStatus, EndReason};
-pub use effects::{Command, Effects, Event, Party, Reply, StatusCause};
+pub use conversation::{Conversation, ConversationStatus, EndReason, Offer};
+pub use effects::{Command, DeclineCause, Effects, Event, Party, Reply, StatusCause};
 pub use error::{CoreError, CoreResult, InvalidInput};
 pub use explain::{Explanation, Reason, Verdict};
 pub use ids::{AgentId, BuyerId, ConversationId, GroupId, ShopId, Tag};
