@@ -4,6 +4,7 @@
 mod helpers;
 
 mod agents;
+mod availability;
 mod bad_inputs;
 mod concurrency;
 mod contract;

@@ -302,6 +302,26 @@ async fn each_role_is_refused_what_the_table_does_not_grant_and_nothing_changes(
             call(Method::POST, conv("/end"), None),
         ),
         (
+            "admin accepts an offer",
+            admin,
+            call(Method::POST, conv("/accept"), None),
+        ),
+        (
+            "agent accepts another's offer",
+            a2,
+            call(Method::POST, conv("/accept"), None),
+        ),
+        (
+            "supervisor rejects an offer",
+            sup,
+            call(Method::POST, conv("/reject"), None),
+        ),
+        (
+            "agent rejects another's offer",
+            a2,
+            call(Method::POST, conv("/reject"), None),
+        ),
+        (
             "admin cancels",
             admin,
             call(Method::POST, conv("/cancel"), None),

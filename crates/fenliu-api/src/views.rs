@@ -108,7 +108,7 @@ pub struct InquiryView {
     conversation_id: ConversationId,
     #[schema(value_type = schema::ConversationStatus)]
     status: ConversationStatus,
-    /// While active.
+    /// While active, or offered to it.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = schema::AgentId)]
     agent_id: Option<AgentId>,
@@ -116,6 +116,10 @@ pub struct InquiryView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, minimum = 1)]
     position: Option<u32>,
+    /// While offered to its agent: when the offer lapses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = schema::Timestamp, nullable = false)]
+    offer_expires_at: Option<String>,
     /// While queued, when the shop can tell: how long it is expected to
     /// wait still (an estimate; see docs/routing.md).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -150,8 +154,14 @@ impl InquiryView {
         Self {
             conversation_id: c.id,
             status: c.status,
-            agent_id: c.agent.filter(|_| c.status == ConversationStatus::Active),
+            agent_id: c.agent.filter(|_| {
+                matches!(
+                    c.status,
+                    ConversationStatus::Active | ConversationStatus::Offered
+                )
+            }),
             position: c.position,
+            offer_expires_at: c.offer_expires_at.map(rfc3339),
             estimated_wait_secs: estimate_secs(c.estimated_wait_ms),
             priority: shown_priority(c.priority),
             opens_at: c.opens_at.map(rfc3339),
@@ -193,6 +203,10 @@ pub struct ConversationView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = schema::Timestamp, nullable = false)]
     opens_at: Option<String>,
+    /// While offered to its agent: when the offer lapses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = schema::Timestamp, nullable = false)]
+    offer_expires_at: Option<String>,
     #[schema(value_type = schema::Entry)]
     entry: Entry,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -244,6 +258,7 @@ impl From<Summary> for ConversationView {
             estimated_wait_secs: estimate_secs(c.estimated_wait_ms),
             priority: shown_priority(c.priority),
             opens_at: c.opens_at.map(rfc3339),
+            offer_expires_at: c.offer_expires_at.map(rfc3339),
             entry: q.entry,
             question: q.question,
             order_state: q.order_state,
@@ -476,6 +491,11 @@ pub struct RankRowView {
     /// Satisfied ratings ÷ ratings, or `null`.
     #[schema(required, minimum = 0, maximum = 1)]
     satisfaction_rate: Option<f64>,
+    /// Conversations missed today: not replied to within
+    /// `timers.reassign_after_secs`.
+    missed: u32,
+    /// Offers rejected or let lapse today.
+    offers_declined: u32,
     /// Ties share a rank; `null` when unranked.
     #[schema(required, minimum = 1)]
     rank: Option<u32>,
@@ -492,6 +512,8 @@ impl From<RankRow> for RankRowView {
             sessions,
             reply_rate_3m,
             satisfaction_rate,
+            missed,
+            offers_declined,
             rank,
             rank_change,
         } = row;
@@ -501,6 +523,8 @@ impl From<RankRow> for RankRowView {
             sessions,
             reply_rate_3m,
             satisfaction_rate,
+            missed,
+            offers_declined,
             rank,
             rank_change,
         }

@@ -170,8 +170,8 @@ pub enum Event {
         agent_id: AgentId,
         /// Why it went to them.
         reason: Reason,
-        /// When the offer lapses (milliseconds since the epoch).
-        expires_at: crate::time::Millis,
+        /// Seconds from the event until the offer lapses.
+        timeout_secs: u32,
     },
     /// An agent declined an offer, or let it lapse.
     OfferDeclined {

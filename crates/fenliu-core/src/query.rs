@@ -136,6 +136,8 @@ pub struct Summary {
     pub priority: Priority,
     /// While queued and the shop is closed: its next opening.
     pub opens_at: Option<Millis>,
+    /// While offered: when the offer lapses.
+    pub offer_expires_at: Option<Millis>,
     /// Why it went where it is.
     pub reason: Reason,
     /// Given to an offline-routing agent.
@@ -172,6 +174,7 @@ impl Summary {
             estimated_wait_ms: position.and_then(|p| shop.estimated_wait_ms(p, now)),
             priority: c.priority,
             opens_at: position.and_then(|_| shop.settings().opens_at(now)),
+            offer_expires_at: c.offer.as_ref().map(|o| o.until),
             // A queued conversation of a closed shop waits for the opening.
             reason: match position {
                 Some(_) if !shop.settings().is_open(now) => Reason::Closed,

@@ -188,6 +188,10 @@ pub struct RankRow {
     pub reply_rate_3m: Option<f64>,
     /// Satisfaction rate, or null without a rating.
     pub satisfaction_rate: Option<f64>,
+    /// Conversations missed today (reply or reassign).
+    pub missed: u32,
+    /// Offers rejected or let lapse today.
+    pub offers_declined: u32,
     /// 1-based rank (ties share a rank), or null when the agent received
     /// nobody today or the metric has no value.
     pub rank: Option<u32>,
@@ -294,6 +298,8 @@ pub(crate) fn rank<'a>(
             sessions: now_figs[i].sessions,
             reply_rate_3m: now_figs[i].reply_rate(),
             satisfaction_rate: now_figs[i].satisfaction(),
+            missed: now_figs[i].missed,
+            offers_declined: now_figs[i].offers_declined,
             rank: now_ranks[i],
             rank_change: match (then_ranks[i], now_ranks[i]) {
                 (Some(y), Some(t)) => Some(i64::from(y) - i64::from(t)),

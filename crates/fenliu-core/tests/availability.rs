@@ -240,8 +240,13 @@ fn in_offer_mode_a_decision_offers_and_the_agent_holds_one_slot() {
     assert_eq!(q.reason, Reason::Default);
     assert_eq!(offered_to(&w, q.id), "a");
     assert_eq!((w.load("a"), w.unreplied("a")), (1, 0));
-    assert!(w.fx.events.iter().any(|e| matches!(e,
-        Event::Offered { expires_at, .. } if *expires_at == w.now + 30 * SEC)));
+    assert!(w.fx.events.iter().any(|e| matches!(
+        e,
+        Event::Offered {
+            timeout_secs: 30,
+            ..
+        }
+    )));
     assert!(!w
         .fx
         .events

@@ -384,7 +384,58 @@ pub async fn end(node: Data<Node>, access: Access<ConversationPath>) -> ApiResul
     )
 }
 
-/// A queued conversation leaves the queue
+/// Accept the conversation offered to you
+///
+/// With `assignment.mode: offer`, the agent a decision picked is offered
+/// the conversation (`status: offered`) and holds a slot for it; accepting
+/// makes it `active` and starts its reply clock. Accepting an accepted
+/// conversation answers it unchanged; any other state is 409.
+#[utoipa::path(
+    tag = "conversations",
+    params(ConversationPath),
+    security(("bearer" = ["owner", "service"])),
+    responses((status = OK, body = ConversationView)),
+)]
+#[post("/conversations/{id}/accept")]
+pub async fn accept(node: Data<Node>, access: Access<ConversationPath>) -> ApiResult<HttpResponse> {
+    let id = access.path.id;
+    answer(
+        node.guarded(
+            &access.path.shop,
+            access.guard(id),
+            Command::Accept(id),
+            Replied,
+        )
+        .await??,
+    )
+}
+
+/// Reject the conversation offered to you
+///
+/// The conversation is decided again at once, never again for an agent who
+/// rejected it or let its offer lapse; with nobody left it waits in the
+/// queue at the place it first had. 409 unless it is offered.
+#[utoipa::path(
+    tag = "conversations",
+    params(ConversationPath),
+    security(("bearer" = ["owner", "service"])),
+    responses((status = OK, body = ConversationView)),
+)]
+#[post("/conversations/{id}/reject")]
+pub async fn reject(node: Data<Node>, access: Access<ConversationPath>) -> ApiResult<HttpResponse> {
+    let id = access.path.id;
+    answer(
+        node.guarded(
+            &access.path.shop,
+            access.guard(id),
+            Command::Reject(id),
+            Replied,
+        )
+        .await??,
+    )
+}
+
+/// A queued (or offered) conversation leaves the queue
 ///
 /// Cancelling a cancelled conversation answers it unchanged.
 #[utoipa::path(

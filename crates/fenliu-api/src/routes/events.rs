@@ -64,7 +64,8 @@ pub struct SseEvent {
     #[schema(value_type = Option<schema::EventId>, nullable = false)]
     id: Option<String>,
     /// `conversation.assigned`, `conversation.queued`,
-    /// `conversation.transferred`, `conversation.ended`,
+    /// `conversation.transferred`, `conversation.offered`,
+    /// `conversation.offer_declined`, `conversation.ended`,
     /// `conversation.requeued`, `conversation.cancelled`, `agent.status`, or
     /// `stream.gap`.
     event: String,

@@ -42,6 +42,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(c::message)
                 .service(c::transfer)
                 .service(c::end)
+                .service(c::accept)
+                .service(c::reject)
                 .service(c::cancel)
                 .service(c::rating_invite)
                 .service(c::rate)

@@ -79,7 +79,7 @@ impl Shop {
             buyer_id: buyer,
             agent_id,
             reason: pick.reason,
-            expires_at: until,
+            timeout_secs: self.settings.assignment.offer_timeout_secs,
         });
     }
 
