@@ -8,6 +8,7 @@ use fenliu_suite::{Answer, ShopFixture};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
+mod availability;
 mod routing_v2;
 
 const TTL_MS: u64 = 1_500;
