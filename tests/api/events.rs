@@ -625,3 +625,32 @@ async fn an_id_the_shops_stream_never_reached_gets_a_notice_then_every_kept_even
         ]
     );
 }
+
+#[tokio::test]
+async fn offers_are_published_as_offered_declined_then_assigned() {
+    // Arrange
+    let t = TestShop::start("shop");
+    t.online_agents(&["a1", "a2"]).await;
+    t.routing(json!({"assignment": {"mode": "offer", "offer_timeout_secs": 30}}))
+        .await;
+    let mut events = Stream::open(&t, &t.s.service).await;
+
+    // Act: the first agent offered rejects; the second accepts.
+    let c = cid(&t.inquire("b1").await);
+    let first = events.next_named("conversation.offered").await;
+    assert_eq!(t.act(&c, "reject", json!({})).await.status, 200);
+    let declined = events.next_named("conversation.offer_declined").await;
+    let second = events.next_named("conversation.offered").await;
+    assert_eq!(t.act(&c, "accept", json!({})).await.status, 200);
+    let assigned = events.next_named("conversation.assigned").await;
+
+    // Assert
+    assert_eq!(first.data["conversation_id"], json!(c));
+    assert_eq!(first.data["timeout_secs"], 30);
+    assert_eq!(
+        (&declined.data["agent_id"], &declined.data["cause"]),
+        (&first.data["agent_id"], &json!("rejected"))
+    );
+    assert_ne!(second.data["agent_id"], first.data["agent_id"]);
+    assert_eq!(assigned.data["agent_id"], second.data["agent_id"]);
+}

@@ -288,11 +288,13 @@ mod tests {
                     .map(move |m| (m.to_string(), p.clone()))
             })
             .collect();
-        // 25 rows of the spec's table, `stats` (section 8), `move`, an
-        // agent's conversations, its heartbeat, healthz, readyz, metrics and
-        // this document.
-        assert_eq!(ops.len(), 33, "{ops:?}");
+        // 25 rows of the spec's table, `stats` (section 8), `accept` and
+        // `reject` (section 9), `move`, an agent's conversations, its
+        // heartbeat, healthz, readyz, metrics and this document.
+        assert_eq!(ops.len(), 35, "{ops:?}");
         assert!(paths.contains_key("/v1/shops/{shop}/stats"));
+        assert!(paths.contains_key("/v1/shops/{shop}/conversations/{id}/accept"));
+        assert!(paths.contains_key("/v1/shops/{shop}/conversations/{id}/reject"));
         assert!(paths.contains_key("/v1/shops/{shop}/agents/{agent}/heartbeat"));
         assert!(paths.contains_key("/v1/shops/{shop}/agents/{agent}/conversations"));
         let mut ids: Vec<&str> = paths
