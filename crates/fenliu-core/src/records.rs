@@ -204,6 +204,10 @@ impl<'a> IntoIterator for &'a Changed {
 }
 
 /// One stored record.
+// Settings are the largest variant, and the rarest: a record lives only
+// while it is encoded or restored, so its size costs nothing that boxing
+// them would save.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Record {
     /// Counters.

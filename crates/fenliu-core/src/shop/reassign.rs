@@ -48,7 +48,7 @@ impl Shop {
         at: Millis,
         rng: &mut R,
     ) {
-        if !self.reassign_deadline(id).is_some_and(|due| due <= at) {
+        if self.reassign_deadline(id).is_none_or(|due| due > at) {
             return;
         }
         self.ensure_day(at);
