@@ -32,7 +32,8 @@ async fn routing_settings_default_to_the_documented_values() {
             "timers": {"reply_target_secs": 180, "auto_end_secs": 900,
                        "reply_window_secs": 259200, "proactive_window_secs": 2592000},
             "leaderboard_visible": true,
-            "timezone": "+08:00"
+            "timezone": "+08:00",
+            "assignment": {"mode": "direct", "offer_timeout_secs": 30}
         })
     );
 }
