@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::agent::{AgentStatus, MaxLoad, Weight};
 use crate::conversation::EndReason;
+use crate::daylog::Fact;
 use crate::explain::Reason;
 use crate::ids::{AgentId, BuyerId, ConversationId, GroupId, Tag};
 use crate::inquiry::Inquiry;
@@ -292,11 +293,13 @@ pub struct Effects {
     pub events: Vec<Event>,
     /// Records whose stored value changed (present: write it; absent: delete it).
     pub changed: Changed,
+    /// The day's log of this step, when the shop keeps one.
+    pub facts: Vec<Fact>,
 }
 
 impl Effects {
     /// Nothing happened.
     pub fn is_empty(&self) -> bool {
-        self.events.is_empty() && self.changed.is_empty()
+        self.events.is_empty() && self.changed.is_empty() && self.facts.is_empty()
     }
 }

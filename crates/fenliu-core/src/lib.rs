@@ -16,6 +16,7 @@
 //!   [`conversation`], [`time`]: validated domain types, parsed once at the
 //!   boundary.
 //! - [`effects`]: commands in; replies, events and changed records out.
+//! - [`daylog`]: the day's record of inputs and outcomes (the export).
 //! - [`explain`]: how each decision was reached, agent by agent, and why.
 //! - [`records`]: the stored form of a shop, one record per object.
 //! - [`stats`]: daily figures and the ranking over them (section 4).
@@ -36,6 +37,7 @@
 
 pub mod agent;
 pub mod conversation;
+pub mod daylog;
 mod deadlines;
 pub mod effects;
 pub mod error;

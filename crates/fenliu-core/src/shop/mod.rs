@@ -24,6 +24,7 @@
 //! - `offers`: offers (assignment mode `offer`): accepting, rejecting,
 //!   lapsing, and deciding again without the agents who declined.
 //! - `reassign`: reply or reassign, and agents set busy after misses.
+//! - `daylog`: the day's log of inputs and outcomes, when kept.
 //! - `orders`: orders, their credit and their expiry.
 //! - `recent`: the buyers' recent agents (最近联系客服) and their expiry.
 //! - `timers`: arming and firing the timers of conversations.
@@ -35,6 +36,7 @@
 
 mod agents;
 mod check;
+mod daylog;
 mod figures;
 mod lifecycle;
 mod offers;
@@ -130,6 +132,8 @@ pub struct Shop {
     days: BTreeMap<Day, ShopDay>,
     d: Derived,
     fx: Effects,
+    /// The day's log, when the shop keeps one (not stored).
+    log: Option<daylog::DayLog>,
 }
 
 impl Shop {
@@ -152,6 +156,7 @@ impl Shop {
                 ..Derived::default()
             },
             fx: Effects::default(),
+            log: None,
         }
     }
 
@@ -177,18 +182,20 @@ impl Shop {
         now: Millis,
         rng: &mut R,
     ) -> CoreResult<(Reply, Effects)> {
+        self.log_start(now);
         self.fire_timers(now, rng);
+        let input = self.log_input_of(&cmd);
         let reply = self.dispatch(cmd, now, rng);
         self.debug_check(now);
-        let fx = self.take_effects();
+        if let (Some(input), Ok(reply)) = (input, &reply) {
+            self.log_input(input, reply, now);
+        }
+        self.log_outcomes(now);
         match reply {
-            Ok(reply) => Ok((reply, fx)),
-            Err(e) => {
-                // Commands validate before they mutate, so only timer effects
-                // can be pending here; they must still be persisted.
-                self.fx = fx;
-                Err(e)
-            }
+            Ok(reply) => Ok((reply, self.take_effects())),
+            // Commands validate before they mutate, so only timer effects
+            // can be pending here (logged); they must still be persisted.
+            Err(e) => Err(e),
         }
     }
 
@@ -237,13 +244,16 @@ impl Shop {
     pub fn take_effects(&mut self) -> Effects {
         let mut fx = std::mem::take(&mut self.fx);
         fx.changed.settle();
+        self.log_taken();
         fx
     }
 
     /// Fires every timer due at `now`.
     pub fn tick<R: Rng + ?Sized>(&mut self, now: Millis, rng: &mut R) -> Effects {
+        self.log_start(now);
         self.fire_timers(now, rng);
         self.debug_check(now);
+        self.log_outcomes(now);
         self.take_effects()
     }
 

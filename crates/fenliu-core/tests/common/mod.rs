@@ -116,6 +116,7 @@ impl World {
                 let fx = self.shop.take_effects();
                 self.unsaved.events.extend(fx.events);
                 self.unsaved.changed.extend(fx.changed);
+                self.unsaved.facts.extend(fx.facts);
                 Err(e)
             }
         }
@@ -124,6 +125,7 @@ impl World {
     fn keep(&mut self, fx: Effects) {
         self.unsaved.events.extend(fx.events.iter().cloned());
         self.unsaved.changed.extend(fx.changed.iter().cloned());
+        self.unsaved.facts.extend(fx.facts.iter().cloned());
         self.fx = fx;
     }
 
