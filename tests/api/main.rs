@@ -10,6 +10,7 @@ mod concurrency;
 mod contract;
 mod events;
 mod explain;
+mod export;
 mod hours;
 mod lifecycle;
 mod ops;

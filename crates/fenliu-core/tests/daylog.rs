@@ -161,3 +161,20 @@ fn every_line_reads_back_as_it_was_written() {
         }
     )));
 }
+
+#[test]
+fn a_read_logs_nothing_and_the_start_waits_for_the_first_facts_of_the_day() {
+    let mut w = World::new();
+    w.online("a");
+    w.shop.keep_day_log();
+    w.now += MIN;
+    assert!(w.advance(SEC).facts.is_empty(), "a tick that fired nothing");
+    w.inquire("b1");
+    let facts = w.take_unsaved().facts;
+    assert_eq!(kinds(&facts), ["start", "inquiry", "assigned"]);
+    // The start is the state before the first command that logged.
+    let What::Start(start) = &facts[0].what else {
+        unreachable!()
+    };
+    assert!(start.conversations.is_empty());
+}

@@ -32,6 +32,7 @@ fn batch(puts: Vec<Put>, deletes: Vec<&str>) -> Batch {
         puts,
         deletes: deletes.into_iter().map(String::from).collect(),
         events: vec![],
+        appends: vec![],
     }
 }
 
@@ -294,6 +295,61 @@ pub async fn events_are_appended_with_the_write(store: impl ShopStore) {
     assert_eq!(later[0].1, b"three".to_vec());
 }
 
+/// Lists grow by what each write appends, in order, shop by shop, and are
+/// gone once they expire; a fenced-off write appends nothing.
+pub async fn appended_lists_read_back_in_order(store: impl ShopStore) {
+    let s = shop("contract-lists");
+    let other = shop("contract-lists-other");
+    let f = hold(&store, &s, "n1").await;
+    let g = hold(&store, &other, "n1").await;
+    let t = now();
+    let mut b = batch(vec![put("meta", b"1", None)], vec![]);
+    b.append(
+        "log:a".into(),
+        vec![b"one".to_vec(), b"two".to_vec()],
+        t + 60_000,
+    );
+    b.append("log:a".into(), vec![b"three".to_vec()], t + 60_000);
+    b.append("log:short".into(), vec![b"x".to_vec()], t + 300);
+    assert_eq!(b.appends.len(), 2, "one entry per list");
+    store.write(&s, &f, b, t).await.unwrap();
+    let mut b = batch(vec![], vec![]);
+    b.append("log:a".into(), vec![b"four".to_vec()], t + 60_000);
+    store.write(&s, &f, b, t).await.unwrap();
+    let mut b = batch(vec![], vec![]);
+    b.append("log:a".into(), vec![b"elsewhere".to_vec()], t + 60_000);
+    store.write(&other, &g, b, t).await.unwrap();
+    let items = store.read_list(&s, "log:a", now()).await.unwrap();
+    assert_eq!(
+        items,
+        [&b"one"[..], b"two", b"three", b"four"].map(<[u8]>::to_vec)
+    );
+    assert_eq!(
+        store.read_list(&other, "log:a", now()).await.unwrap().len(),
+        1
+    );
+    assert!(store
+        .read_list(&s, "log:none", now())
+        .await
+        .unwrap()
+        .is_empty());
+
+    // A write under a stale fence appends nothing.
+    let newer = hold(&store, &s, "n1").await;
+    let mut b = batch(vec![], vec![]);
+    b.append("log:a".into(), vec![b"stale".to_vec()], t + 60_000);
+    assert!(store.write(&s, &f, b, now()).await.is_err());
+    assert_eq!(store.read_list(&s, "log:a", now()).await.unwrap().len(), 4);
+    drop(newer);
+
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert!(store
+        .read_list(&s, "log:short", now())
+        .await
+        .unwrap()
+        .is_empty());
+}
+
 /// A read asked not to wait answers at once, with what is there.
 pub async fn an_event_read_that_may_not_wait_answers_at_once(store: impl ShopStore) {
     let s = shop("contract-nowait");
@@ -413,6 +469,7 @@ macro_rules! store_contract_tests {
             an_event_read_that_may_not_wait_answers_at_once,
             a_waiting_event_read_wakes_on_an_append,
             event_bounds_name_the_newest_and_the_oldest_kept_ids,
+            appended_lists_read_back_in_order,
         );
     };
     (@tests $make:expr; $($name:ident,)*) => {

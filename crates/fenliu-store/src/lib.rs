@@ -14,7 +14,7 @@
 //! Besides records, the trait carries what several nodes must agree on:
 //! shop leases with fencing epochs, the node registry, wake-up times of
 //! shops with pending timers, and the per-shop event stream (whose ids are
-//! [`EventId`]s).
+//! [`EventId`]s), and lists appended in the same write (the day's log).
 
 pub mod codec;
 pub mod contract;
@@ -60,8 +60,20 @@ pub struct Put {
     pub expires_at: Option<Millis>,
 }
 
+/// Items to add at the end of one of a shop's lists (the day's log).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Append {
+    /// The list's name, such as `log:2026-12-01`.
+    pub list: String,
+    /// The items, in order.
+    pub items: Vec<Vec<u8>>,
+    /// When the store may drop the whole list (milliseconds since the epoch).
+    pub expires_at: Millis,
+}
+
 /// The records one command changed, written together or not at all, with
-/// the events it published (appended to the shop's stream in the same step).
+/// the events it published (appended to the shop's stream in the same step)
+/// and the lines of its day's log.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Batch {
     /// Records to write.
@@ -70,12 +82,44 @@ pub struct Batch {
     pub deletes: Vec<String>,
     /// Encoded events to append to the shop's stream.
     pub events: Vec<Vec<u8>>,
+    /// Items to append to lists, at most one entry per list.
+    pub appends: Vec<Append>,
 }
 
 impl Batch {
     /// Nothing to write.
     pub fn is_empty(&self) -> bool {
-        self.puts.is_empty() && self.deletes.is_empty() && self.events.is_empty()
+        self.puts.is_empty()
+            && self.deletes.is_empty()
+            && self.events.is_empty()
+            && self.appends.is_empty()
+    }
+
+    /// Adds `items` at the end of `list`, after what the batch appends to it
+    /// already (the later expiry wins).
+    pub fn append(&mut self, list: String, items: Vec<Vec<u8>>, expires_at: Millis) {
+        if !items.is_empty() {
+            Append {
+                list,
+                items,
+                expires_at,
+            }
+            .merge_into(&mut self.appends);
+        }
+    }
+}
+
+impl Append {
+    /// Adds this to `appends`, after what they append to the same list
+    /// already (the later expiry wins): one entry per list.
+    pub fn merge_into(self, appends: &mut Vec<Append>) {
+        match appends.iter_mut().find(|a| a.list == self.list) {
+            Some(a) => {
+                a.items.extend(self.items);
+                a.expires_at = a.expires_at.max(self.expires_at);
+            }
+            None => appends.push(self),
+        }
     }
 }
 
@@ -164,6 +208,15 @@ pub trait ShopStore: Send + Sync + 'static {
         batch: Batch,
         now: Millis,
     ) -> Result<(), StoreError>;
+
+    /// The items of one of a shop's lists, oldest first (empty when there is
+    /// no such list, or it expired).
+    async fn read_list(
+        &self,
+        shop: &ShopId,
+        list: &str,
+        now: Millis,
+    ) -> Result<Vec<Vec<u8>>, StoreError>;
 
     /// Whether the store answers.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -100,6 +100,8 @@ struct Inner {
     nodes: HashMap<String, (String, Millis)>,
     wakeups: HashMap<ShopId, Millis>,
     streams: HashMap<ShopId, Stream>,
+    /// Lists by shop, then name: their items and when they expire.
+    lists: HashMap<ShopId, HashMap<String, (Vec<Box<[u8]>>, Millis)>>,
 }
 
 /// Shops kept in this process's memory. Cheap to clone: clones share the data.
@@ -195,6 +197,15 @@ impl ShopStore for MemoryStore {
             records.insert(put.key, put.value, put.expires_at);
         }
         records.purge(now);
+        if !batch.appends.is_empty() {
+            let lists = inner.lists.entry(shop.clone()).or_default();
+            lists.retain(|_, (_, until)| *until > now);
+            for a in batch.appends {
+                let (items, until) = lists.entry(a.list).or_default();
+                items.extend(a.items.into_iter().map(Vec::into_boxed_slice));
+                *until = (*until).max(a.expires_at);
+            }
+        }
         if !batch.events.is_empty() {
             let stream = inner.streams.entry(shop.clone()).or_default();
             for e in batch.events {
@@ -211,6 +222,22 @@ impl ShopStore for MemoryStore {
             stream.appended.notify_waiters();
         }
         Ok(())
+    }
+
+    async fn read_list(
+        &self,
+        shop: &ShopId,
+        list: &str,
+        now: Millis,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        Ok(self
+            .lock()
+            .lists
+            .get(shop)
+            .and_then(|lists| lists.get(list))
+            .filter(|(_, until)| *until > now)
+            .map(|(items, _)| items.iter().map(|i| i.to_vec()).collect())
+            .unwrap_or_default())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

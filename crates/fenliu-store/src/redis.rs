@@ -143,6 +143,16 @@ for _ = 1, nevents do
   redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[#ARGV], '*', 'e', ARGV[i])
   i = i + 1
 end
+local nlists = tonumber(ARGV[i]); i = i + 1
+for _ = 1, nlists do
+  local list, until, nitems = prefix .. ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  i = i + 3
+  for from = i, i + nitems - 1, 1000 do
+    redis.call('RPUSH', list, unpack(ARGV, from, math.min(from + 999, i + nitems - 1)))
+  end
+  i = i + nitems
+  redis.call('PEXPIREAT', list, until)
+end
 return 1
 "#;
 
@@ -310,9 +320,36 @@ impl ShopStore for RedisStore {
         for e in &batch.events {
             inv.arg(&e[..]);
         }
+        inv.arg(batch.appends.len());
+        for a in &batch.appends {
+            inv.arg(format!("list:{}", a.list))
+                .arg(a.expires_at)
+                .arg(a.items.len());
+            for item in &a.items {
+                inv.arg(&item[..]);
+            }
+        }
         inv.arg(STREAM_LEN);
         let _: i64 = timed(inv.invoke_async(&mut conn)).await?;
         Ok(())
+    }
+
+    async fn read_list(
+        &self,
+        shop: &ShopId,
+        list: &str,
+        _now: Millis,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut conn = self.conn.clone();
+        let name = key(shop, &format!("x:list:{list}"));
+        timed(
+            redis::cmd("LRANGE")
+                .arg(name)
+                .arg(0)
+                .arg(-1)
+                .query_async(&mut conn),
+        )
+        .await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

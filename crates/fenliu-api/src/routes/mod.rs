@@ -8,6 +8,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 pub mod agents;
 pub mod conversations;
 pub mod events;
+pub mod export;
 pub mod ops;
 pub mod shop;
 
@@ -51,6 +52,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(shop::order)
                 .service(shop::ranking)
                 .service(shop::stats)
+                .service(export::export)
                 .service(events::events)
                 .service(shop::owner)
                 .service(shop::move_shop),

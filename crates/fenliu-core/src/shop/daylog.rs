@@ -15,6 +15,9 @@ use super::Shop;
 pub(super) struct DayLog {
     /// The day whose [`Start`] was written, by this shop in memory.
     day: Option<Day>,
+    /// The start of a day not written yet: it goes out with the first facts
+    /// of that day, so that a read, which logs nothing, writes nothing.
+    pending: Option<(Day, Fact)>,
     /// Events of the pending effects already logged (a refused command
     /// leaves its timers' effects pending, logged).
     logged_events: usize,
@@ -29,16 +32,16 @@ impl Shop {
         }
     }
 
-    /// Writes the shop's state as it stands, once per day in memory.
+    /// Takes the shop's state as it stands, once per day in memory, to write
+    /// before the day's first facts.
     pub(super) fn log_start(&mut self, now: Millis) {
         let today = self.today(now);
-        let Some(log) = &mut self.log else {
+        let Some(log) = &self.log else {
             return;
         };
-        if log.day == Some(today) {
+        if log.day == Some(today) || log.pending.as_ref().is_some_and(|(d, _)| *d == today) {
             return;
         }
-        log.day = Some(today);
         let agents = self
             .agents()
             .map(|a| StartAgent {
@@ -73,10 +76,13 @@ impl Shop {
             groups,
             conversations,
         };
-        self.fx.facts.push(Fact {
+        let start = Fact {
             at: now,
             what: What::Start(Box::new(start)),
-        });
+        };
+        if let Some(log) = &mut self.log {
+            log.pending = Some((today, start));
+        }
     }
 
     /// The input a command records, before it runs (the conversation of an
@@ -197,10 +203,19 @@ impl Shop {
         log.logged_events = self.fx.events.len();
     }
 
-    /// The pending effects were taken: nothing of them is left to log.
-    pub(super) fn log_taken(&mut self) {
-        if let Some(log) = &mut self.log {
-            log.logged_events = 0;
+    /// The pending effects are taken: nothing of them is left to log, and
+    /// the day's start goes first if they are its first facts.
+    pub(super) fn log_taken(&mut self, facts: &mut Vec<Fact>) {
+        let Some(log) = &mut self.log else {
+            return;
+        };
+        log.logged_events = 0;
+        if facts.is_empty() {
+            return;
+        }
+        if let Some((day, start)) = log.pending.take() {
+            facts.insert(0, start);
+            log.day = Some(day);
         }
     }
 }

@@ -244,7 +244,7 @@ impl Shop {
     pub fn take_effects(&mut self) -> Effects {
         let mut fx = std::mem::take(&mut self.fx);
         fx.changed.settle();
-        self.log_taken();
+        self.log_taken(&mut fx.facts);
         fx
     }
 

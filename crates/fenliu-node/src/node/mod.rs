@@ -338,6 +338,18 @@ impl Node {
         Err(NodeError::Unavailable)
     }
 
+    /// The lines of a shop day's log as stored (JSON, oldest first; empty
+    /// for a day with none, or one no longer kept). Any node can read it;
+    /// what a command decided is there once the command was answered.
+    pub async fn day_log(
+        &self,
+        shop: &ShopId,
+        day: fenliu_core::time::Day,
+    ) -> Result<Vec<Vec<u8>>, NodeError> {
+        let list = fenliu_store::codec::day_log(day);
+        Ok(self.store.read_list(shop, &list, self.now()).await?)
+    }
+
     /// Whether the node should receive traffic: the store answers and the
     /// node is not draining.
     pub async fn ready(&self) -> bool {

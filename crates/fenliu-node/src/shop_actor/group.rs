@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use fenliu_core::AgentId;
-use fenliu_store::{Batch, Put};
+use fenliu_store::{Append, Batch, Put};
 
 use crate::agent_actor::AgentSnapshot;
 use crate::error::NodeError;
@@ -29,6 +29,7 @@ pub(crate) struct Group {
     puts: Vec<Option<Put>>,
     deletes: Vec<Option<String>>,
     events: Vec<Vec<u8>>,
+    appends: Vec<Append>,
     slots: HashMap<String, Slot>,
     /// Commands decided into this group (reads included).
     pub(crate) commands: usize,
@@ -47,7 +48,7 @@ impl Group {
 
     /// Whether writing this group would change nothing in the store.
     pub(crate) fn writes_nothing(&self) -> bool {
-        self.slots.is_empty() && self.events.is_empty()
+        self.slots.is_empty() && self.events.is_empty() && self.appends.is_empty()
     }
 
     /// Adds a command's batch; a later change of a record replaces an earlier one.
@@ -79,6 +80,9 @@ impl Group {
             }
         }
         self.events.extend(batch.events);
+        for a in batch.appends {
+            a.merge_into(&mut self.appends);
+        }
     }
 
     /// The one batch that writes the whole group.
@@ -88,6 +92,7 @@ impl Group {
             puts: self.puts.drain(..).flatten().collect(),
             deletes: self.deletes.drain(..).flatten().collect(),
             events: std::mem::take(&mut self.events),
+            appends: std::mem::take(&mut self.appends),
         }
     }
 }
@@ -109,7 +114,32 @@ mod tests {
             puts,
             deletes: deletes.iter().map(|d| d.to_string()).collect(),
             events: events.iter().map(|e| vec![*e]).collect(),
+            appends: Vec::new(),
         }
+    }
+
+    #[test]
+    fn the_lines_of_a_days_log_keep_their_order_one_list_each() {
+        let mut g = Group::default();
+        for (list, line) in [("log:d1", 1), ("log:d1", 2), ("log:d2", 3), ("log:d1", 4)] {
+            let mut b = batch(vec![], &[], &[]);
+            b.append(list.into(), vec![vec![line]], 10 + i64::from(line));
+            g.absorb(b);
+        }
+        assert!(!g.writes_nothing());
+        let lists: Vec<(String, Vec<Vec<u8>>, i64)> = g
+            .take_batch()
+            .appends
+            .into_iter()
+            .map(|a| (a.list, a.items, a.expires_at))
+            .collect();
+        assert_eq!(
+            lists,
+            [
+                ("log:d1".into(), vec![vec![1], vec![2], vec![4]], 14),
+                ("log:d2".into(), vec![vec![3]], 13),
+            ]
+        );
     }
 
     #[test]

@@ -425,7 +425,8 @@ impl ShopActor {
             return Ok(());
         }
         let restored = codec::restore(self.id.clone(), loaded?, self.env.clock.now())?;
-        let shop = restored.shop;
+        let mut shop = restored.shop;
+        shop.keep_day_log();
         info!(shop_id = %self.id, agents = shop.agent_count(), queued = shop.queue_len(), "shop loaded");
         let all = shop.agents().map(|a| snapshot(&shop, a)).collect();
         self.env

@@ -106,6 +106,7 @@ fn decide<F: Follow>(
             } else {
                 fx.events.extend(more.events);
                 fx.changed.extend(more.changed);
+                fx.facts.extend(more.facts);
             }
             if inquiry {
                 count_inquiry(metrics, shop, &reply);

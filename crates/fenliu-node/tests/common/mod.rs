@@ -152,6 +152,14 @@ impl ShopStore for HookedStore {
             .push((batch.puts.len(), batch.events.len()));
         self.inner.write(shop, fence, batch, now).await
     }
+    async fn read_list(
+        &self,
+        shop: &ShopId,
+        list: &str,
+        now: Millis,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.inner.read_list(shop, list, now).await
+    }
     async fn ping(&self) -> Result<(), StoreError> {
         self.inner.ping().await
     }

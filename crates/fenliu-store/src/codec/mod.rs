@@ -24,6 +24,7 @@ mod old;
 mod tests;
 
 use fenliu_core::records::Record;
+use fenliu_core::time::{date_string, Day};
 use fenliu_core::{Effects, Shop};
 
 use self::old::{v1, v2, v3, v4};
@@ -94,7 +95,24 @@ pub fn batch_for(shop: &Shop, effects: &Effects) -> Batch {
             None => batch.deletes.push(key.name()),
         }
     }
+    let zone = shop.settings().timezone;
+    for fact in &effects.facts {
+        let day = zone.day_of(fact.at);
+        let line = serde_json::to_vec(fact).expect("a fact is plain data");
+        let until = zone.start_of(day + 1 + DAY_LOG_KEPT_DAYS);
+        batch.append(day_log(day), vec![line], until);
+    }
     batch
+}
+
+/// Days a day's log is kept after the day ends (then the store drops it).
+pub const DAY_LOG_KEPT_DAYS: i64 = 7;
+
+/// The list that holds a shop day's log: `log:YYYY-MM-DD`, one JSON line
+/// ([`fenliu_core::daylog::Fact`]) per item. The lines are JSON, not the
+/// records' binary format, because they are the export as it is answered.
+pub fn day_log(day: Day) -> String {
+    format!("log:{}", date_string(day))
 }
 
 /// Every record of the shop as one batch (used to seed a store).
