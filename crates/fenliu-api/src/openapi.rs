@@ -289,10 +289,12 @@ mod tests {
             })
             .collect();
         // 25 rows of the spec's table, `stats` (section 8), `accept` and
-        // `reject` (section 9), `move`, an agent's conversations, its
-        // heartbeat, healthz, readyz, metrics and this document.
-        assert_eq!(ops.len(), 35, "{ops:?}");
+        // `reject` (section 9), `export` (section 10), `move`, an agent's
+        // conversations, its heartbeat, healthz, readyz, metrics and this
+        // document.
+        assert_eq!(ops.len(), 36, "{ops:?}");
         assert!(paths.contains_key("/v1/shops/{shop}/stats"));
+        assert!(paths.contains_key("/v1/shops/{shop}/export"));
         assert!(paths.contains_key("/v1/shops/{shop}/conversations/{id}/accept"));
         assert!(paths.contains_key("/v1/shops/{shop}/conversations/{id}/reject"));
         assert!(paths.contains_key("/v1/shops/{shop}/agents/{agent}/heartbeat"));

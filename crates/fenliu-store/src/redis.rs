@@ -145,13 +145,13 @@ for _ = 1, nevents do
 end
 local nlists = tonumber(ARGV[i]); i = i + 1
 for _ = 1, nlists do
-  local list, until, nitems = prefix .. ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  local list, expiry, nitems = prefix .. ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
   i = i + 3
   for from = i, i + nitems - 1, 1000 do
     redis.call('RPUSH', list, unpack(ARGV, from, math.min(from + 999, i + nitems - 1)))
   end
   i = i + nitems
-  redis.call('PEXPIREAT', list, until)
+  redis.call('PEXPIREAT', list, expiry)
 end
 return 1
 "#;
