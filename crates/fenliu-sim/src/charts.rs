@@ -27,7 +27,8 @@ pub struct ChartError {
 pub fn write(dir: &Path, sc: &Scenario, outcome: &Outcome) -> Result<Vec<PathBuf>, ChartError> {
     let names: Vec<&str> = sc.variants.iter().map(|v| v.name.as_str()).collect();
     let agents: Vec<AgentId> = sc.agents.iter().map(|a| a.id.clone()).collect();
-    write_runs(dir, &names, &agents, &outcome.runs)
+    let runs: Vec<&Observed> = outcome.runs.iter().collect();
+    write_runs(dir, &names, &agents, &runs)
 }
 
 /// Writes every chart of `runs` (one line each, named by `names`; their
@@ -37,7 +38,7 @@ pub fn write_runs(
     dir: &Path,
     names: &[&str],
     agents: &[AgentId],
-    runs: &[Observed],
+    runs: &[&Observed],
 ) -> Result<Vec<PathBuf>, ChartError> {
     std::fs::create_dir_all(dir).map_err(|e| ChartError {
         path: dir.display().to_string(),

@@ -132,11 +132,14 @@ impl Recorder {
                     intent: None,
                     priority: Default::default(),
                 };
-                let (reply, fx) = match self.shop.handle(Command::Inquire(inquiry), now, &mut self.rng)
-                {
-                    Ok((reply, fx)) => (Some(reply), fx),
-                    Err(_) => (None, self.shop.take_effects()),
-                };
+                let (reply, fx) =
+                    match self
+                        .shop
+                        .handle(Command::Inquire(inquiry), now, &mut self.rng)
+                    {
+                        Ok((reply, fx)) => (Some(reply), fx),
+                        Err(_) => (None, self.shop.take_effects()),
+                    };
                 self.keep(&fx);
                 if let Some(Reply::Conversation {
                     id, created: true, ..
@@ -305,7 +308,10 @@ fn a_replay_without_a_queue_places_everyone_at_once() {
     assert_eq!(open.queued, 0);
     assert_eq!(open.abandoned, 0);
     assert!(open.assigned_at_once > rec.assigned_at_once);
-    assert!(open.agents_over_max_load > 0, "no-queue mode goes beyond max load");
+    assert!(
+        open.agents_over_max_load > 0,
+        "no-queue mode goes beyond max load"
+    );
     let text = outcome.report.to_text();
     assert!(text.contains("recorded"), "{text}");
     assert!(text.contains("no_queue"), "{text}");
@@ -317,10 +323,7 @@ fn a_malformed_line_is_refused_with_its_number() {
     let mut lines: Vec<&str> = text.lines().collect();
     lines[3] = r#"{"at": 1, "kind": "inquiry", "conversation_id": "#;
     let err = Export::parse("day.jsonl", &lines.join("\n")).unwrap_err();
-    assert!(
-        matches!(err, ReplayError::Line { line: 4, .. }),
-        "{err}"
-    );
+    assert!(matches!(err, ReplayError::Line { line: 4, .. }), "{err}");
     assert!(err.to_string().starts_with("day.jsonl: line 4: "), "{err}");
 
     lines[3] = r#"{"at": 1, "kind": "teleport"}"#;

@@ -180,10 +180,7 @@ pub fn parse_variant(
 pub fn replay(export: &Export, variants: &[Variant], seed: u64) -> ReplayOutcome {
     let plan = plan::Plan::of(export);
     let (recorded, recorded_placements) = recorded::tally(export, &plan);
-    let runs: Vec<ReplayRun> = variants
-        .iter()
-        .map(|v| run::run(&plan, v, seed))
-        .collect();
+    let runs: Vec<ReplayRun> = variants.iter().map(|v| run::run(&plan, v, seed)).collect();
     let figures: Vec<VariantFigures> = variants
         .iter()
         .zip(&runs)

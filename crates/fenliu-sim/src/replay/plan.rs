@@ -138,9 +138,7 @@ impl Plan {
                     created: true,
                     inquiry,
                 } => {
-                    let is_return = seen_buyers
-                        .insert(inquiry.buyer_id.clone(), ())
-                        .is_some();
+                    let is_return = seen_buyers.insert(inquiry.buyer_id.clone(), ()).is_some();
                     of_id.insert(*conversation_id, scripts.len());
                     scripts.push(Script {
                         recorded_id: *conversation_id,

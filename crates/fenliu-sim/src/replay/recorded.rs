@@ -35,8 +35,12 @@ pub(crate) fn tally(export: &Export, plan: &Plan) -> (Observed, Vec<Option<Place
     let day_start = tz.start_of(export.start.day);
     let day_end = day_start + DAY_MS;
     let target_ms = export.start.routing.timers.reply_target_secs as Millis * 1000;
-    let index: HashMap<&AgentId, usize> =
-        plan.agents.iter().enumerate().map(|(i, a)| (a, i)).collect();
+    let index: HashMap<&AgentId, usize> = plan
+        .agents
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a, i))
+        .collect();
     let chat_of: HashMap<ConversationId, usize> = plan
         .scripts
         .iter()

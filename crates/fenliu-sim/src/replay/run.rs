@@ -219,11 +219,9 @@ impl Run<'_> {
 
     fn arrive(&mut self, chat: u32, now: Millis) {
         let script = &self.plan.scripts[chat as usize];
-        let reply = self.shop.handle(
-            Command::Inquire(script.inquiry.clone()),
-            now,
-            &mut self.rng,
-        );
+        let reply = self
+            .shop
+            .handle(Command::Inquire(script.inquiry.clone()), now, &mut self.rng);
         let (reply, fx) = match reply {
             Ok(ok) => ok,
             Err(_) => {
