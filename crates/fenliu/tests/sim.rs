@@ -154,10 +154,12 @@ fn sim_replays_an_export_under_each_variant_beside_the_record() {
     std::fs::write(&open, r#"{"queue": {"enabled": false}}"#).unwrap();
     let same = dir.join("same.json");
     std::fs::write(&same, "{}").unwrap();
-    let (export, open, same) = (
+    let charts = dir.join("charts");
+    let (export, open, same, charts_arg) = (
         export.to_string_lossy().into_owned(),
         open.to_string_lossy().into_owned(),
         same.to_string_lossy().into_owned(),
+        charts.to_string_lossy().into_owned(),
     );
 
     // Act
@@ -169,6 +171,8 @@ fn sim_replays_an_export_under_each_variant_beside_the_record() {
         "--variant",
         &open,
         "--json",
+        "--svg",
+        &charts_arg,
     ]);
 
     // Assert
@@ -190,6 +194,14 @@ fn sim_replays_an_export_under_each_variant_beside_the_record() {
     assert_eq!(variants[0]["queued"], 2);
     assert_eq!(variants[1]["queued"], 0);
     assert_eq!(variants[1]["assigned_at_once"], 6);
+    for chart in [
+        "queue.svg",
+        "saturation-a.svg",
+        "saturation-b.svg",
+        "waits.svg",
+    ] {
+        assert!(charts.join(chart).is_file(), "{chart}");
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
