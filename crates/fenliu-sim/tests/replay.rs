@@ -40,6 +40,7 @@ enum Do {
     AgentSays(usize),
     End(usize),
     Cancel(usize),
+    Accept(usize),
 }
 
 /// A shop driven like a node would drive it, its facts kept as JSON lines.
@@ -94,6 +95,14 @@ impl Recorder {
                         self.schedule(now + reply, Do::AgentSays(c));
                         self.schedule(now + reply + 20 * SEC, Do::BuyerSays(c));
                         self.schedule(now + end, Do::End(c));
+                    }
+                }
+                Event::Offered {
+                    conversation_id, ..
+                } => {
+                    if let Some(&c) = self.chat_of.get(conversation_id) {
+                        let after = self.behaviour.random_range(1..20) * SEC;
+                        self.schedule(now + after, Do::Accept(c));
                     }
                 }
                 Event::Ended {
@@ -168,6 +177,11 @@ impl Recorder {
             Do::End(c) => {
                 if let Some(id) = id(c, self) {
                     self.run(Command::End(id, EndReason::Agent), now);
+                }
+            }
+            Do::Accept(c) => {
+                if let Some(id) = id(c, self) {
+                    self.run(Command::Accept(id), now);
                 }
             }
             Do::Cancel(c) => {
@@ -362,5 +376,25 @@ fn a_second_start_line_is_ignored() {
 
     // Assert
     assert_eq!(export.ignored_starts, 1);
+    assert_eq!(outcome.recorded_placements, outcome.runs[0].placements);
+}
+
+#[test]
+fn a_replay_in_offer_mode_accepts_at_the_recorded_delay_after_each_offer() {
+    // Arrange: offers accepted 1 to 19 s after they are made (the timeout is 30 s).
+    let offers = variant(
+        "offers",
+        r#"{"strategy": "least_saturation", "assignment": {"mode": "offer"}}"#,
+    );
+    let text = record_day(&offers.settings);
+    assert!(text.contains(r#""kind":"accept""#));
+    let export = Export::parse("day.jsonl", &text).unwrap();
+
+    // Act
+    let outcome = replay::replay(&export, &[offers], SEED);
+
+    // Assert
+    let placed = outcome.recorded_placements.iter().flatten().count();
+    assert!(placed > 150, "{placed}");
     assert_eq!(outcome.recorded_placements, outcome.runs[0].placements);
 }

@@ -37,7 +37,8 @@
 //!   who never cancelled waits as long as it takes: the patience of a
 //!   served buyer is unknown.
 //! - `accept` is replayed at its offset from the recorded `offered`
-//!   outcome, or at once if the record has none; `reject` is not replayed
+//!   outcome just before it, after each offer the replay makes, or at once
+//!   if the record has none; `reject` is not replayed
 //!   (it refused one offer to one agent, which the replay may not make),
 //!   nor `open_proactive` (an agent's own conversation, not an arrival).
 //! - `agent`, `agent_deleted`, `status`, `presence_lapsed`, `max_load`,

@@ -48,8 +48,9 @@ pub(crate) struct Script {
     pub from_placement: Vec<Step>,
     /// The buyer's patience, from the `cancel` input, and its line.
     pub patience: Option<(Millis, usize)>,
-    /// From the recorded offer to its acceptance.
-    pub accept_after_ms: Option<Millis>,
+    /// From the recorded offer (the latest before it) to its acceptance,
+    /// and the `accept` line.
+    pub accept: Option<(Millis, usize)>,
     /// Where the record first placed it: when, which line, which agent.
     pub placed: Option<(Millis, usize, AgentId)>,
     /// Whether the record queued it before placing it (or at the start).
@@ -111,7 +112,7 @@ impl Plan {
                 from_arrival: Vec::new(),
                 from_placement: Vec::new(),
                 patience: None,
-                accept_after_ms: None,
+                accept: None,
                 placed: c
                     .agent_id
                     .clone()
@@ -148,7 +149,7 @@ impl Plan {
                         from_arrival: Vec::new(),
                         from_placement: Vec::new(),
                         patience: None,
-                        accept_after_ms: None,
+                        accept: None,
                         placed: None,
                         queued: false,
                         is_return,
@@ -178,15 +179,15 @@ impl Plan {
                     conversation_id, ..
                 } => {
                     if let Some(&i) = of_id.get(conversation_id) {
-                        offered.entry(i).or_insert(at);
+                        offered.insert(i, at);
                     }
                     None
                 }
                 What::Accept { conversation_id } => {
                     if let Some(&i) = of_id.get(conversation_id) {
                         let s = &mut scripts[i];
-                        if s.accept_after_ms.is_none() {
-                            s.accept_after_ms = offered.get(&i).map(|o| at - o);
+                        if s.accept.is_none() {
+                            s.accept = offered.get(&i).map(|o| (at - o, line));
                         }
                     }
                     None

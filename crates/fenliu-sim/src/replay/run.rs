@@ -322,10 +322,9 @@ impl Run<'_> {
                 } => {
                     self.touch(&agent_id);
                     if let Some(&chat) = self.chat_of.get(&conversation_id) {
-                        let after = self.plan.scripts[chat as usize]
-                            .accept_after_ms
-                            .unwrap_or(0);
-                        self.schedule(now + after, 0, Action::Accept(chat));
+                        let (after, line) =
+                            self.plan.scripts[chat as usize].accept.unwrap_or((0, 0));
+                        self.schedule(now + after, line, Action::Accept(chat));
                     }
                 }
                 Event::OfferDeclined { agent_id, .. } => self.touch(&agent_id),
