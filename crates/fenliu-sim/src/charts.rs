@@ -4,10 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
+use fenliu_core::AgentId;
 use plotters::prelude::*;
 
 use crate::series::{StepSeries, BINS, BIN_MS};
-use crate::{Outcome, Scenario};
+use crate::{Observed, Outcome, Scenario};
 
 const SIZE: (u32, u32) = (900, 420);
 
@@ -21,15 +22,31 @@ pub struct ChartError {
     pub message: String,
 }
 
-/// Writes every chart into `dir` (created if missing); answers the files.
+/// Writes every chart of a scenario's day into `dir` (created if missing);
+/// answers the files.
 pub fn write(dir: &Path, sc: &Scenario, outcome: &Outcome) -> Result<Vec<PathBuf>, ChartError> {
+    let names: Vec<&str> = sc.variants.iter().map(|v| v.name.as_str()).collect();
+    let agents: Vec<AgentId> = sc.agents.iter().map(|a| a.id.clone()).collect();
+    let runs: Vec<&Observed> = outcome.runs.iter().collect();
+    write_runs(dir, &names, &agents, &runs)
+}
+
+/// Writes every chart of `runs` (one line each, named by `names`; their
+/// agents named by `agents`) into `dir`, created if missing; answers the
+/// files. A scenario's day and a replay's alike.
+pub fn write_runs(
+    dir: &Path,
+    names: &[&str],
+    agents: &[AgentId],
+    runs: &[&Observed],
+) -> Result<Vec<PathBuf>, ChartError> {
     std::fs::create_dir_all(dir).map_err(|e| ChartError {
         path: dir.display().to_string(),
         message: e.to_string(),
     })?;
-    let names: Vec<&str> = sc.variants.iter().map(|v| v.name.as_str()).collect();
+    let names = names.to_vec();
     let mut files = Vec::new();
-    let queue: Vec<&StepSeries> = outcome.runs.iter().map(|r| &r.queue_len).collect();
+    let queue: Vec<&StepSeries> = runs.iter().map(|r| &r.queue_len).collect();
     let path = dir.join("queue.svg");
     over_the_day(
         &path,
@@ -39,19 +56,15 @@ pub fn write(dir: &Path, sc: &Scenario, outcome: &Outcome) -> Result<Vec<PathBuf
         &queue,
     )?;
     files.push(path);
-    for (a, spec) in sc.agents.iter().enumerate() {
-        let series: Vec<&StepSeries> = outcome
-            .runs
-            .iter()
-            .map(|r| &r.agents[a].saturation)
-            .collect();
-        let path = dir.join(format!("saturation-{}.svg", spec.id));
-        let title = format!("saturation of {} over the day (5-minute max)", spec.id);
+    for (a, id) in agents.iter().enumerate() {
+        let series: Vec<&StepSeries> = runs.iter().map(|r| &r.agents[a].saturation).collect();
+        let path = dir.join(format!("saturation-{id}.svg"));
+        let title = format!("saturation of {id} over the day (5-minute max)");
         over_the_day(&path, &title, "load / max load", &names, &series)?;
         files.push(path);
     }
     let path = dir.join("waits.svg");
-    let waits: Vec<&[i64]> = outcome.runs.iter().map(|r| r.waits_ms.as_slice()).collect();
+    let waits: Vec<&[i64]> = runs.iter().map(|r| r.waits_ms.as_slice()).collect();
     wait_distribution(&path, &names, &waits)?;
     files.push(path);
     Ok(files)

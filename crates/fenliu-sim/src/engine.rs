@@ -81,6 +81,30 @@ pub struct AgentObserved {
     online_since: Option<Millis>,
 }
 
+impl AgentObserved {
+    /// The agent's status became `status` at `now`: online time within the
+    /// day `start..end` is counted from online (or busy) to offline.
+    pub fn status_changed(&mut self, status: AgentStatus, now: Millis, start: Millis, end: Millis) {
+        match (status, self.online_since) {
+            (AgentStatus::Online | AgentStatus::Busy, None) => self.online_since = Some(now),
+            (AgentStatus::Offline, Some(since)) => {
+                self.online_ms += (now.min(end) - since.max(start)).max(0);
+                self.online_since = None;
+            }
+            _ => {}
+        }
+    }
+
+    /// The run is over: an agent still online is counted to the day's end,
+    /// and the saturation series is closed.
+    pub fn finish(&mut self, start: Millis, end: Millis) {
+        if let Some(since) = self.online_since.take() {
+            self.online_ms += (end - since.max(start)).max(0);
+        }
+        self.saturation.finish();
+    }
+}
+
 /// Everything a variant's run counted, before it is summarised.
 #[derive(Clone, Debug, Default)]
 pub struct Observed {
@@ -146,7 +170,7 @@ impl WaitEstimates {
 /// The wait the core estimated for a conversation as it queued: what the
 /// inquiry's answer says as `estimated_wait_secs` (none when nobody is
 /// online).
-fn estimated_wait_secs(shop: &Shop, id: ConversationId, now: Millis) -> Option<f64> {
+pub(crate) fn estimated_wait_secs(shop: &Shop, id: ConversationId, now: Millis) -> Option<f64> {
     let position = shop.position(id, now)?;
     shop.estimated_wait_ms(position, now)
         .map(|ms| ms as f64 / 1000.0)
@@ -608,25 +632,14 @@ impl Run<'_> {
 
     fn status_changed(&mut self, agent: usize, status: AgentStatus, now: Millis) {
         let (start, end) = (self.sc.day_start, self.sc.day_end());
-        let a = &mut self.obs.agents[agent];
-        match (status, a.online_since) {
-            (AgentStatus::Online | AgentStatus::Busy, None) => a.online_since = Some(now),
-            (AgentStatus::Offline, Some(since)) => {
-                a.online_ms += (now.min(end) - since.max(start)).max(0);
-                a.online_since = None;
-            }
-            _ => {}
-        }
+        self.obs.agents[agent].status_changed(status, now, start, end);
     }
 
     fn finish(mut self) -> Observed {
         let (start, end) = (self.sc.day_start, self.sc.day_end());
         for (i, id) in self.agent_ids.iter().enumerate() {
             let a = &mut self.obs.agents[i];
-            if let Some(since) = a.online_since.take() {
-                a.online_ms += (end - since.max(start)).max(0);
-            }
-            a.saturation.finish();
+            a.finish(start, end);
             if let Some(day) = self.shop.agent_day(self.sc.day, id) {
                 a.receptions = day.receptions;
                 a.sessions = day.sessions;

@@ -2,6 +2,7 @@
 //! the run observed. Each field's doc line is its exact definition;
 //! docs/simulator.md repeats them for readers of the output.
 
+use fenliu_core::AgentId;
 use serde::Serialize;
 
 use crate::engine::Observed;
@@ -112,17 +113,29 @@ pub fn jain(xs: &[f64]) -> Option<f64> {
     (!xs.is_empty() && squares > 0.0).then(|| sum * sum / (xs.len() as f64 * squares))
 }
 
-/// The figures of a variant's run.
+/// The figures of a scenario variant's run.
 pub fn summarise(sc: &Scenario, variant: usize, obs: &Observed) -> VariantFigures {
     let v = &sc.variants[variant];
+    let ids: Vec<AgentId> = sc.agents.iter().map(|a| a.id.clone()).collect();
+    figures_of(&v.name, v.settings.timers.reply_target_secs, &ids, obs)
+}
+
+/// The figures of a run named `name` whose reply target was
+/// `reply_target_secs`; `agent_ids` names `obs.agents` in order (a
+/// scenario's run and a replay's alike).
+pub fn figures_of(
+    name: &str,
+    reply_target_secs: u64,
+    agent_ids: &[AgentId],
+    obs: &Observed,
+) -> VariantFigures {
     let mut waits = obs.waits_ms.clone();
     waits.sort_unstable();
-    let agents: Vec<AgentFigures> = sc
-        .agents
+    let agents: Vec<AgentFigures> = agent_ids
         .iter()
         .zip(&obs.agents)
-        .map(|(spec, a)| AgentFigures {
-            agent_id: spec.id.to_string(),
+        .map(|(id, a)| AgentFigures {
+            agent_id: id.to_string(),
             receptions: a.receptions,
             sessions: a.sessions,
             online_hours: round(a.online_ms as f64 / 3_600_000.0, 3),
@@ -144,7 +157,7 @@ pub fn summarise(sc: &Scenario, variant: usize, obs: &Observed) -> VariantFigure
     let clocked: u32 = obs.agents.iter().map(|a| a.clocked).sum();
     let late: u32 = obs.agents.iter().map(|a| a.late).sum();
     VariantFigures {
-        name: v.name.clone(),
+        name: name.to_owned(),
         inquiries: obs.inquiries,
         returns: obs.returns,
         assigned_at_once: obs.assigned_at_once,
@@ -157,7 +170,7 @@ pub fn summarise(sc: &Scenario, variant: usize, obs: &Observed) -> VariantFigure
             p99: percentile(&waits, 99.0),
             max: waits.last().map(|w| round(*w as f64 / 1000.0, 3)),
         },
-        reply_target_secs: v.settings.timers.reply_target_secs,
+        reply_target_secs,
         service_level: ratio(obs.placed_within_target, obs.inquiries),
         reply_rate_3m: ratio(clocked - late, clocked),
         returns_placed: obs.returns_placed,

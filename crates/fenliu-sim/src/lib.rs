@@ -21,12 +21,15 @@
 //! - [`figures`]: the figures of a run, each with its definition.
 //! - [`report`]: the text table and the JSON report.
 //! - [`charts`]: the SVG charts.
+//! - [`replay`]: a recorded day (an export) decided again under routing
+//!   variants, beside the record's own figures.
 
 pub mod buyers;
 pub mod charts;
 pub mod dist;
 pub mod engine;
 pub mod figures;
+pub mod replay;
 pub mod report;
 pub mod scenario;
 pub mod series;

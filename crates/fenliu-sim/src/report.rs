@@ -21,8 +21,12 @@ pub struct Report {
     pub seed: u64,
     /// Buyers of the day (first visits, the same for every variant).
     pub buyers: usize,
-    /// Per variant, in the scenario's order.
+    /// Per variant, in the scenario's (or the command line's) order.
     pub variants: Vec<VariantFigures>,
+    /// A replay's record: the figures of the day as it happened, from the
+    /// export's outcome lines (absent for a scenario).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recorded: Option<VariantFigures>,
 }
 
 impl Report {
@@ -35,7 +39,35 @@ impl Report {
             seed,
             buyers,
             variants,
+            recorded: None,
         }
+    }
+
+    /// The report of a replay of the export `file`: `recorded` is the day
+    /// as it happened, `buyers` its arrivals, `seed` the replay's.
+    pub fn of_replay(
+        file: &str,
+        date: String,
+        timezone: String,
+        seed: u64,
+        buyers: usize,
+        recorded: VariantFigures,
+        variants: Vec<VariantFigures>,
+    ) -> Self {
+        Self {
+            scenario: file.to_owned(),
+            date,
+            timezone,
+            seed,
+            buyers,
+            variants,
+            recorded: Some(recorded),
+        }
+    }
+
+    /// The columns of the text table: the record first, when there is one.
+    fn columns(&self) -> Vec<&VariantFigures> {
+        self.recorded.iter().chain(&self.variants).collect()
     }
 
     /// The report as pretty JSON.
@@ -45,9 +77,10 @@ impl Report {
 
     /// The report as text: one table of the shop's figures, one of the agents'.
     pub fn to_text(&self) -> String {
+        let columns = self.columns();
         let mut rows: Vec<(String, Vec<String>)> = Vec::new();
         let mut row = |label: &str, cell: &dyn Fn(&VariantFigures) -> String| {
-            rows.push((label.to_owned(), self.variants.iter().map(cell).collect()));
+            rows.push((label.to_owned(), columns.iter().map(|v| cell(v)).collect()));
         };
         row("inquiries (returns)", &|v| {
             format!("{} ({})", v.inquiries, v.returns)
@@ -76,19 +109,23 @@ impl Report {
         });
         row("wait estimate MAE (s)", &|v| secs(v.wait_estimate_mae_secs));
         let mut out = String::new();
+        let what = if self.recorded.is_some() {
+            "replayed with seed"
+        } else {
+            "seed"
+        };
         let _ = writeln!(
             out,
-            "{} — {} ({}), seed {}, {} buyers",
+            "{} — {} ({}), {what} {}, {} buyers",
             self.scenario, self.date, self.timezone, self.seed, self.buyers
         );
-        let names: Vec<String> = self.variants.iter().map(|v| v.name.clone()).collect();
+        let names: Vec<String> = columns.iter().map(|v| v.name.clone()).collect();
         table(&mut out, "", &names, &rows);
-        let agents = self.variants.first().map_or(0, |v| v.agents.len());
+        let agents = columns.first().map_or(0, |v| v.agents.len());
         let rows: Vec<(String, Vec<String>)> = (0..agents)
             .map(|i| {
-                let id = self.variants[0].agents[i].agent_id.clone();
-                let cells = self
-                    .variants
+                let id = columns[0].agents[i].agent_id.clone();
+                let cells = columns
                     .iter()
                     .map(|v| {
                         let a = &v.agents[i];

@@ -29,12 +29,21 @@ pub enum Cmd {
     Sim(SimArgs),
 }
 
-/// `fenliu sim`.
+/// `fenliu sim`: a scenario, or a recorded day replayed under variants.
 #[derive(Debug, clap::Args)]
 pub struct SimArgs {
     /// The scenario file (TOML, see docs/simulator.md).
-    pub scenario: std::path::PathBuf,
-    /// Replaces the scenario's seed.
+    #[arg(required_unless_present = "replay", conflicts_with = "replay")]
+    pub scenario: Option<std::path::PathBuf>,
+    /// Replay a recorded day: an export's JSON lines (`GET /export`).
+    #[arg(long, value_name = "EXPORT.jsonl", requires = "variant")]
+    pub replay: Option<std::path::PathBuf>,
+    /// A routing variant to replay the day under (the JSON of `PUT
+    /// /routing`); repeat for several.
+    #[arg(long, value_name = "ROUTING.json", requires = "replay")]
+    pub variant: Vec<std::path::PathBuf>,
+    /// Replaces the scenario's seed (a replay's: 0), which draws the core's
+    /// random numbers.
     #[arg(long)]
     pub seed: Option<u64>,
     /// Print the report as JSON.

@@ -1,6 +1,10 @@
 //! `fenliu sim SCENARIO.toml [--seed N] [--json] [--svg DIR]`: reads the
 //! scenario, runs it with `fenliu-sim` (a progress bar on stderr when it is
 //! a terminal), prints the report and writes the charts.
+//!
+//! `fenliu sim --replay EXPORT.jsonl --variant ROUTING.json... [--seed N]
+//! [--json] [--svg DIR]`: replays a recorded day under each variant and
+//! prints the record's figures beside theirs.
 
 use std::io::IsTerminal;
 
@@ -10,7 +14,13 @@ use crate::cli::SimArgs;
 
 /// Runs the simulator as the flags say.
 pub fn run(args: SimArgs) -> anyhow::Result<()> {
-    let scenario = fenliu_sim::Scenario::load(&args.scenario)?;
+    let scenario = match (&args.scenario, &args.replay) {
+        (_, Some(export)) => return replay(export, &args),
+        (Some(scenario), None) => scenario,
+        // clap requires one of them.
+        (None, None) => anyhow::bail!("give a scenario or --replay EXPORT.jsonl"),
+    };
+    let scenario = fenliu_sim::Scenario::load(scenario)?;
     let seed = args.seed.unwrap_or(scenario.seed);
     let bar = if std::io::stderr().is_terminal() {
         let per_variant = fenliu_sim::planned_arrivals(&scenario, seed) as u64;
@@ -42,6 +52,35 @@ pub fn run(args: SimArgs) -> anyhow::Result<()> {
     }
     if let Some(dir) = &args.svg {
         let files = fenliu_sim::charts::write(dir, &scenario, &outcome)?;
+        eprintln!("wrote {} charts into {}", files.len(), dir.display());
+    }
+    Ok(())
+}
+
+/// Replays the export `path` under every `--variant`.
+fn replay(path: &std::path::Path, args: &SimArgs) -> anyhow::Result<()> {
+    use fenliu_sim::replay;
+    let export = replay::Export::load(path)?;
+    let tz = export.start.routing.timezone;
+    let variants = args
+        .variant
+        .iter()
+        .map(|v| replay::load_variant(v, tz))
+        .collect::<Result<Vec<_>, _>>()?;
+    let seed = args.seed.unwrap_or(0);
+    let outcome = replay::replay(&export, &variants, seed);
+    if args.json {
+        println!("{}", outcome.report.to_json());
+    } else {
+        print!("{}", outcome.report.to_text());
+    }
+    if let Some(dir) = &args.svg {
+        let mut names = vec!["recorded"];
+        names.extend(variants.iter().map(|v| v.name.as_str()));
+        let runs: Vec<&fenliu_sim::Observed> = std::iter::once(&outcome.recorded)
+            .chain(outcome.runs.iter().map(|r| &r.observed))
+            .collect();
+        let files = fenliu_sim::charts::write_runs(dir, &names, &outcome.agents, &runs)?;
         eprintln!("wrote {} charts into {}", files.len(), dir.display());
     }
     Ok(())
