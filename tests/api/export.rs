@@ -1,5 +1,6 @@
 //! `GET /export` (spec §10): a day's record as JSON lines that read back as
-//! the core's facts, in order, for the admin and the supervisor only.
+//! the core's facts, in order, for the admin and the supervisor only, and
+//! that `fenliu sim --replay` decides again as the node did.
 
 use fenliu_core::daylog::{Fact, What};
 
@@ -130,4 +131,47 @@ async fn only_the_admin_and_the_supervisor_may_export() {
     }
     let answer = t.app.get(&t.path("/export"), "not-a-token").await;
     assert_eq!(answer.status, 401);
+}
+
+#[tokio::test]
+async fn a_replay_of_the_export_under_the_shops_own_settings_places_as_the_node_did() {
+    // Arrange: one agent (no tie for a random number to break), two slots,
+    // five buyers: two placed at once, three queued, placed as chats end.
+    let t = TestShop::start("export-replay");
+    t.agents(&["a1"]).await;
+    t.online(&["a1"]).await;
+    t.max_load("a1", 2).await;
+    let mut ids = Vec::new();
+    for b in ["b1", "b2", "b3", "b4", "b5"] {
+        ids.push(cid(&t.inquire(b).await));
+    }
+    for id in &ids[..4] {
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        assert_eq!(t.message(id, "agent").await.status, 200);
+        t.end(id).await;
+    }
+    let (_, _, body) = get_text(&t, "/export", &t.s.admin).await;
+    let routing = t.app.get(&t.path("/routing"), &t.s.admin).await.body;
+
+    // Act
+    let export =
+        fenliu_sim::replay::Export::parse("export.jsonl", &body).expect("the export reads");
+    let own = fenliu_sim::replay::parse_variant(
+        "own",
+        "routing.json",
+        &routing.to_string(),
+        export.start.routing.timezone,
+    )
+    .expect("GET /routing reads as a variant");
+    let outcome = fenliu_sim::replay::replay(&export, &[own], 1);
+
+    // Assert
+    let recorded = &outcome.recorded_placements;
+    assert_eq!(recorded.len(), 5);
+    assert!(recorded.iter().all(Option::is_some), "{recorded:?}");
+    assert!(
+        recorded[4].as_ref().unwrap().wait_ms >= 90,
+        "b5 waited for three ends"
+    );
+    assert_eq!(&outcome.runs[0].placements, recorded);
 }
