@@ -9,6 +9,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 mod availability;
+mod export;
 mod routing_v2;
 
 const TTL_MS: u64 = 1_500;
