@@ -36,7 +36,7 @@ async fn the_export_holds_what_each_owner_of_the_day_acknowledged_once() {
     let c = Cluster::start(3, TTL_MS).await;
     let s = ShopFixture::new("export");
     staff(&c, 0, &s, 2, 5).await;
-    let ask = |buyer: &str| json!({"buyer_id": buyer});
+    let ask = |buyer: &str| json!({"buyer_id": buyer, "entry": "live"});
     for b in ["b1", "b2"] {
         let a = post(&c, 0, &s.path("/inquiries"), &s.service, ask(b)).await;
         assert_eq!(a.status, 201, "{:?}", a.body);
