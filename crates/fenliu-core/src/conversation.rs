@@ -44,6 +44,16 @@ pub enum EndReason {
     AutoEnd,
 }
 
+/// Who wrote a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Party {
+    /// The buyer.
+    Buyer,
+    /// The agent.
+    Agent,
+}
+
 /// The reply clock: runs from assignment (or a buyer message) to the agent's reply.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReplyClock {

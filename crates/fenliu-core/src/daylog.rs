@@ -21,8 +21,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::agent::{AgentStatus, MaxLoad, Weight};
-use crate::conversation::{ConversationStatus, EndReason};
-use crate::effects::{Event, Party};
+use crate::conversation::{ConversationStatus, EndReason, Party};
 use crate::explain::Reason;
 use crate::ids::{AgentId, BuyerId, ConversationId, GroupId, Tag};
 use crate::inquiry::Inquiry;
@@ -282,77 +281,4 @@ pub struct StartConversation {
     pub created_at: Millis,
     /// What the buyer asked with.
     pub inquiry: Inquiry,
-}
-
-impl What {
-    /// The outcome an event records.
-    pub fn of_event(event: &Event) -> What {
-        match event {
-            Event::Assigned {
-                conversation_id,
-                agent_id,
-                reason,
-                ..
-            } => What::Assigned {
-                conversation_id: *conversation_id,
-                agent_id: agent_id.clone(),
-                reason: *reason,
-            },
-            Event::Queued {
-                conversation_id, ..
-            } => What::Queued {
-                conversation_id: *conversation_id,
-            },
-            Event::Offered {
-                conversation_id,
-                agent_id,
-                ..
-            } => What::Offered {
-                conversation_id: *conversation_id,
-                agent_id: agent_id.clone(),
-            },
-            Event::OfferDeclined {
-                conversation_id,
-                agent_id,
-                ..
-            } => What::OfferDeclined {
-                conversation_id: *conversation_id,
-                agent_id: agent_id.clone(),
-            },
-            Event::Transferred {
-                conversation_id,
-                from_agent_id,
-                agent_id,
-                ..
-            } => What::Transferred {
-                conversation_id: *conversation_id,
-                from_agent_id: from_agent_id.clone(),
-                agent_id: agent_id.clone(),
-            },
-            Event::Requeued {
-                conversation_id, ..
-            } => What::Requeued {
-                conversation_id: *conversation_id,
-            },
-            Event::Ended {
-                conversation_id,
-                end_reason,
-                ..
-            } => What::Ended {
-                conversation_id: *conversation_id,
-                end_reason: *end_reason,
-            },
-            Event::Cancelled {
-                conversation_id, ..
-            } => What::Cancelled {
-                conversation_id: *conversation_id,
-            },
-            Event::AgentStatus {
-                agent_id, status, ..
-            } => What::AgentStatus {
-                agent_id: agent_id.clone(),
-                status: *status,
-            },
-        }
-    }
 }

@@ -2,26 +2,17 @@
 //! of a successful command, and its effects (events to publish, records to
 //! persist).
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::agent::{AgentStatus, MaxLoad, Weight};
 use crate::conversation::EndReason;
+pub use crate::conversation::Party;
 use crate::daylog::Fact;
 use crate::explain::Reason;
 use crate::ids::{AgentId, BuyerId, ConversationId, GroupId, Tag};
 use crate::inquiry::Inquiry;
 use crate::records::{Changed, OrderRecord};
 use crate::settings::RoutingSettings;
-
-/// Who wrote a message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Party {
-    /// The buyer.
-    Buyer,
-    /// The agent.
-    Agent,
-}
 
 /// Everything that can change a shop.
 #[derive(Clone, Debug, PartialEq)]

@@ -89,6 +89,9 @@ struct Stream {
     appended: Arc<Notify>,
 }
 
+/// A shop's lists by name: their items and when the whole list expires.
+type Lists = HashMap<String, (Vec<Box<[u8]>>, Millis)>;
+
 /// Events kept per shop unless told otherwise (as in Redis).
 const STREAM_LEN: usize = 10_000;
 
@@ -101,7 +104,7 @@ struct Inner {
     wakeups: HashMap<ShopId, Millis>,
     streams: HashMap<ShopId, Stream>,
     /// Lists by shop, then name: their items and when they expire.
-    lists: HashMap<ShopId, HashMap<String, (Vec<Box<[u8]>>, Millis)>>,
+    lists: HashMap<ShopId, Lists>,
 }
 
 /// Shops kept in this process's memory. Cheap to clone: clones share the data.

@@ -3,7 +3,7 @@
 //! event, put into the command's effects.
 
 use crate::daylog::{Fact, Start, StartAgent, StartConversation, What};
-use crate::effects::{Command, Reply};
+use crate::effects::{Command, Event, Reply};
 use crate::ids::ConversationId;
 use crate::time::{Day, Millis};
 use crate::ConversationStatus;
@@ -198,7 +198,7 @@ impl Shop {
         let fresh = &self.fx.events[log.logged_events.min(self.fx.events.len())..];
         self.fx.facts.extend(fresh.iter().map(|e| Fact {
             at: now,
-            what: What::of_event(e),
+            what: outcome_of(e),
         }));
         log.logged_events = self.fx.events.len();
     }
@@ -217,5 +217,76 @@ impl Shop {
             facts.insert(0, start);
             log.day = Some(day);
         }
+    }
+}
+
+/// The outcome an event records.
+fn outcome_of(event: &Event) -> What {
+    match event {
+        Event::Assigned {
+            conversation_id,
+            agent_id,
+            reason,
+            ..
+        } => What::Assigned {
+            conversation_id: *conversation_id,
+            agent_id: agent_id.clone(),
+            reason: *reason,
+        },
+        Event::Queued {
+            conversation_id, ..
+        } => What::Queued {
+            conversation_id: *conversation_id,
+        },
+        Event::Offered {
+            conversation_id,
+            agent_id,
+            ..
+        } => What::Offered {
+            conversation_id: *conversation_id,
+            agent_id: agent_id.clone(),
+        },
+        Event::OfferDeclined {
+            conversation_id,
+            agent_id,
+            ..
+        } => What::OfferDeclined {
+            conversation_id: *conversation_id,
+            agent_id: agent_id.clone(),
+        },
+        Event::Transferred {
+            conversation_id,
+            from_agent_id,
+            agent_id,
+            ..
+        } => What::Transferred {
+            conversation_id: *conversation_id,
+            from_agent_id: from_agent_id.clone(),
+            agent_id: agent_id.clone(),
+        },
+        Event::Requeued {
+            conversation_id, ..
+        } => What::Requeued {
+            conversation_id: *conversation_id,
+        },
+        Event::Ended {
+            conversation_id,
+            end_reason,
+            ..
+        } => What::Ended {
+            conversation_id: *conversation_id,
+            end_reason: *end_reason,
+        },
+        Event::Cancelled {
+            conversation_id, ..
+        } => What::Cancelled {
+            conversation_id: *conversation_id,
+        },
+        Event::AgentStatus {
+            agent_id, status, ..
+        } => What::AgentStatus {
+            agent_id: agent_id.clone(),
+            status: *status,
+        },
     }
 }
