@@ -142,7 +142,8 @@ pub fn date_string(day: Day) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-/// The shop day of a `YYYY-MM-DD` date (years 1970 to 9999).
+/// The shop day of a `YYYY-MM-DD` date (years 0000 to 9999, as RFC 3339's
+/// `full-date`; days before 1970 are negative).
 pub fn parse_date(raw: &str) -> Result<Day, InvalidInput> {
     let bad = || InvalidInput::new(format!("date must be YYYY-MM-DD, not {raw:?}"));
     let parts: Vec<&str> = raw.split('-').collect();
@@ -152,9 +153,12 @@ pub fn parse_date(raw: &str) -> Result<Day, InvalidInput> {
     if y.len() != 4 || m.len() != 2 || d.len() != 2 {
         return Err(bad());
     }
-    let num = |s: &str| s.parse::<u32>().map_err(|_| bad());
+    let num = |s: &str| match s.bytes().all(|b| b.is_ascii_digit()) {
+        true => s.parse::<u32>().map_err(|_| bad()),
+        false => Err(bad()),
+    };
     let (y, m, d) = (i64::from(num(y)?), num(m)?, num(d)?);
-    if !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || d == 0 {
+    if !(1..=12).contains(&m) || d == 0 {
         return Err(bad());
     }
     // Howard Hinnant's days-from-civil algorithm.
@@ -178,7 +182,7 @@ mod date_tests {
 
     #[test]
     fn dates_parse_back_to_their_days() {
-        for day in [0, 19_000, 20_415, 20_513, 2_932_896] {
+        for day in [-719_528, -666_000, -1, 0, 19_000, 20_415, 20_513, 2_932_896] {
             assert_eq!(parse_date(&date_string(day)), Ok(day));
         }
         for bad in [
@@ -187,7 +191,8 @@ mod date_tests {
             "26-01-01",
             "2026-1-01",
             "x",
-            "1969-12-31",
+            "+969-12-31",
+            "0137-02-29",
         ] {
             assert!(parse_date(bad).is_err(), "{bad}");
         }
@@ -198,5 +203,10 @@ mod date_tests {
         let tz = TzOffset::CST;
         assert_eq!(date_string(tz.day_of(1_795_363_200_000)), "2026-11-23");
         assert_eq!(date_string(0), "1970-01-01");
+        assert_eq!(date_string(-719_528), "0000-01-01");
+        assert_eq!(
+            parse_date("0136-10-31").map(date_string).as_deref(),
+            Ok("0136-10-31")
+        );
     }
 }
