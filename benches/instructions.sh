@@ -4,6 +4,9 @@
 # each one `Shop::handle` call. Needs valgrind (apt-get install valgrind).
 #
 #   bash benches/instructions.sh [agents] [inquiries] [strategy]
+#
+# FENLIU_DAY_LOG=1 counts an inquiry with the day's log kept and encoded, as
+# a node does (the example's header says how).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 agents=${1:-1000}
@@ -17,4 +20,4 @@ valgrind --tool=callgrind --toggle-collect='decision_cost::timed_inquiry' \
   --callgrind-out-file="$out/cg" "${CARGO_TARGET_DIR:-target}/release/examples/decision_cost" \
   "$agents" "$inquiries" "$strategy" 2>"$out/log"
 collected=$(grep -o 'Collected : [0-9]*' "$out/log" | grep -o '[0-9]*$')
-echo "$agents agents, $strategy: $((collected / inquiries)) instructions per inquiry ($collected over $inquiries)"
+echo "$agents agents, $strategy, day log ${FENLIU_DAY_LOG:-0}: $((collected / inquiries)) instructions per inquiry ($collected over $inquiries)"

@@ -35,6 +35,11 @@ fn timed_inquiry(
 ) -> (Duration, CoreResult<(Reply, Effects)>) {
     let start = Instant::now();
     let out = shop.handle(cmd, now, rng);
+    if let Ok((_, fx)) = &out {
+        for fact in &fx.facts {
+            black_box(serde_json::to_vec(fact).expect("a fact encodes"));
+        }
+    }
     (start.elapsed(), out)
 }
 
@@ -62,6 +67,20 @@ fn main() {
         START,
         &mut rng,
     );
+    let day_log = std::env::var("FENLIU_DAY_LOG").is_ok_and(|v| v == "1");
+    if day_log {
+        shop.keep_day_log();
+        // The day's start line goes out with the first facts, untimed.
+        let cmd = Command::Inquire(inquiry(buyer_id("first", 0), Entry::DirectMessage));
+        if let Ok((Reply::Conversation { id, .. }, _)) = shop.handle(cmd, START, &mut rng) {
+            run(
+                &mut shop,
+                Command::End(id, EndReason::Service),
+                START,
+                &mut rng,
+            );
+        }
+    }
 
     let mut total = Duration::ZERO;
     // Inquiries arrive a millisecond apart.
@@ -81,7 +100,8 @@ fn main() {
         );
     }
     println!(
-        "{agents} agents, {inquiries} inquiries ({strategy:?}): {:.0} ns per inquiry",
+        "{agents} agents, {inquiries} inquiries ({strategy:?}, day log {}): {:.0} ns per inquiry",
+        if day_log { "on" } else { "off" },
         total.as_nanos() as f64 / inquiries as f64
     );
 }
