@@ -189,7 +189,10 @@ impl Shop {
 fn days_before<V>(by_day: &mut BTreeMap<Day, V>, keep_from: Day) -> BTreeMap<Day, V> {
     // Nearly always nothing is that old: splitting anyway moved the kept days
     // into a new map on every command (a tenth of an inquiry's instructions).
-    if by_day.first_key_value().is_none_or(|(day, _)| *day >= keep_from) {
+    if by_day
+        .first_key_value()
+        .is_none_or(|(day, _)| *day >= keep_from)
+    {
         return BTreeMap::new();
     }
     let kept = by_day.split_off(&keep_from);
