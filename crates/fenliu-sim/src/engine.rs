@@ -176,6 +176,21 @@ pub(crate) fn estimated_wait_secs(shop: &Shop, id: ConversationId, now: Millis) 
         .map(|ms| ms as f64 / 1000.0)
 }
 
+/// Applies a command as a run does: the reply, if it was not refused, and
+/// the effects either way (a refused command still hands over what the
+/// timers it fired first did).
+pub(crate) fn apply(
+    shop: &mut Shop,
+    cmd: Command,
+    now: Millis,
+    rng: &mut StdRng,
+) -> (Option<Reply>, Effects) {
+    match shop.handle(cmd, now, rng) {
+        Ok((reply, fx)) => (Some(reply), fx),
+        Err(_) => (None, shop.take_effects()),
+    }
+}
+
 struct Run<'a> {
     sc: &'a Scenario,
     seed: u64,
@@ -335,17 +350,9 @@ impl Run<'_> {
     /// of the run: people do act on stale views (the agent ends a chat the
     /// core already auto-ended).
     fn command(&mut self, cmd: Command, now: Millis) -> Option<Reply> {
-        match self.shop.handle(cmd, now, &mut self.rng) {
-            Ok((reply, fx)) => {
-                self.absorb(fx, now);
-                Some(reply)
-            }
-            Err(_) => {
-                let fx = self.shop.take_effects();
-                self.absorb(fx, now);
-                None
-            }
-        }
+        let (reply, fx) = apply(&mut self.shop, cmd, now, &mut self.rng);
+        self.absorb(fx, now);
+        reply
     }
 
     fn act(&mut self, action: Action, now: Millis) {
@@ -418,16 +425,15 @@ impl Run<'_> {
     fn arrive(&mut self, buyer: u32, visit: u8, now: Millis) {
         let inquiry = self.buyers[buyer as usize].inquiry.clone();
         let behaviour = Visit::draw(self.seed, &self.sc.buyers, buyer as usize, visit);
-        let fx_reply = self
-            .shop
-            .handle(Command::Inquire(inquiry), now, &mut self.rng);
-        let (reply, fx) = match fx_reply {
-            Ok(ok) => ok,
-            Err(_) => {
-                let fx = self.shop.take_effects();
-                self.absorb(fx, now);
-                return;
-            }
+        let (reply, fx) = apply(
+            &mut self.shop,
+            Command::Inquire(inquiry),
+            now,
+            &mut self.rng,
+        );
+        let Some(reply) = reply else {
+            self.absorb(fx, now);
+            return;
         };
         if let Reply::Conversation {
             id, created: true, ..

@@ -14,7 +14,7 @@ use rand::rngs::StdRng;
 
 use super::plan::{Act, Plan};
 use super::{Placement, ReplayRun};
-use crate::engine::{estimated_wait_secs, AgentObserved, OVERTIME_MS};
+use crate::engine::{apply, estimated_wait_secs, AgentObserved, OVERTIME_MS};
 use crate::scenario::Variant;
 use crate::streams::core_rng;
 use crate::Observed;
@@ -160,17 +160,9 @@ impl Run<'_> {
     /// Applies a command, taking in what it did; a refusal is no error of
     /// the run (a recorded act may not fit the replay's day).
     fn command(&mut self, cmd: Command, now: Millis) -> Option<Reply> {
-        match self.shop.handle(cmd, now, &mut self.rng) {
-            Ok((reply, fx)) => {
-                self.absorb(fx, now);
-                Some(reply)
-            }
-            Err(_) => {
-                let fx = self.shop.take_effects();
-                self.absorb(fx, now);
-                None
-            }
-        }
+        let (reply, fx) = apply(&mut self.shop, cmd, now, &mut self.rng);
+        self.absorb(fx, now);
+        reply
     }
 
     fn act(&mut self, action: Action, now: Millis) {
@@ -219,16 +211,11 @@ impl Run<'_> {
 
     fn arrive(&mut self, chat: u32, now: Millis) {
         let script = &self.plan.scripts[chat as usize];
-        let reply = self
-            .shop
-            .handle(Command::Inquire(script.inquiry.clone()), now, &mut self.rng);
-        let (reply, fx) = match reply {
-            Ok(ok) => ok,
-            Err(_) => {
-                let fx = self.shop.take_effects();
-                self.absorb(fx, now);
-                return;
-            }
+        let cmd = Command::Inquire(script.inquiry.clone());
+        let (reply, fx) = apply(&mut self.shop, cmd, now, &mut self.rng);
+        let Some(reply) = reply else {
+            self.absorb(fx, now);
+            return;
         };
         if let Reply::Conversation {
             id, created: true, ..
