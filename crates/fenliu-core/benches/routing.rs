@@ -70,10 +70,16 @@ impl Fixture {
     /// A fixture whose new buyers carry priorities 0 to 9 in turn, in a
     /// shop that ages them every minute: the ten levels of section 8.
     fn prioritised(shop: Shop) -> Self {
+        Self::levels(shop, Some(60))
+    }
+
+    /// A fixture whose new buyers carry priorities 0 to 9 in turn, in a
+    /// shop that ages them every `aging_secs`, or not at all.
+    fn levels(shop: Shop, aging_secs: Option<u32>) -> Self {
         let mut fx = Self::new(shop);
         fx.prioritised = true;
         let mut settings = fx.shop.settings().clone();
-        settings.queue.aging_secs = Some(60);
+        settings.queue.aging_secs = aging_secs;
         fx.run(Command::SetRouting(Box::new(settings)));
         fx
     }
@@ -363,34 +369,39 @@ fn position(c: &mut Criterion) {
         .sample_size(SAMPLES)
         .warm_up_time(WARM_UP)
         .measurement_time(MEASUREMENT);
+    // Plain queues by length; then 100,000 in ten priority levels, without
+    // and with aging.
     let cases = QUEUE_LENGTHS
         .into_iter()
-        .map(|len| (len, false))
-        .chain([(100_000, true)]);
-    for (len, prioritised) in cases {
+        .map(|len| (len, None))
+        .chain([(100_000, Some(None)), (100_000, Some(Some(60)))]);
+    for (len, levels) in cases {
         let mut rng = SmallRng::seed_from_u64(len as u64);
         let (shop, _) = build_shop(10, &mut rng, |_, max| max);
-        let mut fx = if prioritised {
-            Fixture::prioritised(shop)
-        } else {
-            Fixture::new(shop)
+        let mut fx = match levels {
+            Some(aging_secs) => Fixture::levels(shop, aging_secs),
+            None => Fixture::new(shop),
         };
         let mut queued = Vec::with_capacity(len);
         for _ in 0..len {
             let q = fx.new_buyer(Entry::DirectMessage);
             queued.push(conversation_of(&fx.run(Command::Inquire(q)).0));
-            if prioritised {
-                // Ten minutes of arrivals over the queue: waits from 0 to
-                // ten aging periods, so every level holds several bands.
-                fx.now += 600_000 / len as Millis;
-            }
+            // Ten minutes of arrivals over the queue: with aging, waits from
+            // 0 to ten aging periods, so every level holds several bands.
+            fx.now += 600_000 / len as Millis;
         }
         let now = fx.now;
-        let (name, middle) = if prioritised {
-            let served = fx.shop.queue(now);
-            ("middle_prioritised", served[len / 2].id)
-        } else {
-            ("middle", queued[len / 2])
+        let (name, middle) = match levels {
+            None => ("middle", queued[len / 2]),
+            Some(aging) => {
+                let served = fx.shop.queue(now);
+                let name = if aging.is_some() {
+                    "middle_prioritised_aging"
+                } else {
+                    "middle_prioritised"
+                };
+                (name, served[len / 2].id)
+            }
         };
         assert_eq!(fx.shop.position(middle, now), Some(len as u32 / 2 + 1));
         group.bench_with_input(BenchmarkId::new(name, len), &len, |b, _| {

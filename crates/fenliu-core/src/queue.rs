@@ -9,7 +9,9 @@
 //! level's entries wait longer the lower their key (`since` never decreases
 //! with the key), so the entries that have aged to a given priority are a
 //! run of consecutive keys. Every question of order (a position, the next to
-//! serve) is therefore a few binary searches per level.
+//! serve) is therefore a few binary searches per level, and a position in
+//! FIFO order usually one per level whose entries straddle it (the others
+//! count whole or not at all).
 //!
 //! The key of a queued conversation is stored with it; the order is rebuilt
 //! from the keys. A buyer waiting in a long queue asks for its position again
@@ -94,6 +96,15 @@ pub(crate) struct Entry {
     pub(crate) id: ConversationId,
 }
 
+/// A cut through a level's key order: how many entries come before it, and
+/// the entries on either side of it.
+#[derive(Clone, Copy, Debug, Default)]
+struct Split {
+    count: usize,
+    before: Option<Entry>,
+    after: Option<Entry>,
+}
+
 /// Queued conversations of one priority in key order; `since` never
 /// decreases with the key.
 #[derive(Clone, Debug, Default)]
@@ -172,22 +183,54 @@ impl QueueIndex {
 
     /// Number of entries with a key below `key`.
     pub(crate) fn count_below(&self, key: i64) -> usize {
+        self.split_below(key).count
+    }
+
+    /// Where the keys below `key` end.
+    fn split_below(&self, key: i64) -> Split {
         if self.blocks.is_empty() {
-            return 0;
+            return Split::default();
         }
         let b = self.block_of(key);
-        self.sizes.before(b) + self.blocks[b].partition_point(|e| e.key < key)
+        self.split_at(b, self.blocks[b].partition_point(|e| e.key < key))
     }
 
     /// Number of entries waiting since `t` or earlier: a run of the lowest
     /// keys, since `since` never decreases with the key.
     pub(crate) fn count_since_at_most(&self, t: Millis) -> usize {
+        self.split_since_at_most(t).count
+    }
+
+    /// Where the entries waiting since `t` or earlier end.
+    fn split_since_at_most(&self, t: Millis) -> Split {
         let b = self
             .blocks
             .partition_point(|b| b.last().expect("non-empty").since <= t);
         match self.blocks.get(b) {
-            None => self.len,
-            Some(block) => self.sizes.before(b) + block.partition_point(|e| e.since <= t),
+            None => Split {
+                count: self.len,
+                before: self.last(),
+                after: None,
+            },
+            Some(block) => self.split_at(b, block.partition_point(|e| e.since <= t)),
+        }
+    }
+
+    /// The split before offset `at` of block `b` (at most its length).
+    fn split_at(&self, b: usize, at: usize) -> Split {
+        let block = &self.blocks[b];
+        Split {
+            count: self.sizes.before(b) + at,
+            before: match at.checked_sub(1) {
+                Some(i) => block.get(i).copied(),
+                None => b
+                    .checked_sub(1)
+                    .and_then(|p| self.blocks[p].last().copied()),
+            },
+            after: match block.get(at) {
+                Some(e) => Some(*e),
+                None => self.blocks.get(b + 1).and_then(|n| n.first().copied()),
+            },
         }
     }
 
@@ -296,46 +339,54 @@ struct Level {
 }
 
 impl Level {
+    /// The latest `since` of an entry of this level whose priority for
+    /// queue order is `p` or more: those entries are the run of the lowest
+    /// keys waiting since then or earlier. `Millis::MAX` when every entry is,
+    /// `Millis::MIN` when none is.
+    fn threshold(&self, p: u8, order: &Order) -> Millis {
+        let base = self.base.get();
+        if p <= base {
+            return Millis::MAX;
+        }
+        match order.aging {
+            Some(period) if period > 0 && p < BEFORE_ALL => {
+                order.now - Millis::from(p - base) * period
+            }
+            _ => Millis::MIN,
+        }
+    }
+
     /// Entries whose priority for queue order is at least `p`: a run of the
     /// lowest keys.
     fn count_at_least(&self, p: u8, order: &Order) -> usize {
-        let base = self.base.get();
-        if p <= base {
-            return self.index.len();
-        }
-        if p >= BEFORE_ALL {
-            return 0;
-        }
-        match order.aging {
-            Some(period) if period > 0 => {
-                let waited = Millis::from(p - base) * period;
-                self.index.count_since_at_most(order.now - waited)
-            }
-            _ => 0,
-        }
+        self.index.count_since_at_most(self.threshold(p, order))
     }
 
     fn place(&self, e: Entry, order: &Order) -> Place {
         order.place(self.base, e.key, e.since)
     }
 
-    /// Entries of this level served before `at`.
-    fn ahead_of(&self, at: Place, order: &Order) -> usize {
+    /// Entries of this level served before `at`, an entry that waits since
+    /// `since`.
+    fn ahead_of(&self, at: Place, since: Millis, order: &Order) -> usize {
         // The oldest entry has the highest priority, the newest the lowest:
         // a level wholly above or below `at` needs no search.
         let (Some(oldest), Some(newest)) = (self.index.first(), self.index.last()) else {
             return 0;
         };
+        if newest.since <= self.threshold(at.priority + 1, order) {
+            return self.index.len();
+        }
+        if oldest.since > self.threshold(at.priority, order) {
+            return 0;
+        }
+        if !order.lifo {
+            return self.fifo_ahead_of(at, since, order);
+        }
         let (high, low) = (
             order.priority(self.base, oldest.since).get(),
             order.priority(self.base, newest.since).get(),
         );
-        if low > at.priority {
-            return self.index.len();
-        }
-        if high < at.priority {
-            return 0;
-        }
         let r0 = if high > at.priority {
             self.count_at_least(at.priority + 1, order)
         } else {
@@ -358,6 +409,46 @@ impl Level {
             self.index.count_below(at.key).clamp(r0, r1) - r0
         };
         r0 + in_band
+    }
+
+    /// In FIFO order, the entries served before `at` are a run of the lowest
+    /// keys: those of a priority above `at`'s (ranks below `r0`), then those
+    /// of its priority with a key below `at`'s (up to rank `r1`). So the count
+    /// is `count_below(at.key)` clamped to `r0..=r1`, which takes three
+    /// searches. Which of the three it comes to is foreseeable: an entry of
+    /// this level that waits as long as `at`'s has its priority `p`; entries
+    /// are queued by key as they come, so if `p` is below `at`'s priority,
+    /// every entry of that priority came before `at` and the count is `r1`;
+    /// if above, every one came after and it is `r0`; if equal (`at`'s own
+    /// level), the key decides. The foreseen search is done first, and the
+    /// entries on either side of it confirm it; only when they do not (a
+    /// conversation put back at the front, a clock that stepped back) are the
+    /// other two searched.
+    fn fifo_ahead_of(&self, at: Place, since: Millis, order: &Order) -> usize {
+        // Entries waiting since `above` or earlier are of a priority above
+        // `at`'s, since `at_least` or earlier of at least `at`'s.
+        let key = at.key;
+        let (above, at_least) = (
+            self.threshold(at.priority + 1, order),
+            self.threshold(at.priority, order),
+        );
+        let confirmed = if since <= above {
+            let r0 = self.index.split_since_at_most(above);
+            r0.after.is_none_or(|e| e.key >= key).then_some(r0.count)
+        } else if since > at_least {
+            let r1 = self.index.split_since_at_most(at_least);
+            r1.before.is_none_or(|e| e.key < key).then_some(r1.count)
+        } else {
+            let c = self.index.split_below(key);
+            let fits = c.before.is_none_or(|e| e.since <= at_least)
+                && c.after.is_none_or(|e| e.since > above);
+            fits.then_some(c.count)
+        };
+        confirmed.unwrap_or_else(|| {
+            let r0 = self.index.count_since_at_most(above);
+            let r1 = self.index.count_since_at_most(at_least);
+            self.index.count_below(key).clamp(r0, r1)
+        })
     }
 
     /// The first entry of this level served after `after` (or the first of
@@ -486,11 +577,13 @@ impl Queue {
         Some(id)
     }
 
-    /// The 1-based position of a place: entries served before it, plus one.
-    pub(crate) fn position(&self, at: Place, order: &Order) -> usize {
+    /// The 1-based position of a place, of an entry that waits since
+    /// `since`: entries served before it, plus one. (`since` only makes the
+    /// count quicker to find: any value gives the same answer.)
+    pub(crate) fn position(&self, at: Place, since: Millis, order: &Order) -> usize {
         self.levels
             .iter()
-            .map(|l| l.ahead_of(at, order))
+            .map(|l| l.ahead_of(at, since, order))
             .sum::<usize>()
             + 1
     }
@@ -663,8 +756,19 @@ mod tests {
                     })
                 });
                 assert_eq!(queue.len(), sorted.len());
-                for (i, (p, _)) in sorted.iter().enumerate() {
-                    assert_eq!(queue.position(*p, &order), i + 1, "case {case} step {step}");
+                for (i, (p, e)) in sorted.iter().enumerate() {
+                    assert_eq!(
+                        queue.position(*p, e.since, &order),
+                        i + 1,
+                        "case {case} step {step}"
+                    );
+                    // A wrong `since` only costs searches.
+                    let guess = rng.random_range(0..=now + 5_000);
+                    assert_eq!(
+                        queue.position(*p, guess, &order),
+                        i + 1,
+                        "case {case} step {step}"
+                    );
                 }
                 let mut walked = Vec::new();
                 let mut at = None;

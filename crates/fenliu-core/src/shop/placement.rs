@@ -352,7 +352,7 @@ impl Shop {
         let (key, priority) = (entry.key, self.conversations[&id].priority);
         let order = self.queue_order(now);
         let place = order.place(priority, key, entry.since);
-        let position = self.d.queue.position(place, &order) as u32;
+        let position = self.d.queue.position(place, entry.since, &order) as u32;
         explanation.priority = self.shown_priority(priority, place);
         let c = self.conv_mut(id);
         c.status = ConversationStatus::Queued;
@@ -529,7 +529,7 @@ impl Shop {
         let order = self.queue_order(now);
         let since = c.queued_since.unwrap_or(c.created_at);
         let place = order.place(c.priority, key, since);
-        Some(self.d.queue.position(place, &order) as u32)
+        Some(self.d.queue.position(place, since, &order) as u32)
     }
 
     /// The priority a queued conversation is ordered by at `now` (its own,
