@@ -95,6 +95,11 @@ checks = "checks ok" if not r["checks"]["violations"] else f"{len(r['checks']['v
 line = (f"{name:9} {run['throughput_rps']:8.0f} req/s  baseline {base['throughput_rps']:8.0f}  "
         f"ratio {r['ratio_to_baseline']:.3f}  p50 {lat['p50']/1000:.2f} ms  p99 {lat['p99']/1000:.2f} ms  "
         f"non-2xx {bad}  {checks}")
+late = run.get("send_lateness_us")
+if late:
+    svc, blat = run["service_latency_us"], base["latency_us"]
+    line += (f"\n          sent late p99 {late['p99']/1000:.2f} ms (loadgen); answered after sending p99 "
+             f"{svc['p99']/1000:.2f} ms; the baseline at this rate: p99 {blat['p99']/1000:.2f} ms")
 if windows:
     first, last = run["windows"][0]["throughput_rps"], run["windows"][-1]["throughput_rps"]
     line += f"\n          windows: {windows} req/s (last/first {last/first:.2f})"

@@ -97,6 +97,7 @@ pub async fn drive(
                     }
                 };
                 let req = generator.next(&mut rng);
+                let sent_at = Instant::now();
                 let answer = conn
                     .send(req.method, &req.path, Some(&req.auth), req.body.as_deref())
                     .await;
@@ -105,6 +106,10 @@ pub async fn drive(
                     ((done - start).as_nanos() / schedule.window.as_nanos().max(1)) as usize;
                 let us = (done - began).as_micros() as u64;
                 stats.record(req.op, window, us, answer.as_ref().map(|a| a.status));
+                stats.record_split(
+                    sent_at.saturating_duration_since(began).as_micros() as u64,
+                    (done - sent_at).as_micros() as u64,
+                );
                 generator.observe(answer.as_ref());
                 sent.fetch_add(1, Ordering::Relaxed);
             }

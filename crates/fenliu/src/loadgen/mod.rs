@@ -183,6 +183,7 @@ async fn run_async(args: &LoadgenArgs, secret: &str, plan: &Plan) -> anyhow::Res
             &measured.stats,
             measured.duration,
             schedule.window,
+            schedule.rate.is_some(),
         ))
     } else {
         None
@@ -204,7 +205,12 @@ async fn run_async(args: &LoadgenArgs, secret: &str, plan: &Plan) -> anyhow::Res
         run_bar(args.workload.name()),
     )
     .await?;
-    let run = RunReport::new(&measured.stats, measured.duration, schedule.window);
+    let run = RunReport::new(
+        &measured.stats,
+        measured.duration,
+        schedule.window,
+        schedule.rate.is_some(),
+    );
 
     let reader = check::Reader {
         target: target.clone(),

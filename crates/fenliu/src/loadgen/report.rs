@@ -47,8 +47,14 @@ pub struct WindowStats {
 
 /// What one connection (or, merged, the whole run) measured.
 pub struct Stats {
-    /// Latency of every request, µs.
+    /// Latency of every request, µs (with `--rate`, from when it was due).
     pub latency: Histogram<u32>,
+    /// From sending each request to its answer, µs: the target's part.
+    pub service: Histogram<u32>,
+    /// With `--rate`, how late each request was sent after it was due, µs:
+    /// the load generator's own part of `latency` (its timer's granularity,
+    /// its threads waiting for a core, a target that fell behind).
+    pub lateness: Histogram<u32>,
     /// Answers by HTTP status.
     pub codes: BTreeMap<u16, u64>,
     /// Requests that got no answer.
@@ -66,6 +72,8 @@ impl Stats {
     pub fn new(windows: usize) -> Stats {
         Stats {
             latency: histogram(),
+            service: histogram(),
+            lateness: histogram(),
             codes: BTreeMap::new(),
             transport_errors: 0,
             error_samples: Vec::new(),
@@ -108,11 +116,22 @@ impl Stats {
         w.max_us = w.max_us.max(us);
     }
 
+    /// Counts how a request's latency splits: sent `late_us` after it was
+    /// due (0 when flat out), answered `service_us` after it was sent.
+    pub fn record_split(&mut self, late_us: u64, service_us: u64) {
+        self.service.saturating_record(service_us.max(1));
+        self.lateness.saturating_record(late_us);
+    }
+
     /// Adds another connection's counters.
     pub fn merge(&mut self, other: Stats) {
-        self.latency
-            .add(&other.latency)
-            .expect("histograms of equal bounds add");
+        for (mine, theirs) in [
+            (&mut self.latency, &other.latency),
+            (&mut self.service, &other.service),
+            (&mut self.lateness, &other.lateness),
+        ] {
+            mine.add(theirs).expect("histograms of equal bounds add");
+        }
         for (code, n) in other.codes {
             *self.codes.entry(code).or_default() += n;
         }
@@ -144,7 +163,7 @@ impl Stats {
 }
 
 /// Latency percentiles, µs.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct Latency {
     /// Median.
     pub p50: u64,
@@ -158,6 +177,24 @@ pub struct Latency {
     pub max: u64,
     /// Mean.
     pub mean: f64,
+}
+
+impl Latency {
+    /// The percentiles of `h` (all 0 when it is empty).
+    fn of(h: &Histogram<u32>) -> Latency {
+        if h.is_empty() {
+            return Latency::default();
+        }
+        let q = |q: f64| h.value_at_quantile(q);
+        Latency {
+            p50: q(0.5),
+            p90: q(0.9),
+            p99: q(0.99),
+            p99_9: q(0.999),
+            max: h.max(),
+            mean: h.mean(),
+        }
+    }
 }
 
 /// One kind of request in the report.
@@ -199,6 +236,12 @@ pub struct RunReport {
     pub throughput_rps: f64,
     /// Latency percentiles, µs; with `--rate`, from when each request was due.
     pub latency_us: Latency,
+    /// From sending each request to its answer, µs.
+    pub service_latency_us: Latency,
+    /// With `--rate`, how late requests were sent after they were due, µs
+    /// (`latency_us` is about this plus `service_latency_us`); `null` flat
+    /// out.
+    pub send_lateness_us: Option<Latency>,
     /// Answers by HTTP status.
     pub answers: BTreeMap<String, u64>,
     /// Requests that got no answer (refused, reset, timed out).
@@ -217,11 +260,9 @@ fn answers(codes: &BTreeMap<u16, u64>) -> BTreeMap<String, u64> {
 
 impl RunReport {
     /// The report of a run that took `duration`, in windows of `window`.
-    pub fn new(stats: &Stats, duration: Duration, window: Duration) -> RunReport {
+    /// `paced`: the run was at a fixed rate.
+    pub fn new(stats: &Stats, duration: Duration, window: Duration, paced: bool) -> RunReport {
         let secs = duration.as_secs_f64().max(1e-9);
-        let h = &stats.latency;
-        let empty = h.is_empty();
-        let q = |q: f64| if empty { 0 } else { h.value_at_quantile(q) };
         let mean = |sum: u64, n: u64| if n == 0 { 0.0 } else { sum as f64 / n as f64 };
         let ops = OpKind::ALL
             .iter()
@@ -256,14 +297,9 @@ impl RunReport {
             requests: stats.requests(),
             duration_secs: secs,
             throughput_rps: stats.requests() as f64 / secs,
-            latency_us: Latency {
-                p50: q(0.5),
-                p90: q(0.9),
-                p99: q(0.99),
-                p99_9: q(0.999),
-                max: if empty { 0 } else { h.max() },
-                mean: if empty { 0.0 } else { h.mean() },
-            },
+            latency_us: Latency::of(&stats.latency),
+            service_latency_us: Latency::of(&stats.service),
+            send_lateness_us: paced.then(|| Latency::of(&stats.lateness)),
             answers: answers(&stats.codes),
             transport_errors: stats.transport_errors,
             transport_error_samples: stats.error_samples.clone(),
@@ -374,6 +410,14 @@ fn run_text(out: &mut String, title: &str, r: &RunReport, windows: bool) {
         "  latency µs: p50 {}  p90 {}  p99 {}  p99.9 {}  max {}  (mean {:.0})",
         l.p50, l.p90, l.p99, l.p99_9, l.max, l.mean
     );
+    if let Some(late) = &r.send_lateness_us {
+        let s = &r.service_latency_us;
+        let _ = writeln!(
+            out,
+            "  of which sent late µs: p50 {}  p99 {}  max {}; answered after sending µs: p50 {}  p99 {}  max {}",
+            late.p50, late.p99, late.max, s.p50, s.p99, s.max
+        );
+    }
     let codes: Vec<String> = r.answers.iter().map(|(c, n)| format!("{c}: {n}")).collect();
     let _ = writeln!(
         out,
@@ -506,7 +550,7 @@ mod tests {
         b.record(OpKind::End, 0, 10_000, Err(&TransportError("reset".into())));
 
         a.merge(b);
-        let report = RunReport::new(&a, Duration::from_secs(2), Duration::from_secs(2));
+        let report = RunReport::new(&a, Duration::from_secs(2), Duration::from_secs(2), false);
 
         assert_eq!(report.requests, 4);
         assert_eq!(report.throughput_rps, 2.0);
@@ -517,5 +561,25 @@ mod tests {
         assert_eq!(report.ops["end"].transport_errors, 1);
         assert!(!report.ops.contains_key("inquiry"));
         assert_eq!(report.latency_us.max, 10_007, "3 significant digits");
+    }
+
+    #[test]
+    fn a_paced_run_reports_how_late_requests_were_sent_and_the_service_time() {
+        let mut a = Stats::new(1);
+        let mut b = Stats::new(1);
+        a.record(OpKind::Inquiry, 0, 1_500, Ok(201));
+        a.record_split(1_000, 500);
+        b.record(OpKind::Inquiry, 0, 300, Ok(201));
+        b.record_split(0, 300);
+        a.merge(b);
+
+        let paced = RunReport::new(&a, Duration::from_secs(1), Duration::from_secs(1), true);
+        let late = paced.send_lateness_us.as_ref().expect("paced");
+        assert_eq!(late.max, 1_000);
+        assert_eq!(paced.service_latency_us.max, 500);
+        assert_eq!(paced.service_latency_us.p50, 300);
+        assert_eq!(paced.latency_us.max, 1_500);
+        let flat = RunReport::new(&a, Duration::from_secs(1), Duration::from_secs(1), false);
+        assert!(flat.send_lateness_us.is_none());
     }
 }
