@@ -95,12 +95,18 @@ pub fn batch_for(shop: &Shop, effects: &Effects) -> Batch {
             None => batch.deletes.push(key.name()),
         }
     }
+    // A command's facts are of one shop day (of two when timers due before
+    // midnight fire with it): one list name and one append per run of them.
     let zone = shop.settings().timezone;
-    for fact in &effects.facts {
-        let day = zone.day_of(fact.at);
-        let line = serde_json::to_vec(fact).expect("a fact is plain data");
+    let mut facts = effects.facts.iter().peekable();
+    while let Some(first) = facts.next() {
+        let day = zone.day_of(first.at);
+        let mut lines = vec![serde_json::to_vec(first).expect("a fact is plain data")];
+        while let Some(fact) = facts.next_if(|f| zone.day_of(f.at) == day) {
+            lines.push(serde_json::to_vec(fact).expect("a fact is plain data"));
+        }
         let until = zone.start_of(day + 1 + DAY_LOG_KEPT_DAYS);
-        batch.append(day_log(day), vec![line], until);
+        batch.append(day_log(day), lines, until);
     }
     batch
 }

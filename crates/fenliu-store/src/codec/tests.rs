@@ -330,3 +330,61 @@ fn format_5_reads_a_record_written_before_a_field_was_added_at_its_end() {
         vec![Record::Agent(agent)]
     );
 }
+
+#[test]
+fn a_commands_facts_go_to_the_log_of_their_own_shop_day_in_order() {
+    use fenliu_core::daylog::{Fact, What};
+    use fenliu_core::{ConversationId, Effects, Party};
+
+    let shop = Shop::new(ShopId::parse("s1").unwrap());
+    let zone = shop.settings().timezone;
+    let midnight = zone.start_of(20_000);
+    let message = |at, n| Fact {
+        at,
+        what: What::Message {
+            conversation_id: ConversationId(n),
+            party: Party::Buyer,
+        },
+    };
+    // Timers due before midnight fire with a command just after it.
+    let effects = Effects {
+        facts: vec![
+            message(midnight - 2, 1),
+            message(midnight - 1, 2),
+            message(midnight, 3),
+            message(midnight + 1, 4),
+        ],
+        ..Effects::default()
+    };
+
+    let batch = batch_for(&shop, &effects);
+
+    let lists: Vec<(&str, Vec<String>)> = batch
+        .appends
+        .iter()
+        .map(|a| {
+            let ids = a
+                .items
+                .iter()
+                .map(|line| {
+                    let json: serde_json::Value = serde_json::from_slice(line).unwrap();
+                    json["conversation_id"].to_string()
+                })
+                .collect();
+            (a.list.as_str(), ids)
+        })
+        .collect();
+    let id = |n| serde_json::to_value(ConversationId(n)).unwrap().to_string();
+    let (before, after) = (day_log(19_999), day_log(20_000));
+    assert_eq!(
+        lists,
+        [
+            (before.as_str(), vec![id(1), id(2)]),
+            (after.as_str(), vec![id(3), id(4)])
+        ]
+    );
+    assert_eq!(
+        batch.appends[0].expires_at,
+        zone.start_of(20_000 + DAY_LOG_KEPT_DAYS)
+    );
+}
