@@ -17,7 +17,8 @@ pub(super) struct DayLog {
     day: Option<Day>,
     /// The start of a day not written yet: it goes out with the first facts
     /// of that day, so that a read, which logs nothing, writes nothing.
-    pending: Option<(Day, Fact)>,
+    /// Boxed: every shop of a node keeps a log, and most are idle.
+    pending: Option<Box<(Day, Fact)>>,
     /// Events of the pending effects already logged (a refused command
     /// leaves its timers' effects pending, logged).
     logged_events: usize,
@@ -39,7 +40,7 @@ impl Shop {
         let Some(log) = &self.log else {
             return;
         };
-        if log.day == Some(today) || log.pending.as_ref().is_some_and(|(d, _)| *d == today) {
+        if log.day == Some(today) || log.pending.as_ref().is_some_and(|p| p.0 == today) {
             return;
         }
         let agents = self
@@ -71,7 +72,7 @@ impl Shop {
             .collect();
         let start = Start {
             day: today,
-            routing: self.settings.clone(),
+            routing: (*self.settings).clone(),
             agents,
             groups,
             conversations,
@@ -81,7 +82,7 @@ impl Shop {
             what: What::Start(Box::new(start)),
         };
         if let Some(log) = &mut self.log {
-            log.pending = Some((today, start));
+            log.pending = Some(Box::new((today, start)));
         }
     }
 
@@ -195,12 +196,13 @@ impl Shop {
         let Some(log) = &mut self.log else {
             return;
         };
-        let fresh = &self.fx.events[log.logged_events.min(self.fx.events.len())..];
-        self.fx.facts.extend(fresh.iter().map(|e| Fact {
+        let fx = &mut *self.fx;
+        let fresh = &fx.events[log.logged_events.min(fx.events.len())..];
+        fx.facts.extend(fresh.iter().map(|e| Fact {
             at: now,
             what: outcome_of(e),
         }));
-        log.logged_events = self.fx.events.len();
+        log.logged_events = fx.events.len();
     }
 
     /// The pending effects are taken: nothing of them is left to log, and
@@ -213,7 +215,7 @@ impl Shop {
         if facts.is_empty() {
             return;
         }
-        if let Some((day, start)) = log.pending.take() {
+        if let Some((day, start)) = log.pending.take().map(|p| *p) {
             facts.insert(0, start);
             log.day = Some(day);
         }
