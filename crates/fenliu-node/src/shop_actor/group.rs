@@ -247,7 +247,7 @@ mod tests {
                             Ok((_, fx)) => fx,
                             Err(_) => shop.take_effects(),
                         };
-                        codec::batch_for(&shop, &effects)
+                        codec::batch_for(&shop, &effects, codec::DAY_LOG_KEPT_DAYS)
                     })
                     .collect();
 

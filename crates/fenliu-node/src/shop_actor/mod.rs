@@ -65,6 +65,9 @@ pub struct ShopEnv {
     pub passivate_after: Duration,
     /// The seed of the actors' random draws ([`crate::NodeConfig::seed`]).
     pub seed: Option<u64>,
+    /// Days a shop day's log is kept after the day; 0 keeps none
+    /// ([`crate::NodeConfig::day_log_days`]).
+    pub day_log_days: u32,
     /// The live shop actors (a passivated actor takes itself out).
     pub shops: ShopDirectory,
 }
@@ -426,7 +429,9 @@ impl ShopActor {
         }
         let restored = codec::restore(self.id.clone(), loaded?, self.env.clock.now())?;
         let mut shop = restored.shop;
-        shop.keep_day_log();
+        if self.env.day_log_days > 0 {
+            shop.keep_day_log();
+        }
         info!(shop_id = %self.id, agents = shop.agent_count(), queued = shop.queue_len(), "shop loaded");
         let all = shop.agents().map(|a| snapshot(&shop, a)).collect();
         self.env
@@ -452,7 +457,7 @@ impl ShopActor {
         let rng = &mut self.rng;
         match catch_unwind(AssertUnwindSafe(|| op(shop, now, rng))) {
             Ok((answer, effects)) => {
-                let mut batch = codec::batch_for(shop, &effects);
+                let mut batch = codec::batch_for(shop, &effects, self.env.day_log_days);
                 if effects.changed.contains(&RecordKey::Settings) {
                     // Every agent actor reads the shop's presence timeout.
                     for a in shop.agents() {
