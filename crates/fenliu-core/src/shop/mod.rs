@@ -269,7 +269,8 @@ impl Shop {
     pub fn take_effects(&mut self) -> Effects {
         let mut fx = std::mem::take(&mut *self.fx);
         fx.changed.settle();
-        self.log_taken(&mut fx.facts);
+        let changed = !fx.changed.is_empty();
+        self.log_taken(&mut fx.facts, changed);
         fx
     }
 
