@@ -17,7 +17,10 @@
 # with a service token of every shop: each read takes the shop's lease and
 # starts its actor, which then sits idle (live, not passivated: that takes
 # ten idle minutes), and prints the memory per live shop. Needs wrk and curl.
-# Loopback only.
+#
+# FENLIU_SERVER=path/to/fenliu measures the node of another build (an older
+# commit, say): run it and this build alternately, since a run moves by about
+# ±150 bytes. Loopback only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . benches/common.sh
@@ -32,9 +35,10 @@ agents=${2:-50}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 cargo build --release -q -p fenliu
 bin="${CARGO_TARGET_DIR:-target}/release/fenliu"
+server="${FENLIU_SERVER:-$bin}"
 port=$(free_port)
 export FENLIU_JWT_SECRET=bench-secret
-FENLIU_LISTEN=127.0.0.1:$port RUST_LOG=warn "$bin" serve --workers 2 >/dev/null 2>&1 &
+FENLIU_LISTEN=127.0.0.1:$port RUST_LOG=warn "$server" serve --workers 2 >/dev/null 2>&1 &
 node=$!
 lua=$(mktemp --suffix=.lua)
 trap 'kill $node 2>/dev/null || true; rm -f "$lua"' EXIT

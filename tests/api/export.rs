@@ -107,6 +107,23 @@ async fn the_export_holds_the_days_inputs_and_outcomes_in_order() {
 }
 
 #[tokio::test]
+async fn a_node_keeping_the_log_zero_days_keeps_none_and_exports_no_lines() {
+    // Arrange
+    let t = TestShop::start_logging_days("export-off", 0);
+    t.agents(&["a1"]).await;
+    t.online(&["a1"]).await;
+    let first = cid(&t.inquire("b1").await);
+    t.end(&first).await;
+
+    // Act
+    let (status, _, body) = get_text(&t, "/export", &t.s.admin).await;
+
+    // Assert
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, "");
+}
+
+#[tokio::test]
 async fn another_day_answers_no_lines_and_a_bad_date_is_refused() {
     let t = TestShop::start("export-days");
     t.agents(&["a1"]).await;

@@ -42,6 +42,21 @@ impl TestShop {
         }
     }
 
+    /// Starts a server that keeps a shop day's log `days` days (0: none).
+    pub fn start_logging_days(shop: &str, days: u32) -> Self {
+        let node = NodeConfig {
+            node_id: "test-node".into(),
+            advertise_url: String::new(),
+            shop_threads: 2,
+            day_log_days: days,
+            ..NodeConfig::default()
+        };
+        Self {
+            app: spawn_app_on(node, MemoryStore::new()),
+            s: ShopFixture::new(shop),
+        }
+    }
+
     /// `/v1/shops/{shop}` + `rest`.
     pub fn path(&self, rest: &str) -> String {
         self.s.path(rest)

@@ -24,6 +24,8 @@
 //! - `rule_index`: the rules filed by the values they name, for matching.
 //! - `queue`: the queue's order, with positions in O(log n).
 //! - `deadlines`: the timers and expiries, in a min-heap.
+//! - `lazy`: a part of a shop allocated on first write (an idle shop
+//!   leaves most of its parts empty).
 //!
 //! The shop, which uses them all:
 //!
@@ -46,6 +48,7 @@ pub mod hours;
 pub mod ids;
 pub mod index;
 pub mod inquiry;
+mod lazy;
 pub mod query;
 mod queue;
 pub mod records;

@@ -178,3 +178,25 @@ fn a_read_logs_nothing_and_the_start_waits_for_the_first_facts_of_the_day() {
     };
     assert!(start.conversations.is_empty());
 }
+
+#[test]
+fn a_start_taken_by_a_step_that_changed_nothing_is_written_as_of_that_step() {
+    // Arrange: a tick that fires nothing takes the day's start, then lets
+    // it go (an idle shop holds no copy of its state).
+    let mut w = World::new();
+    w.online("a");
+    w.shop.keep_day_log();
+    w.take_unsaved();
+    assert!(w.advance(MIN).facts.is_empty());
+    let tick_at = w.now;
+
+    // Act
+    w.now += MIN;
+    w.inquire("b1");
+
+    // Assert
+    let facts = w.take_unsaved().facts;
+    assert_eq!(kinds(&facts), ["start", "inquiry", "assigned"]);
+    assert_eq!(facts[0].at, tick_at);
+    assert!(facts[1].at > tick_at);
+}

@@ -41,6 +41,7 @@ fn node_on(store: Arc<HookedStore>) -> Node {
         passivate_after: Duration::from_secs(600),
         lease_ttl: Duration::from_secs(10),
         seed: Some(7),
+        ..NodeConfig::default()
     };
     Node::start(config, store, Arc::new(FixedClock))
 }

@@ -94,6 +94,15 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u64).range(1..=86_400)
     )]
     pub passivate_after_secs: u64,
+    /// Days a shop day's log (`GET /export`) is kept after the day ends; 0
+    /// keeps no log (on the embedded store it lives in the node's memory).
+    #[arg(
+        long,
+        env = "FENLIU_DAY_LOG_DAYS",
+        default_value_t = fenliu_store::codec::DAY_LOG_KEPT_DAYS,
+        value_parser = clap::value_parser!(u32).range(0..=366)
+    )]
+    pub day_log_days: u32,
     /// Log format.
     #[arg(long, env = "FENLIU_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

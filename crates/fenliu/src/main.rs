@@ -83,6 +83,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             advertise_url: args.advertise_url.clone().unwrap_or_default(),
             lease_ttl: std::time::Duration::from_millis(args.lease_ttl_ms.max(300)),
             passivate_after: std::time::Duration::from_secs(args.passivate_after_secs),
+            day_log_days: args.day_log_days,
             ..NodeConfig::default()
         },
         workers: args.workers,

@@ -17,7 +17,13 @@ pub(super) struct DayLog {
     day: Option<Day>,
     /// The start of a day not written yet: it goes out with the first facts
     /// of that day, so that a read, which logs nothing, writes nothing.
-    pending: Option<(Day, Fact)>,
+    /// Boxed: every shop of a node keeps a log, and most are idle.
+    pending: Option<Box<(Day, Fact)>>,
+    /// The day and time of a pending start let go because the step that
+    /// took it changed nothing (a read): the shop is as it was then, so the
+    /// start is taken again from it, with that time, when a step needs it.
+    /// An idle shop holds two numbers instead of a copy of its state.
+    unchanged_since: Option<(Day, Millis)>,
     /// Events of the pending effects already logged (a refused command
     /// leaves its timers' effects pending, logged).
     logged_events: usize,
@@ -39,9 +45,13 @@ impl Shop {
         let Some(log) = &self.log else {
             return;
         };
-        if log.day == Some(today) || log.pending.as_ref().is_some_and(|(d, _)| *d == today) {
+        if log.day == Some(today) || log.pending.as_ref().is_some_and(|p| p.0 == today) {
             return;
         }
+        let at = match log.unchanged_since {
+            Some((day, at)) if day == today => at,
+            _ => now,
+        };
         let agents = self
             .agents()
             .map(|a| StartAgent {
@@ -71,17 +81,18 @@ impl Shop {
             .collect();
         let start = Start {
             day: today,
-            routing: self.settings.clone(),
+            routing: (*self.settings).clone(),
             agents,
             groups,
             conversations,
         };
         let start = Fact {
-            at: now,
+            at,
             what: What::Start(Box::new(start)),
         };
         if let Some(log) = &mut self.log {
-            log.pending = Some((today, start));
+            log.pending = Some(Box::new((today, start)));
+            log.unchanged_since = None;
         }
     }
 
@@ -195,25 +206,33 @@ impl Shop {
         let Some(log) = &mut self.log else {
             return;
         };
-        let fresh = &self.fx.events[log.logged_events.min(self.fx.events.len())..];
-        self.fx.facts.extend(fresh.iter().map(|e| Fact {
+        let fx = &mut *self.fx;
+        let fresh = &fx.events[log.logged_events.min(fx.events.len())..];
+        fx.facts.extend(fresh.iter().map(|e| Fact {
             at: now,
             what: outcome_of(e),
         }));
-        log.logged_events = self.fx.events.len();
+        log.logged_events = fx.events.len();
     }
 
     /// The pending effects are taken: nothing of them is left to log, and
-    /// the day's start goes first if they are its first facts.
-    pub(super) fn log_taken(&mut self, facts: &mut Vec<Fact>) {
+    /// the day's start goes first if they are its first facts. A step that
+    /// changed nothing (`changed`: whether a record did) lets the start go
+    /// until a step needs it.
+    pub(super) fn log_taken(&mut self, facts: &mut Vec<Fact>, changed: bool) {
         let Some(log) = &mut self.log else {
             return;
         };
         log.logged_events = 0;
         if facts.is_empty() {
+            if !changed {
+                if let Some(pending) = log.pending.take() {
+                    log.unchanged_since = Some((pending.0, pending.1.at));
+                }
+            }
             return;
         }
-        if let Some((day, start)) = log.pending.take() {
+        if let Some((day, start)) = log.pending.take().map(|p| *p) {
             facts.insert(0, start);
             log.day = Some(day);
         }

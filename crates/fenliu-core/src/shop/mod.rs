@@ -63,47 +63,74 @@ pub use crate::effects::{Command, Effects, Event, Party, Reply};
 use crate::error::CoreResult;
 use crate::ids::{AgentId, BuyerId, ConversationId, GroupId, IdMap, IdSet, ShopId, Tag};
 use crate::index::{Pool, Slot};
+use crate::lazy::{empty, Lazy};
 use crate::queue::Queue;
 use crate::records::{Meta, RecordKey};
 pub use crate::records::{OrderRecord, RecentContact};
 use crate::rule_index::RuleIndex;
-use crate::settings::{RoutingSettings, Strategy};
+use crate::settings::RoutingSettings;
 use crate::stats::{AgentDay, ShopDay};
 use crate::time::{Day, Millis};
+
+// What an idle shop reads but never writes is allocated on first write (see
+// `crate::lazy`): a node holds thousands of idle shops.
+empty!(
+    Vec<Slot>,
+    Pool,
+    IdMap<GroupId, Pool>,
+    Vec<pools::TargetPool>,
+    Vec<Vec<pools::TargetSet>>,
+    RuleIndex,
+    IdMap<BuyerId, ConversationId>,
+    Queue,
+    Deadlines<Timer>,
+    Deadlines<BuyerId>,
+    BTreeSet<(Millis, Tag)>,
+    IdMap<BuyerId, Millis>,
+    VecDeque<Millis>,
+    RoutingSettings,
+    BTreeMap<GroupId, BTreeSet<AgentId>>,
+    IdMap<BuyerId, RecentContact>,
+    HashMap<Tag, OrderRecord>,
+    BTreeMap<Day, IdMap<AgentId, AgentDay>>,
+    BTreeMap<Day, IdMap<AgentId, IdSet<BuyerId>>>,
+    BTreeMap<Day, ShopDay>,
+    Effects,
+);
 
 /// Derived lookups, rebuilt from the stored records.
 #[derive(Clone, Debug, Default)]
 struct Derived {
     by_id: BTreeMap<AgentId, Slot>,
-    free_slots: Vec<Slot>,
-    pool: Pool,
-    group_pools: IdMap<GroupId, Pool>,
+    free_slots: Lazy<Vec<Slot>>,
+    pool: Lazy<Pool>,
+    group_pools: Lazy<IdMap<GroupId, Pool>>,
     /// The pools of the rules' target sets that are neither the shop nor
     /// one group (a rule's own, and widened by its escalation steps).
-    target_pools: Vec<pools::TargetPool>,
+    target_pools: Lazy<Vec<pools::TargetPool>>,
     /// The target set of each rule, by rule index, then by escalation steps
     /// reached (0: the rule's own).
-    rule_targets: Vec<Vec<pools::TargetSet>>,
+    rule_targets: Lazy<Vec<Vec<pools::TargetSet>>>,
     /// The target pools that hold each agent, by slot (as long as `agents`).
     pools_by_slot: Vec<Vec<usize>>,
     /// The rules, filed for finding the first that matches.
-    rule_index: RuleIndex,
+    rule_index: Lazy<RuleIndex>,
     /// The active conversations of each agent, by slot (as long as
     /// `agents`), in no order.
     active_by_slot: Vec<Vec<ConversationId>>,
     pools_day: Day,
-    open_by_buyer: IdMap<BuyerId, ConversationId>,
-    last_by_buyer: IdMap<BuyerId, ConversationId>,
-    queue: Queue,
-    timers: Deadlines<Timer>,
+    open_by_buyer: Lazy<IdMap<BuyerId, ConversationId>>,
+    last_by_buyer: Lazy<IdMap<BuyerId, ConversationId>>,
+    queue: Lazy<Queue>,
+    timers: Lazy<Deadlines<Timer>>,
     /// Expiries of recent contacts, with those of mappings refreshed since
     /// left behind (see [`Deadlines`]).
-    recent_expiry: Deadlines<BuyerId>,
-    order_expiry: BTreeSet<(Millis, Tag)>,
-    last_order_at: IdMap<BuyerId, Millis>,
+    recent_expiry: Lazy<Deadlines<BuyerId>>,
+    order_expiry: Lazy<BTreeSet<(Millis, Tag)>>,
+    last_order_at: Lazy<IdMap<BuyerId, Millis>>,
     /// When queued conversations were placed, over the last
     /// [`service::ESTIMATE_WINDOW_MS`]: the wait estimate's history.
-    placed: VecDeque<Millis>,
+    placed: Lazy<VecDeque<Millis>>,
     /// The opening the queue waits for, when a deadline for it is armed.
     opening: Option<Millis>,
 }
@@ -114,24 +141,24 @@ struct Derived {
 pub struct Shop {
     id: ShopId,
     meta: Meta,
-    settings: RoutingSettings,
+    settings: Lazy<RoutingSettings>,
     agents: Vec<Option<Agent>>,
-    groups: BTreeMap<GroupId, BTreeSet<AgentId>>,
+    groups: Lazy<BTreeMap<GroupId, BTreeSet<AgentId>>>,
     conversations: BTreeMap<ConversationId, Conversation>,
-    recent: IdMap<BuyerId, RecentContact>,
-    orders: HashMap<Tag, OrderRecord>,
+    recent: Lazy<IdMap<BuyerId, RecentContact>>,
+    orders: Lazy<HashMap<Tag, OrderRecord>>,
     /// Figures by day, then by agent. Only today and yesterday are kept, so
     /// the outer map is tiny; the inner one is hashed because every reception
     /// updates it, and an ordered map keyed by (day, agent id) cost a dozen
     /// string comparisons per update in a shop of thousands of agents.
-    stats: BTreeMap<Day, IdMap<AgentId, AgentDay>>,
+    stats: Lazy<BTreeMap<Day, IdMap<AgentId, AgentDay>>>,
     /// The buyers each agent received, by day: what makes `receptions`
     /// count distinct buyers. Each pair is its own record, written once.
-    received: BTreeMap<Day, IdMap<AgentId, IdSet<BuyerId>>>,
+    received: Lazy<BTreeMap<Day, IdMap<AgentId, IdSet<BuyerId>>>>,
     /// The shop's own figures by day (today's and yesterday's).
-    days: BTreeMap<Day, ShopDay>,
+    days: Lazy<BTreeMap<Day, ShopDay>>,
     d: Derived,
-    fx: Effects,
+    fx: Lazy<Effects>,
     /// The day's log, when the shop keeps one (not stored).
     log: Option<daylog::DayLog>,
 }
@@ -142,20 +169,18 @@ impl Shop {
         Self {
             id,
             meta: Meta::default(),
-            settings: RoutingSettings::default(),
+            settings: Lazy::default(),
             agents: Vec::new(),
-            groups: BTreeMap::new(),
+            groups: Lazy::default(),
             conversations: BTreeMap::new(),
-            recent: IdMap::default(),
-            orders: HashMap::new(),
-            stats: BTreeMap::new(),
-            received: BTreeMap::new(),
-            days: BTreeMap::new(),
-            d: Derived {
-                pool: Pool::new(Strategy::default()),
-                ..Derived::default()
-            },
-            fx: Effects::default(),
+            recent: Lazy::default(),
+            orders: Lazy::default(),
+            stats: Lazy::default(),
+            received: Lazy::default(),
+            days: Lazy::default(),
+            // The default strategy keeps no index beyond the default pool's.
+            d: Derived::default(),
+            fx: Lazy::default(),
             log: None,
         }
     }
@@ -242,9 +267,10 @@ impl Shop {
 
     /// Effects left behind by a refused command (timers that fired first).
     pub fn take_effects(&mut self) -> Effects {
-        let mut fx = std::mem::take(&mut self.fx);
+        let mut fx = std::mem::take(&mut *self.fx);
         fx.changed.settle();
-        self.log_taken(&mut fx.facts);
+        let changed = !fx.changed.is_empty();
+        self.log_taken(&mut fx.facts, changed);
         fx
     }
 
@@ -272,7 +298,7 @@ impl Shop {
             || settings.rules != self.settings.rules
             || settings.hours != self.settings.hours
             || settings.timezone != self.settings.timezone;
-        self.settings = settings;
+        *self.settings = settings;
         self.fx.changed.push(RecordKey::Settings);
         if order_changed {
             // Keys keep their arrival order; only the direction of service flips.
@@ -289,5 +315,44 @@ impl Shop {
         }
         self.drain(now, rng);
         Ok(Reply::Done)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shop_restored_from_nothing_allocates_none_of_its_lazy_parts() {
+        // Act
+        let shop = Shop::restore(ShopId::parse("s").unwrap(), Vec::new(), 0);
+
+        // Assert
+        let d = &shop.d;
+        let allocated = [
+            d.free_slots.is_allocated(),
+            d.pool.is_allocated(),
+            d.group_pools.is_allocated(),
+            d.target_pools.is_allocated(),
+            d.rule_targets.is_allocated(),
+            d.rule_index.is_allocated(),
+            d.open_by_buyer.is_allocated(),
+            d.last_by_buyer.is_allocated(),
+            d.queue.is_allocated(),
+            d.timers.is_allocated(),
+            d.recent_expiry.is_allocated(),
+            d.order_expiry.is_allocated(),
+            d.last_order_at.is_allocated(),
+            d.placed.is_allocated(),
+            shop.settings.is_allocated(),
+            shop.groups.is_allocated(),
+            shop.recent.is_allocated(),
+            shop.orders.is_allocated(),
+            shop.stats.is_allocated(),
+            shop.received.is_allocated(),
+            shop.days.is_allocated(),
+            shop.fx.is_allocated(),
+        ];
+        assert_eq!(allocated, [false; 22]);
     }
 }

@@ -5,8 +5,10 @@ use super::Shop;
 use crate::effects::Reply;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{BuyerId, Tag};
+use crate::lazy::Lazy;
 use crate::records::{OrderRecord, RecordKey};
 use crate::time::Millis;
+use std::collections::BTreeSet;
 
 impl Shop {
     /// Records an order and the agent it credits: the agent of the buyer's
@@ -74,11 +76,13 @@ impl Shop {
     /// restore, and when the durations change.
     pub(super) fn rebuild_order_expiry(&mut self) {
         let timers = &self.settings.timers;
-        self.d.order_expiry = self
+        let expiry: BTreeSet<(Millis, Tag)> = self
             .orders
             .values()
             .map(|o| (timers.order_expires_at(o.at), o.order_id.clone()))
             .collect();
+        let none = expiry.is_empty();
+        self.d.order_expiry = Lazy::of(expiry, none);
     }
 
     /// When the next order expires.

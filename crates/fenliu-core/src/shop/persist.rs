@@ -14,7 +14,7 @@ impl Shop {
     pub fn record(&self, key: &RecordKey) -> Option<Record> {
         Some(match key {
             RecordKey::Meta => Record::Meta(self.meta.clone()),
-            RecordKey::Settings => Record::Settings(self.settings.clone()),
+            RecordKey::Settings => Record::Settings((*self.settings).clone()),
             RecordKey::Agent(a) => Record::Agent(self.agent(a)?.clone()),
             RecordKey::Group(g) => {
                 Record::Group(g.clone(), self.groups.get(g)?.iter().cloned().collect())
@@ -39,7 +39,7 @@ impl Shop {
     pub fn snapshot(&self) -> Vec<Record> {
         let mut out = vec![
             Record::Meta(self.meta.clone()),
-            Record::Settings(self.settings.clone()),
+            Record::Settings((*self.settings).clone()),
         ];
         out.extend(self.agents().cloned().map(Record::Agent));
         out.extend(
@@ -85,7 +85,7 @@ impl Shop {
         for record in records {
             match record {
                 Record::Meta(m) => shop.meta = m,
-                Record::Settings(s) => shop.settings = s,
+                Record::Settings(s) => *shop.settings = s,
                 Record::Agent(a) => shop.restore_agent(a),
                 Record::Group(g, members) => {
                     shop.groups.insert(g, members.into_iter().collect());

@@ -19,6 +19,7 @@ use crate::explain::{Explanation, Reason};
 use crate::ids::{AgentId, BuyerId, ConversationId, IdMap};
 use crate::index::Slot;
 use crate::inquiry::{Inquiry, Priority};
+use crate::lazy::Lazy;
 use crate::queue::{Entry, Order, Place};
 use crate::records::RecordKey;
 use crate::settings::QueueOrder;
@@ -593,7 +594,10 @@ impl Shop {
                 }
             }
         }
-        self.d.last_by_buyer = last.into_iter().map(|(b, (_, c))| (b, c)).collect();
+        let last: IdMap<BuyerId, ConversationId> =
+            last.into_iter().map(|(b, (_, c))| (b, c)).collect();
+        let none = last.is_empty();
+        self.d.last_by_buyer = Lazy::of(last, none);
         // By key, so that each level's `since` never decreases with the key:
         // records written before `queued_since` existed count from their
         // creation, which a conversation put back at the front may break.

@@ -10,8 +10,9 @@ use crate::agent::{Agent, AgentStatus};
 use crate::ids::{AgentId, GroupId};
 use crate::index::{MemberState, Pool, Slot};
 use crate::inquiry::Inquiry;
+use crate::lazy::Lazy;
 use crate::rule_index::RuleIndex;
-use crate::settings::Rule;
+use crate::settings::{Rule, Strategy};
 use crate::time::{Day, Millis};
 
 /// A target set of a rule (with the steps reached), and where its pool is.
@@ -109,8 +110,12 @@ impl Shop {
     pub(super) fn reindex_all(&mut self, today: Day) {
         self.d.pools_day = today;
         let strategy = self.settings.strategy;
-        self.d.pool.keep_for(strategy);
-        for pool in self.d.group_pools.values_mut() {
+        // An unallocated pool is the default one: what `keep_for` makes of
+        // an empty pool under the default strategy.
+        if let Some(pool) = self.d.pool.get_mut_if(strategy != Strategy::default()) {
+            pool.keep_for(strategy);
+        }
+        for (_, pool) in &mut self.d.group_pools {
             pool.keep_for(strategy);
         }
         for t in &mut self.d.target_pools {
@@ -126,7 +131,8 @@ impl Shop {
     /// set of a rule that is neither the shop nor one group (its own, and
     /// with each escalation step): after the rules changed, or a restore.
     pub(super) fn rebuild_rule_indexes(&mut self) {
-        self.d.rule_index = RuleIndex::new(&self.settings.rules);
+        let no_rules = self.settings.rules.is_empty();
+        self.d.rule_index = Lazy::of(RuleIndex::new(&self.settings.rules), no_rules);
         let strategy = self.settings.strategy;
         let mut pools_by_slot: Vec<Vec<usize>> = vec![Vec::new(); self.agents.len()];
         let mut target_pools: Vec<TargetPool> = Vec::new();
@@ -167,8 +173,8 @@ impl Shop {
             }
             rule_targets.push(targets);
         }
-        self.d.target_pools = target_pools;
-        self.d.rule_targets = rule_targets;
+        self.d.target_pools = Lazy::of(target_pools, no_rules);
+        self.d.rule_targets = Lazy::of(rule_targets, no_rules);
         self.d.pools_by_slot = pools_by_slot;
     }
 

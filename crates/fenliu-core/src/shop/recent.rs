@@ -36,11 +36,14 @@ impl Shop {
 
     /// Sets the recent-contact expiries to those of the current mappings.
     pub(super) fn rebuild_recent_expiry(&mut self) {
-        self.d.recent_expiry.rebuild(
-            self.recent
-                .iter()
-                .map(|(buyer, r)| (r.expires_at, buyer.clone())),
-        );
+        let needed = !self.recent.is_empty();
+        if let Some(expiry) = self.d.recent_expiry.get_mut_if(needed) {
+            expiry.rebuild(
+                self.recent
+                    .iter()
+                    .map(|(buyer, r)| (r.expires_at, buyer.clone())),
+            );
+        }
     }
 
     /// The buyer's recent agent, if the mapping has not lapsed.

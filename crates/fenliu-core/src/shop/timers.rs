@@ -235,7 +235,9 @@ impl Shop {
             })
             .flatten()
             .collect();
-        self.d.timers.rebuild(armed);
+        if let Some(timers) = self.d.timers.get_mut_if(!armed.is_empty()) {
+            timers.rebuild(armed);
+        }
         self.d.opening = None;
         if !self.d.queue.is_empty() {
             self.arm_opening(now);

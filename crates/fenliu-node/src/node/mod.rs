@@ -46,6 +46,10 @@ pub struct NodeConfig {
     /// a fixed clock too, the same commands give the same decisions); `None`
     /// seeds each actor from the OS.
     pub seed: Option<u64>,
+    /// Days a shop day's log (`GET /export`) is kept after the day ends; 0
+    /// keeps no log at all. On the embedded store the log lives in the
+    /// node's memory (*measured* 300-600 bytes per conversation of a day).
+    pub day_log_days: u32,
 }
 
 impl Default for NodeConfig {
@@ -57,6 +61,7 @@ impl Default for NodeConfig {
             passivate_after: Duration::from_secs(600),
             lease_ttl: Duration::from_millis(10_000),
             seed: None,
+            day_log_days: fenliu_store::codec::DAY_LOG_KEPT_DAYS,
         }
     }
 }
@@ -120,6 +125,7 @@ impl Node {
             shared: store.is_shared(),
             passivate_after: config.passivate_after,
             seed: config.seed,
+            day_log_days: config.day_log_days,
         };
         let arbiters: Vec<Arbiter> = (0..config.shop_threads.max(1))
             .map(|_| Arbiter::new())

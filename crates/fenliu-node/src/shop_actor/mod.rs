@@ -40,7 +40,7 @@ use crate::events;
 use crate::gateway::ShopDirectory;
 use crate::metrics::Metrics;
 use crate::ownership::Leases;
-use group::{Group, Waiter};
+use group::{Group, Next, Waiter};
 #[cfg(feature = "test-hooks")]
 pub use protocol::Run;
 pub use protocol::{Ask, Decide, Decision};
@@ -65,6 +65,9 @@ pub struct ShopEnv {
     pub passivate_after: Duration,
     /// The seed of the actors' random draws ([`crate::NodeConfig::seed`]).
     pub seed: Option<u64>,
+    /// Days a shop day's log is kept after the day; 0 keeps none
+    /// ([`crate::NodeConfig::day_log_days`]).
+    pub day_log_days: u32,
     /// The live shop actors (a passivated actor takes itself out).
     pub shops: ShopDirectory,
 }
@@ -150,7 +153,7 @@ pub struct ShopActor {
     /// Operations that arrived while the shop was not in memory.
     backlog: VecDeque<Job>,
     /// Decided, not yet written.
-    next: Group,
+    next: Next,
     /// Whether a write is in flight, and what waits for it to end.
     writing: Writing,
     /// Who waits for the actor to stop after [`Retire`].
@@ -180,7 +183,7 @@ impl ShopActor {
             fence,
             state: State::Unloaded,
             backlog: VecDeque::new(),
-            next: Group::default(),
+            next: Next::default(),
             writing: Writing::Idle,
             retiring: Vec::new(),
             wakeup: Wakeup::Unknown,
@@ -240,10 +243,10 @@ impl ShopActor {
             let _ = tx.send(answer);
             return;
         }
-        self.next.absorb(batch);
-        self.next.commands += 1;
-        self.next
-            .waiters
+        let next = self.next.get();
+        next.absorb(batch);
+        next.commands += 1;
+        next.waiters
             .push(Box::new(move |written: Result<(), NodeError>| {
                 let _ = tx.send(written.and(answer));
             }) as Waiter);
@@ -256,7 +259,7 @@ impl ShopActor {
         if self.writing.in_flight() || self.next.is_idle() {
             return;
         }
-        let mut group = std::mem::take(&mut self.next);
+        let mut group = self.next.take();
         let batch = group.take_batch();
         let m = &self.env.metrics;
         m.write_commands.observe(group.commands as f64);
@@ -325,7 +328,7 @@ impl ShopActor {
                     waiter(Err(NodeError::Store(err.clone())));
                 }
                 // Decided on top of what was never stored: none of it happened.
-                for waiter in std::mem::take(&mut self.next).waiters {
+                for waiter in self.next.take().waiters {
                     waiter(Err(NodeError::Unavailable));
                 }
                 if fenced {
@@ -426,7 +429,9 @@ impl ShopActor {
         }
         let restored = codec::restore(self.id.clone(), loaded?, self.env.clock.now())?;
         let mut shop = restored.shop;
-        shop.keep_day_log();
+        if self.env.day_log_days > 0 {
+            shop.keep_day_log();
+        }
         info!(shop_id = %self.id, agents = shop.agent_count(), queued = shop.queue_len(), "shop loaded");
         let all = shop.agents().map(|a| snapshot(&shop, a)).collect();
         self.env
@@ -434,7 +439,9 @@ impl ShopActor {
             .publish(&self.id, &ctx.address(), all, Vec::new());
         // Records an older format left to rewrite go out with the first
         // write; a command that changes one of them later wins, as always.
-        self.next.absorb(restored.rewrite);
+        if !restored.rewrite.is_empty() {
+            self.next.get().absorb(restored.rewrite);
+        }
         self.state = State::Ready(Box::new(shop));
         Ok(())
     }
@@ -452,11 +459,12 @@ impl ShopActor {
         let rng = &mut self.rng;
         match catch_unwind(AssertUnwindSafe(|| op(shop, now, rng))) {
             Ok((answer, effects)) => {
-                let mut batch = codec::batch_for(shop, &effects);
+                let mut batch = codec::batch_for(shop, &effects, self.env.day_log_days);
                 if effects.changed.contains(&RecordKey::Settings) {
                     // Every agent actor reads the shop's presence timeout.
                     for a in shop.agents() {
                         self.next
+                            .get()
                             .agents
                             .insert(a.id.clone(), Some(snapshot(shop, a)));
                     }
@@ -464,7 +472,7 @@ impl ShopActor {
                 for key in &effects.changed {
                     if let RecordKey::Agent(id) = key {
                         let snap = shop.agent(id).map(|a| snapshot(shop, a));
-                        self.next.agents.insert(id.clone(), snap);
+                        self.next.get().agents.insert(id.clone(), snap);
                     }
                 }
                 // The events travel in the same write as the state: an event
@@ -475,23 +483,24 @@ impl ShopActor {
                     .iter()
                     .map(|e| events::encode(e, now))
                     .collect();
-                self.next.waits.extend(
-                    effects
-                        .events
-                        .iter()
-                        .filter_map(|e| match e {
-                            Event::Assigned {
-                                conversation_id,
-                                reason,
-                                ..
-                            } if *reason != Reason::Proactive => {
-                                shop.conversation(*conversation_id)
-                            }
-                            _ => None,
-                        })
-                        .filter_map(|c| Some(c.assigned_at? - c.created_at))
-                        .map(|ms| ms.max(0) as f64 / 1000.0),
-                );
+                let mut waits = effects
+                    .events
+                    .iter()
+                    .filter_map(|e| match e {
+                        Event::Assigned {
+                            conversation_id,
+                            reason,
+                            ..
+                        } if *reason != Reason::Proactive => shop.conversation(*conversation_id),
+                        _ => None,
+                    })
+                    .filter_map(|c| Some(c.assigned_at? - c.created_at))
+                    .map(|ms| ms.max(0) as f64 / 1000.0)
+                    .peekable();
+                // A read decides nothing to gather: no group for it.
+                if waits.peek().is_some() {
+                    self.next.get().waits.extend(waits);
+                }
                 Ok((answer, batch))
             }
             Err(panic) => {
@@ -710,7 +719,7 @@ impl Supervised for ShopActor {
         // The actor stops only with no write in flight; anything decided and
         // not written is dropped with its callers (they are told to retry).
         self.writing = Writing::Idle;
-        self.next = Group::default();
+        self.next = Next::default();
         self.drop_state();
         self.timer = None;
     }

@@ -24,6 +24,7 @@ pub fn node_on(passivate_after: Duration, store: Arc<dyn ShopStore>) -> Node {
         passivate_after,
         lease_ttl: Duration::from_secs(10),
         seed: None,
+        ..NodeConfig::default()
     };
     Node::start(config, store, Arc::new(SystemClock))
 }

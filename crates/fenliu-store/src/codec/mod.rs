@@ -86,8 +86,9 @@ pub fn decode(key: &str, bytes: &[u8]) -> Result<Vec<Record>, StoreError> {
     }
 }
 
-/// The batch that persists a command's effects on `shop`.
-pub fn batch_for(shop: &Shop, effects: &Effects) -> Batch {
+/// The batch that persists a command's effects on `shop`; the facts of the
+/// day's log among them are kept `log_days` days after their day ends.
+pub fn batch_for(shop: &Shop, effects: &Effects, log_days: u32) -> Batch {
     let mut batch = Batch::default();
     for key in &effects.changed {
         match shop.record(key) {
@@ -105,14 +106,15 @@ pub fn batch_for(shop: &Shop, effects: &Effects) -> Batch {
         while let Some(fact) = facts.next_if(|f| zone.day_of(f.at) == day) {
             lines.push(serde_json::to_vec(fact).expect("a fact is plain data"));
         }
-        let until = zone.start_of(day + 1 + DAY_LOG_KEPT_DAYS);
+        let until = zone.start_of(day + 1 + i64::from(log_days));
         batch.append(day_log(day), lines, until);
     }
     batch
 }
 
-/// Days a day's log is kept after the day ends (then the store drops it).
-pub const DAY_LOG_KEPT_DAYS: i64 = 7;
+/// Days a day's log is kept after the day ends (then the store drops it),
+/// unless the node says otherwise (`FENLIU_DAY_LOG_DAYS`).
+pub const DAY_LOG_KEPT_DAYS: u32 = 7;
 
 /// The list that holds a shop day's log: `log:YYYY-MM-DD`, one JSON line
 /// ([`fenliu_core::daylog::Fact`]) per item. The lines are JSON, not the

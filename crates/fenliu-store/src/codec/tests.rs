@@ -357,7 +357,7 @@ fn a_commands_facts_go_to_the_log_of_their_own_shop_day_in_order() {
         ..Effects::default()
     };
 
-    let batch = batch_for(&shop, &effects);
+    let batch = batch_for(&shop, &effects, DAY_LOG_KEPT_DAYS);
 
     let lists: Vec<(&str, Vec<String>)> = batch
         .appends
@@ -385,6 +385,6 @@ fn a_commands_facts_go_to_the_log_of_their_own_shop_day_in_order() {
     );
     assert_eq!(
         batch.appends[0].expires_at,
-        zone.start_of(20_000 + DAY_LOG_KEPT_DAYS)
+        zone.start_of(20_000 + i64::from(DAY_LOG_KEPT_DAYS))
     );
 }
