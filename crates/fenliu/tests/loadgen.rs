@@ -133,6 +133,18 @@ fn a_short_mix_keeps_every_agent_within_max_load_and_every_conversation() {
         );
     }
     assert_eq!(run["transport_errors"], 0, "{run:#}");
+    // One schedule at 250 requests/s over 2 s, whichever connection is free:
+    // at most the 500 due, and not far fewer on a node this small.
+    let requests = run["requests"].as_u64().unwrap();
+    assert!(
+        (350..=500).contains(&requests),
+        "{requests} requests: {run:#}"
+    );
+    assert!(run["send_lateness_us"]["p50"].is_u64(), "{run:#}");
+    assert!(
+        run["service_latency_us"]["p99"].as_u64().unwrap() > 0,
+        "{run:#}"
+    );
 }
 
 #[test]

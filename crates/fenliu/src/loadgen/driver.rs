@@ -1,8 +1,15 @@
 //! The timed run: one tokio task per connection sends its generator's
 //! requests back to back (flat out) or each at its due time (`--rate`),
 //! records latency and answers into its own [`Stats`], and hands them and its
-//! generator's outcome back at the end; nothing is shared but a counter for
-//! the progress bar.
+//! generator's outcome back at the end. Nothing is shared but a counter for
+//! the progress bar and, at a fixed rate, the next due time.
+//!
+//! At a fixed rate the due times are one schedule for the whole run (request
+//! `k` is due at `k / rate`), and a connection that is free takes the next
+//! one. A connection still waiting for a slow answer therefore delays no
+//! request but its own, as with buyers each on their own connection; only
+//! when every connection is busy are requests sent late, and that lateness
+//! is counted in the latency (no coordinated omission).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -61,34 +68,31 @@ pub async fn drive(
     let sent = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let deadline = start + schedule.total();
-    let interval = schedule
-        .rate
-        .map(|r| Duration::from_secs_f64(conns as f64 / r));
+    let interval = schedule.rate.map(|r| Duration::from_secs_f64(1.0 / r));
+    let next_due = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::with_capacity(conns);
     for (i, mut generator) in generators.into_iter().enumerate() {
-        let (target, sent) = (target.clone(), sent.clone());
+        let (target, sent, next_due) = (target.clone(), sent.clone(), next_due.clone());
         tasks.push(tokio::spawn(async move {
             let mut conn = Conn::new(target, schedule.timeout);
             let mut rng = SmallRng::seed_from_u64(
                 schedule.seed ^ (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15),
             );
             let mut stats = Stats::new(schedule.windows as usize);
-            // Spread the connections' due times over one interval.
-            let mut due = interval.map(|iv| start + iv.mul_f64(i as f64 / conns as f64));
             loop {
-                let began = match (&mut due, interval) {
-                    (Some(d), Some(iv)) => {
-                        if *d >= deadline {
+                let began = match interval {
+                    Some(iv) => {
+                        let k = next_due.fetch_add(1, Ordering::Relaxed);
+                        let due = start + iv.mul_f64(k as f64);
+                        if due >= deadline {
                             break;
                         }
-                        tokio::time::sleep_until(*d).await;
-                        let began = *d;
-                        *d += iv;
+                        tokio::time::sleep_until(due).await;
                         // Measured from when the request was due, so a target
                         // that falls behind shows it (no coordinated omission).
-                        began
+                        due
                     }
-                    _ => {
+                    None => {
                         let now = Instant::now();
                         if now >= deadline {
                             break;
