@@ -19,6 +19,7 @@
 #   halfpeak   the embedded workload flat out, then on a fresh node at half
 #              the throughput it reached (`--rate`): latency at half the peak
 #
+# FENLIU_PIN=1 pins the node and the load generator to a core each (below).
 # FENLIU_SERVER=path/to/fenliu runs the node(s) from another build (an older
 # commit, say) while loadgen stays the current one: an A/B in one run. Prints
 # one line per workload: throughput, baseline, ratio, p50/p99 (ms), and the
@@ -32,6 +33,14 @@ cargo build --release -q -p fenliu
 bin="${CARGO_TARGET_DIR:-target}/release/fenliu"
 server="${FENLIU_SERVER:-$bin}"
 export FENLIU_JWT_SECRET=bench-secret
+# FENLIU_PIN=1: the node on CPU 0 (one HTTP worker) and the load generator on
+# CPU 1 (taskset), so that neither waits for a core the other is using; the
+# latency from due then is the node's, not the generator's lateness.
+node_cpu="" loadgen_cpu="" workers=2
+if [ "${FENLIU_PIN:-0}" = 1 ]; then
+  command -v taskset >/dev/null || { echo "FENLIU_PIN needs taskset (util-linux)" >&2; exit 1; }
+  node_cpu="taskset -c 0" loadgen_cpu="taskset -c 1" workers=1
+fi
 tmp=$(mktemp -d)
 pids=()
 cleanup() {
@@ -66,7 +75,7 @@ start_node() { # start_node [redis url]; sets $url
   port=$(free_port)
   FENLIU_LISTEN=127.0.0.1:$port FENLIU_REDIS_URL="${1:-}" FENLIU_NODE_ID="bench-$port" \
     FENLIU_ADVERTISE_URL="http://127.0.0.1:$port" RUST_LOG=warn \
-    "$server" serve --workers 2 >"$tmp/node-$port.log" 2>&1 &
+    $node_cpu "$server" serve --workers "$workers" >"$tmp/node-$port.log" 2>&1 &
   pids+=($!)
   url="http://127.0.0.1:$port"
   wait_ready "$url"
@@ -81,7 +90,7 @@ stop_all() {
 measure() { # measure NAME TARGET loadgen-args...
   local name=$1 target=$2
   shift 2
-  "$bin" loadgen --target "$target" --baseline --json --no-progress "$@" >"$tmp/$name.json"
+  $loadgen_cpu "$bin" loadgen --target "$target" --baseline --json --no-progress "$@" >"$tmp/$name.json"
   python3 - "$name" "$tmp/$name.json" <<'PY'
 import json, sys
 name, path = sys.argv[1], sys.argv[2]
