@@ -44,9 +44,7 @@ impl<T> Lazy<T> {
     pub(crate) fn of(value: T, is_default: bool) -> Self {
         Self((!is_default).then(|| Box::new(value)))
     }
-}
 
-impl<T> Lazy<T> {
     /// Whether it was allocated.
     #[cfg(test)]
     pub(crate) fn is_allocated(&self) -> bool {

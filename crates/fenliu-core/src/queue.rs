@@ -242,9 +242,7 @@ impl QueueIndex {
             count: self.sizes.before(b) + at,
             before: match at.checked_sub(1) {
                 Some(i) => block.get(i).copied(),
-                None => b
-                    .checked_sub(1)
-                    .and_then(|p| self.blocks[p].last().copied()),
+                None => b.checked_sub(1).map(|p| self.lasts[p]),
             },
             after: match block.get(at) {
                 Some(e) => Some(*e),
@@ -260,7 +258,7 @@ impl QueueIndex {
 
     /// The entry with the highest key.
     pub(crate) fn last(&self) -> Option<Entry> {
-        self.blocks.last().and_then(|b| b.last()).copied()
+        self.lasts.last().copied()
     }
 
     /// The entry of key-order rank `rank` (0-based), if any.
