@@ -20,6 +20,7 @@
 #              the throughput it reached (`--rate`): latency at half the peak
 #
 # FENLIU_PIN=1 pins the node and the load generator to a core each (below).
+# FENLIU_WORKERS=N gives each node N HTTP workers (default 2; pinned: 1).
 # FENLIU_SERVER=path/to/fenliu runs the node(s) from another build (an older
 # commit, say) while loadgen stays the current one: an A/B in one run. Prints
 # one line per workload: throughput, baseline, ratio, p50/p99 (ms), and the
@@ -36,7 +37,7 @@ export FENLIU_JWT_SECRET=bench-secret
 # FENLIU_PIN=1: the node on CPU 0 (one HTTP worker) and the load generator on
 # CPU 1 (taskset), so that neither waits for a core the other is using; the
 # latency from due then is the node's, not the generator's lateness.
-node_cpu="" loadgen_cpu="" workers=2
+node_cpu="" loadgen_cpu="" workers=${FENLIU_WORKERS:-2}
 if [ "${FENLIU_PIN:-0}" = 1 ]; then
   command -v taskset >/dev/null || { echo "FENLIU_PIN needs taskset (util-linux)" >&2; exit 1; }
   node_cpu="taskset -c 0" loadgen_cpu="taskset -c 1" workers=1

@@ -80,6 +80,8 @@ impl Application {
         let data = web::Data::new(node.clone());
         let document = web::Data::new(Document::build());
         let server = HttpServer::new(move || {
+            // Runs on each worker: a shop first asked for here runs here.
+            fenliu_node::gateway::host_shops_here();
             App::new()
                 .wrap(from_fn(crate::forward::forward))
                 .wrap(from_fn(limit_body))

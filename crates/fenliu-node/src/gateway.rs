@@ -1,9 +1,16 @@
 //! The gateway actor: finds or starts the actor of a shop.
 //!
 //! It keeps the address of every live shop actor with the lease epoch it
-//! serves under, starts new ones under a supervisor on the shop arbiters
-//! (round robin), and retires actors whose lease is gone or superseded.
+//! serves under, starts new ones under a supervisor, and retires actors
+//! whose lease is gone or superseded.
+//!
+//! Where a shop runs: on the thread whose request first asked for it, when
+//! that thread hosts shops ([`host_shops_here`]: the HTTP workers do), so
+//! that a request for a shop on its own worker reaches the actor without
+//! crossing threads; otherwise (a shop taken by lease renewal, a wake-up, a
+//! test) on the shop arbiters, round robin.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -14,10 +21,33 @@ use fenliu_store::Fence;
 use crate::error::NodeError;
 use crate::shop_actor::{Retire, ShopActor, ShopEnv};
 
-/// Finds (or starts) the actor serving a shop under `fence`.
+thread_local! {
+    static HOSTS_SHOPS: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks the calling thread, an actix arbiter that serves requests, as a
+/// home for the shops first asked for on it. Call it on each HTTP worker
+/// (the app factory runs there). Shops on a worker stop with it, so drain the
+/// node before stopping the server.
+pub fn host_shops_here() {
+    HOSTS_SHOPS.set(true);
+}
+
+/// The arbiter a shop first asked for on this thread should start on: this
+/// thread's, when it hosts shops.
+pub(crate) fn nearby() -> Option<ArbiterHandle> {
+    if HOSTS_SHOPS.get() {
+        Arbiter::try_current()
+    } else {
+        None
+    }
+}
+
+/// Finds (or starts) the actor serving a shop under `fence`; a shop it starts
+/// runs on `near` if given, else on a shop arbiter.
 #[derive(Message)]
 #[rtype(result = "Result<Addr<ShopActor>, NodeError>")]
-pub struct Lookup(pub ShopId, pub Fence);
+pub struct Lookup(pub ShopId, pub Fence, pub Option<ArbiterHandle>);
 
 /// Stops the actor of a shop (its lease was lost).
 #[derive(Message)]
@@ -104,13 +134,20 @@ impl Gateway {
         }
     }
 
-    fn start_shop(&mut self, id: ShopId, fence: Fence) -> Addr<ShopActor> {
-        let arbiter = &self.arbiters[self.next_arbiter % self.arbiters.len()];
-        self.next_arbiter += 1;
+    fn start_shop(
+        &mut self,
+        id: ShopId,
+        fence: Fence,
+        near: Option<ArbiterHandle>,
+    ) -> Addr<ShopActor> {
+        let arbiter = near.unwrap_or_else(|| {
+            self.next_arbiter += 1;
+            self.arbiters[(self.next_arbiter - 1) % self.arbiters.len()].clone()
+        });
         self.next_generation += 1;
         let (generation, env, epoch) = (self.next_generation, self.env.clone(), fence.epoch);
         let shop = id.clone();
-        let addr = Supervisor::start_in_arbiter(arbiter, move |_| {
+        let addr = Supervisor::start_in_arbiter(&arbiter, move |_| {
             ShopActor::new(shop, generation, fence, env)
         });
         self.env.shops.write().insert(
@@ -132,7 +169,11 @@ impl Actor for Gateway {
 impl Handler<Lookup> for Gateway {
     type Result = Result<Addr<ShopActor>, NodeError>;
 
-    fn handle(&mut self, Lookup(shop, fence): Lookup, _ctx: &mut Self::Context) -> Self::Result {
+    fn handle(
+        &mut self,
+        Lookup(shop, fence, near): Lookup,
+        _ctx: &mut Self::Context,
+    ) -> Self::Result {
         if let Some(addr) = self.env.shops.get(&shop, fence.epoch) {
             return Ok(addr);
         }
@@ -144,7 +185,7 @@ impl Handler<Lookup> for Gateway {
         if self.draining {
             return Err(NodeError::Draining);
         }
-        Ok(self.start_shop(shop, fence))
+        Ok(self.start_shop(shop, fence, near))
     }
 }
 

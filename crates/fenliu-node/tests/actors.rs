@@ -5,11 +5,12 @@ mod common;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use common::*;
 use fenliu_core::query::{AgentById, QueuePage};
-use fenliu_core::{AgentStatus, Command, Millis};
+use fenliu_core::{AgentStatus, Command, Millis, ShopId};
 use fenliu_node::shop_actor::Op;
 use fenliu_node::{Node, NodeError};
 use fenliu_store::{MemoryStore, ShopStore};
@@ -183,4 +184,55 @@ async fn a_wake_up_time_the_store_refused_is_published_again() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(store.wakeup_failures.load(Ordering::SeqCst), 0);
+}
+
+/// The thread the actor of `shop` runs on.
+async fn shop_thread(node: &Node, shop: &ShopId) -> ThreadId {
+    node.run(shop, || {
+        Box::new(
+            |_: &mut fenliu_core::Shop, _, _: &mut rand::rngs::SmallRng| {
+                (
+                    Ok(std::thread::current().id()),
+                    fenliu_core::Effects::default(),
+                )
+            },
+        ) as Op<ThreadId>
+    })
+    .await
+    .unwrap()
+}
+
+/// Asks for `shop` from a new arbiter, marked as hosting shops or not;
+/// answers that arbiter's thread and the thread the shop runs on.
+async fn ask_from_an_arbiter(node: &Node, shop: &str, hosts: bool) -> (ThreadId, ThreadId) {
+    let (node, shop) = (node.clone(), ShopId::parse(shop).unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let arbiter = actix::Arbiter::new();
+    arbiter.spawn(async move {
+        if hosts {
+            fenliu_node::gateway::host_shops_here();
+        }
+        let ran = shop_thread(&node, &shop).await;
+        let _ = tx.send((std::thread::current().id(), ran));
+    });
+    let threads = rx.await.unwrap();
+    arbiter.stop();
+    threads
+}
+
+#[actix_rt::test]
+async fn a_shop_first_asked_for_on_a_thread_that_hosts_shops_runs_on_it() {
+    let node = node(Duration::from_secs(600));
+
+    let (worker, near) = ask_from_an_arbiter(&node, "near", true).await;
+    assert_eq!(near, worker);
+
+    // Asked for from a thread that hosts none: on a shop arbiter, and a
+    // shop already running stays where it is whoever asks.
+    let (caller, far) = ask_from_an_arbiter(&node, "far", false).await;
+    assert_ne!(far, caller);
+    assert_ne!(far, std::thread::current().id());
+    let (_, again) = ask_from_an_arbiter(&node, "far", true).await;
+    assert_eq!(again, far);
+    node.shutdown();
 }

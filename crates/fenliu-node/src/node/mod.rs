@@ -20,7 +20,7 @@ use crate::agent_actor::{AgentDirectory, Get, Sign};
 use crate::clock::SharedClock;
 use crate::error::NodeError;
 use crate::events::EventHub;
-use crate::gateway::{Drain, Evict, Gateway, LiveShops, Lookup, ShopDirectory};
+use crate::gateway::{nearby, Drain, Evict, Gateway, LiveShops, Lookup, ShopDirectory};
 use crate::metrics::Metrics;
 use crate::ownership::Leases;
 use crate::shop_actor::{Ask, Decide, Restart, ShopActor, ShopEnv};
@@ -36,7 +36,10 @@ pub struct NodeConfig {
     pub node_id: String,
     /// How other nodes reach this one (`http://host:port`).
     pub advertise_url: String,
-    /// Threads running shop actors.
+    /// Threads running the shop actors not started by a request on a thread
+    /// that hosts shops (see [`crate::gateway::host_shops_here`]): shops
+    /// taken by lease renewal or a wake-up, and every shop of a node with no
+    /// HTTP server in front.
     pub shop_threads: usize,
     /// Idle time after which a shop actor is passivated.
     pub passivate_after: Duration,
@@ -236,7 +239,7 @@ impl Node {
             return Ok(addr);
         }
         self.gateway
-            .send(Lookup(shop.clone(), fence))
+            .send(Lookup(shop.clone(), fence, nearby()))
             .await
             .map_err(|_| NodeError::Unavailable)?
     }
