@@ -41,13 +41,34 @@ pub const FORMAT_V4: u8 = 4;
 /// The format written now: MessagePack.
 pub const FORMAT_V5: u8 = 5;
 
-/// Encodes a record.
-pub fn encode(record: &Record) -> Vec<u8> {
-    let mut out = Vec::with_capacity(96);
-    out.push(FORMAT_V5);
-    rmp_serde::encode::write(&mut out, &v5::Out::of(record)).expect("records always encode");
-    out
+thread_local! {
+    /// Where [`encode`] writes before copying out exactly the bytes written.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
+
+/// Encodes a record.
+///
+/// The bytes are written into a buffer kept per thread and copied out once,
+/// at their length: a conversation with its explanation is several hundred
+/// bytes, and growing a fresh vector to that size reallocated it several
+/// times per record (and a store that keeps the value then shrank it once
+/// more). The copy has no spare capacity to shrink.
+pub fn encode(record: &Record) -> Vec<u8> {
+    SCRATCH.with_borrow_mut(|out| {
+        out.clear();
+        out.push(FORMAT_V5);
+        rmp_serde::encode::write(out, &v5::Out::of(record)).expect("records always encode");
+        let bytes = out.to_vec();
+        if out.capacity() > SCRATCH_KEPT {
+            *out = Vec::new();
+        }
+        bytes
+    })
+}
+
+/// The largest scratch buffer [`encode`] keeps between records (a rare large
+/// record, such as settings with many rules, does not pin its size).
+const SCRATCH_KEPT: usize = 64 * 1024;
 
 /// Decodes a record written by [`encode`] in any format; an old record that
 /// is several records now reads as all of them (its own first).
