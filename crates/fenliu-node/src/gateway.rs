@@ -141,8 +141,9 @@ impl Gateway {
         near: Option<ArbiterHandle>,
     ) -> Addr<ShopActor> {
         let arbiter = near.unwrap_or_else(|| {
+            let next = self.arbiters[self.next_arbiter % self.arbiters.len()].clone();
             self.next_arbiter += 1;
-            self.arbiters[(self.next_arbiter - 1) % self.arbiters.len()].clone()
+            next
         });
         self.next_generation += 1;
         let (generation, env, epoch) = (self.next_generation, self.env.clone(), fence.epoch);
