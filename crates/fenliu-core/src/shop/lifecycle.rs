@@ -18,13 +18,12 @@ use crate::time::Millis;
 impl Shop {
     /// A conversation by id.
     pub fn conversation(&self, id: ConversationId) -> Option<&Conversation> {
-        self.conversations.get(&id)
+        self.conversations.get(&id).map(Box::as_ref)
     }
 
     /// A conversation by id, or a not-found error.
     pub(super) fn conversation_or_404(&self, id: ConversationId) -> CoreResult<&Conversation> {
-        self.conversations
-            .get(&id)
+        self.conversation(id)
             .ok_or_else(|| CoreError::not_found(format!("conversation {id} not found")))
     }
 

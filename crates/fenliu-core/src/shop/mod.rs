@@ -144,7 +144,11 @@ pub struct Shop {
     settings: Lazy<RoutingSettings>,
     agents: Vec<Option<Agent>>,
     groups: Lazy<BTreeMap<GroupId, BTreeSet<AgentId>>>,
-    conversations: BTreeMap<ConversationId, Conversation>,
+    /// Boxed: a B-tree node holds eleven entries, and with the conversation
+    /// itself in it a node is 5 KiB, half empty when ids only grow, and a
+    /// lookup misses the cache at every level (the node's length sits after
+    /// its values).
+    conversations: BTreeMap<ConversationId, Box<Conversation>>,
     recent: Lazy<IdMap<BuyerId, RecentContact>>,
     orders: Lazy<HashMap<Tag, OrderRecord>>,
     /// Figures by day, then by agent. Only today and yesterday are kept, so

@@ -19,9 +19,7 @@ impl Shop {
             RecordKey::Group(g) => {
                 Record::Group(g.clone(), self.groups.get(g)?.iter().cloned().collect())
             }
-            RecordKey::Conversation(c) => {
-                Record::Conversation(Box::new(self.conversations.get(c)?.clone()))
-            }
+            RecordKey::Conversation(c) => Record::Conversation(self.conversations.get(c)?.clone()),
             RecordKey::Recent(b) => Record::Recent(b.clone(), self.recent.get(b)?.clone()),
             RecordKey::Order(o) => Record::Order(self.orders.get(o)?.clone()),
             RecordKey::Stats(d, a) => {
@@ -50,7 +48,7 @@ impl Shop {
         out.extend(
             self.conversations
                 .values()
-                .map(|c| Record::Conversation(Box::new(c.clone()))),
+                .map(|c| Record::Conversation(c.clone())),
         );
         out.extend(
             self.recent
@@ -91,7 +89,7 @@ impl Shop {
                     shop.groups.insert(g, members.into_iter().collect());
                 }
                 Record::Conversation(c) => {
-                    shop.conversations.insert(c.id, *c);
+                    shop.conversations.insert(c.id, c);
                 }
                 Record::Recent(b, r) => {
                     shop.recent.insert(b, r);

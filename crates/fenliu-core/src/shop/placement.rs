@@ -47,7 +47,7 @@ impl Shop {
         let strategy = self.settings.strategy;
         self.conversations.insert(
             id,
-            Conversation {
+            Box::new(Conversation {
                 id,
                 inquiry,
                 status: ConversationStatus::Queued,
@@ -72,7 +72,7 @@ impl Shop {
                 offer: None,
                 excluded: Vec::new(),
                 first_reply_at: None,
-            },
+            }),
         );
         id
     }
@@ -286,7 +286,7 @@ impl Shop {
         self.d
             .last_by_buyer
             .get(buyer)
-            .and_then(|id| self.conversations.get(id))
+            .and_then(|id| self.conversation(*id))
     }
 
     /// Puts a conversation in the queue, at the back of its priority (or at
@@ -553,7 +553,7 @@ impl Shop {
             .queue
             .page(offset, limit, &order)
             .iter()
-            .map(|(_, e)| &self.conversations[&e.id])
+            .map(|(_, e)| &*self.conversations[&e.id])
             .collect()
     }
 
