@@ -93,9 +93,10 @@ async fn timed<T>(
 }
 
 /// The fenced write of one batch. Records without expiry go to the state
-/// hash in one `HSET` per 500 (one call instead of one per record); a kind of
-/// record either always expires or never does, so an expiring put need not
-/// clear a hash field.
+/// hash in one `HSET` per 500, unpacked straight from the arguments, where
+/// they come first as name, value pairs (no Lua table is built for them); a
+/// kind of record either always expires or never does, so an expiring put
+/// need not clear a hash field.
 const WRITE_LUA: &str = r#"
 local holder = redis.call('GET', KEYS[3])
 if holder ~= ARGV[1] then
@@ -104,31 +105,24 @@ end
 local prefix = ARGV[2]
 local now = tonumber(ARGV[3])
 local i = 4
-local nputs = tonumber(ARGV[i]); i = i + 1
-local fields = {}
-for _ = 1, nputs do
+local nplain = tonumber(ARGV[i]); i = i + 1
+local last = i + 2 * nplain - 1
+for from = i, last, 1000 do
+  redis.call('HSET', KEYS[1], unpack(ARGV, from, math.min(from + 999, last)))
+end
+i = last + 1
+local nexpiring = tonumber(ARGV[i]); i = i + 1
+for _ = 1, nexpiring do
   local name, value, exp = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   i = i + 3
-  if exp == '' then
-    fields[#fields + 1] = name
-    fields[#fields + 1] = value
-    if #fields >= 1000 then
-      redis.call('HSET', KEYS[1], unpack(fields))
-      fields = {}
-    end
+  local ttl = tonumber(exp) - now
+  if ttl > 0 then
+    redis.call('SET', prefix .. name, value, 'PX', ttl)
+    redis.call('SADD', KEYS[2], name)
   else
-    local ttl = tonumber(exp) - now
-    if ttl > 0 then
-      redis.call('SET', prefix .. name, value, 'PX', ttl)
-      redis.call('SADD', KEYS[2], name)
-    else
-      redis.call('DEL', prefix .. name)
-      redis.call('SREM', KEYS[2], name)
-    end
+    redis.call('DEL', prefix .. name)
+    redis.call('SREM', KEYS[2], name)
   end
-end
-if #fields > 0 then
-  redis.call('HSET', KEYS[1], unpack(fields))
 end
 local ndels = tonumber(ARGV[i]); i = i + 1
 for _ = 1, ndels do
@@ -304,13 +298,15 @@ impl ShopStore for RedisStore {
             .arg(fence_value(fence))
             .arg(key(shop, "x:"))
             .arg(now)
-            .arg(batch.puts.len());
-        for put in &batch.puts {
+            .arg(batch.puts.iter().filter(|p| p.expires_at.is_none()).count());
+        for put in batch.puts.iter().filter(|p| p.expires_at.is_none()) {
             inv.arg(&put.key).arg(&put.value[..]);
-            match put.expires_at {
-                Some(t) => inv.arg(t),
-                None => inv.arg(""),
-            };
+        }
+        inv.arg(batch.puts.iter().filter(|p| p.expires_at.is_some()).count());
+        for put in &batch.puts {
+            if let Some(t) = put.expires_at {
+                inv.arg(&put.key).arg(&put.value[..]).arg(t);
+            }
         }
         inv.arg(batch.deletes.len());
         for d in &batch.deletes {
