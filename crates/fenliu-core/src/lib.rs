@@ -65,7 +65,7 @@ pub use error::{CoreError, CoreResult, InvalidInput};
 pub use explain::{Explanation, Reason, Verdict};
 pub use ids::{AgentId, BuyerId, ConversationId, GroupId, ShopId, Tag};
 pub use inquiry::{Entry, Inquiry};
-pub use records::{Changed, OrderRecord, Record, RecordKey};
+pub use records::{Changed, OrderRecord, Record, RecordKey, RecordRef};
 pub use settings::{RoutingSettings, Strategy};
 pub use shop::Shop;
 pub use stats::{Metric, Ranking, SortOrder, Viewer};

@@ -7,6 +7,8 @@
 //! also reads a record's value out of a shop). This module holds the data
 //! types only.
 
+use std::collections::BTreeSet;
+
 use serde::{Deserialize, Serialize};
 
 use crate::agent::Agent;
@@ -249,9 +251,109 @@ impl Record {
         }
     }
 
+    /// The record, borrowed.
+    pub fn as_ref(&self) -> RecordRef<'_> {
+        match self {
+            Self::Meta(m) => RecordRef::Meta(m),
+            Self::Settings(s) => RecordRef::Settings(s),
+            Self::Agent(a) => RecordRef::Agent(a),
+            Self::Group(g, m) => RecordRef::Group(g, Members::Listed(m)),
+            Self::Conversation(c) => RecordRef::Conversation(c),
+            Self::Recent(b, r) => RecordRef::Recent(b, r),
+            Self::Order(o) => RecordRef::Order(o),
+            Self::Stats(d, a, f) => RecordRef::Stats(*d, a, f),
+            Self::Reception(d, a, b) => RecordRef::Reception(*d, a, b),
+            Self::ShopDay(d, f) => RecordRef::ShopDay(*d, f),
+        }
+    }
+}
+
+/// A record's value borrowed from where it is held (a shop, or a
+/// [`Record`]): what a store encodes after a command, without copying the
+/// conversation, its explanation or an agent only to drop the copy again.
+#[derive(Clone, Copy, Debug)]
+pub enum RecordRef<'a> {
+    /// Counters.
+    Meta(&'a Meta),
+    /// Routing settings.
+    Settings(&'a RoutingSettings),
+    /// An agent.
+    Agent(&'a Agent),
+    /// A group and its members.
+    Group(&'a GroupId, Members<'a>),
+    /// A conversation.
+    Conversation(&'a Conversation),
+    /// A buyer's recent agent.
+    Recent(&'a BuyerId, &'a RecentContact),
+    /// An order.
+    Order(&'a OrderRecord),
+    /// An agent's figures for a day.
+    Stats(Day, &'a AgentId, &'a AgentDay),
+    /// A buyer an agent received on a day.
+    Reception(Day, &'a AgentId, &'a BuyerId),
+    /// The shop's figures of a day.
+    ShopDay(Day, &'a ShopDay),
+}
+
+/// A group's members as held: a shop keeps a set, a record a list.
+#[derive(Clone, Copy, Debug)]
+pub enum Members<'a> {
+    /// As a record lists them.
+    Listed(&'a [AgentId]),
+    /// As a shop holds them (in id order).
+    Set(&'a BTreeSet<AgentId>),
+}
+
+impl<'a> Members<'a> {
+    /// The members, in order.
+    pub fn iter(self) -> impl Iterator<Item = &'a AgentId> {
+        let (listed, set) = match self {
+            Self::Listed(l) => (Some(l.iter()), None),
+            Self::Set(s) => (None, Some(s.iter())),
+        };
+        listed
+            .into_iter()
+            .flatten()
+            .chain(set.into_iter().flatten())
+    }
+}
+
+impl RecordRef<'_> {
+    /// The key the record is stored under.
+    pub fn key(self) -> RecordKey {
+        match self {
+            Self::Meta(_) => RecordKey::Meta,
+            Self::Settings(_) => RecordKey::Settings,
+            Self::Agent(a) => RecordKey::Agent(a.id.clone()),
+            Self::Group(g, _) => RecordKey::Group(g.clone()),
+            Self::Conversation(c) => RecordKey::Conversation(c.id),
+            Self::Recent(b, _) => RecordKey::Recent(b.clone()),
+            Self::Order(o) => RecordKey::Order(o.order_id.clone()),
+            Self::Stats(d, a, _) => RecordKey::Stats(d, a.clone()),
+            Self::Reception(d, a, b) => RecordKey::Reception(d, a.clone(), b.clone()),
+            Self::ShopDay(d, _) => RecordKey::ShopDay(d),
+        }
+    }
+
+    /// An owned copy.
+    pub fn to_record(self) -> Record {
+        match self {
+            Self::Meta(m) => Record::Meta(m.clone()),
+            Self::Settings(s) => Record::Settings(s.clone()),
+            Self::Agent(a) => Record::Agent(a.clone()),
+            Self::Group(g, m) => Record::Group(g.clone(), m.iter().cloned().collect()),
+            Self::Conversation(c) => Record::Conversation(Box::new(c.clone())),
+            Self::Recent(b, r) => Record::Recent(b.clone(), r.clone()),
+            Self::Order(o) => Record::Order(o.clone()),
+            Self::Stats(d, a, f) => Record::Stats(d, a.clone(), f.clone()),
+            Self::Reception(d, a, b) => Record::Reception(d, a.clone(), b.clone()),
+            Self::ShopDay(d, f) => Record::ShopDay(d, f.clone()),
+        }
+    }
+
     /// When the store may forget the record by itself, if ever, under
-    /// `timers` (see also `Record::expires_at`, which reads the shop's).
-    pub(crate) fn expiry(&self, timers: &Timers) -> Option<Millis> {
+    /// `timers` (see also `RecordRef::expires_at`, which reads the shop's).
+    pub(crate) fn expiry(self, timers: &Timers) -> Option<Millis> {
         match self {
             Self::Recent(_, r) => Some(r.expires_at),
             Self::Order(o) => Some(timers.order_expires_at(o.at)),

@@ -6,30 +6,41 @@ use serde::{Deserialize, Serialize};
 
 use super::Shop;
 use crate::ids::ShopId;
-use crate::records::{Record, RecordKey};
+use crate::records::{Members, Record, RecordKey, RecordRef};
 use crate::time::Millis;
 
 impl Shop {
     /// The current value of a record; `None` means it is to be deleted.
     pub fn record(&self, key: &RecordKey) -> Option<Record> {
+        self.record_ref(key).map(RecordRef::to_record)
+    }
+
+    /// The current value of a record, borrowed; `None` means it is to be
+    /// deleted.
+    pub fn record_ref(&self, key: &RecordKey) -> Option<RecordRef<'_>> {
         Some(match key {
-            RecordKey::Meta => Record::Meta(self.meta.clone()),
-            RecordKey::Settings => Record::Settings((*self.settings).clone()),
-            RecordKey::Agent(a) => Record::Agent(self.agent(a)?.clone()),
+            RecordKey::Meta => RecordRef::Meta(&self.meta),
+            RecordKey::Settings => RecordRef::Settings(&self.settings),
+            RecordKey::Agent(a) => RecordRef::Agent(self.agent(a)?),
             RecordKey::Group(g) => {
-                Record::Group(g.clone(), self.groups.get(g)?.iter().cloned().collect())
+                let (g, members) = self.groups.get_key_value(g)?;
+                RecordRef::Group(g, Members::Set(members))
             }
-            RecordKey::Conversation(c) => Record::Conversation(self.conversations.get(c)?.clone()),
-            RecordKey::Recent(b) => Record::Recent(b.clone(), self.recent.get(b)?.clone()),
-            RecordKey::Order(o) => Record::Order(self.orders.get(o)?.clone()),
+            RecordKey::Conversation(c) => RecordRef::Conversation(self.conversations.get(c)?),
+            RecordKey::Recent(b) => {
+                let (b, r) = self.recent.get_key_value(b)?;
+                RecordRef::Recent(b, r)
+            }
+            RecordKey::Order(o) => RecordRef::Order(self.orders.get(o)?),
             RecordKey::Stats(d, a) => {
-                Record::Stats(*d, a.clone(), self.stats.get(d)?.get(a)?.clone())
+                let (a, f) = self.stats.get(d)?.get_key_value(a)?;
+                RecordRef::Stats(*d, a, f)
             }
             RecordKey::Reception(d, a, b) => {
-                self.received.get(d)?.get(a)?.get(b)?;
-                Record::Reception(*d, a.clone(), b.clone())
+                let (a, buyers) = self.received.get(d)?.get_key_value(a)?;
+                RecordRef::Reception(*d, a, buyers.get(b)?)
             }
-            RecordKey::ShopDay(d) => Record::ShopDay(*d, self.days.get(d)?.clone()),
+            RecordKey::ShopDay(d) => RecordRef::ShopDay(*d, self.days.get(d)?),
         })
     }
 
@@ -131,6 +142,13 @@ impl Shop {
 impl Record {
     /// When the store may forget the record by itself, if ever.
     pub fn expires_at(&self, shop: &Shop) -> Option<Millis> {
+        self.as_ref().expires_at(shop)
+    }
+}
+
+impl RecordRef<'_> {
+    /// When the store may forget the record by itself, if ever.
+    pub fn expires_at(self, shop: &Shop) -> Option<Millis> {
         self.expiry(&shop.settings.timers)
     }
 }

@@ -310,7 +310,7 @@ mod tests {
                 let encoded = |shop: &Shop| -> BTreeMap<String, Vec<u8>> {
                     shop.snapshot()
                         .iter()
-                        .map(|r| (r.key().name(), codec::encode(r)))
+                        .map(|r| (r.key().name(), codec::encode(r.as_ref())))
                         .collect()
                 };
                 prop_assert_eq!(encoded(&restored.shop), encoded(&shop));

@@ -23,7 +23,7 @@ mod old;
 #[cfg(test)]
 mod tests;
 
-use fenliu_core::records::Record;
+use fenliu_core::records::{Record, RecordRef};
 use fenliu_core::time::{date_string, Day};
 use fenliu_core::{Effects, Shop};
 
@@ -53,7 +53,7 @@ thread_local! {
 /// bytes, and growing a fresh vector to that size reallocated it several
 /// times per record (and a store that keeps the value then shrank it once
 /// more). The copy has no spare capacity to shrink.
-pub fn encode(record: &Record) -> Vec<u8> {
+pub fn encode(record: RecordRef<'_>) -> Vec<u8> {
     SCRATCH.with_borrow_mut(|out| {
         out.clear();
         out.push(FORMAT_V5);
@@ -112,8 +112,8 @@ pub fn decode(key: &str, bytes: &[u8]) -> Result<Vec<Record>, StoreError> {
 pub fn batch_for(shop: &Shop, effects: &Effects, log_days: u32) -> Batch {
     let mut batch = Batch::default();
     for key in &effects.changed {
-        match shop.record(key) {
-            Some(record) => batch.puts.push(put(shop, key.name(), &record)),
+        match shop.record_ref(key) {
+            Some(record) => batch.puts.push(put(shop, key.name(), record)),
             None => batch.deletes.push(key.name()),
         }
     }
@@ -150,7 +150,7 @@ pub fn full_batch(shop: &Shop) -> Batch {
 }
 
 /// The put that stores `record` of `shop` under `key`.
-fn put(shop: &Shop, key: String, record: &Record) -> Put {
+fn put(shop: &Shop, key: String, record: RecordRef<'_>) -> Put {
     Put {
         key,
         expires_at: record.expires_at(shop),
@@ -163,7 +163,7 @@ fn puts_of(shop: &Shop, records: &[Record]) -> Batch {
     Batch {
         puts: records
             .iter()
-            .map(|record| put(shop, record.key().name(), record))
+            .map(|record| put(shop, record.key().name(), record.as_ref()))
             .collect(),
         ..Batch::default()
     }
@@ -206,7 +206,7 @@ pub fn restore(
 /// a field is missing).
 pub(crate) mod v5 {
     use fenliu_core::agent::Agent;
-    use fenliu_core::records::{Meta, Record};
+    use fenliu_core::records::{Members, Meta, Record, RecordRef};
     use fenliu_core::shop::{OrderRecord, RecentContact};
     use fenliu_core::stats::{AgentDay, ShopDay};
     use fenliu_core::time::Day;
@@ -219,30 +219,43 @@ pub(crate) mod v5 {
         Meta(&'a Meta),
         Settings(String),
         Agent(&'a Agent),
-        Group(&'a GroupId, &'a Vec<AgentId>),
+        Group(&'a GroupId, Listed<'a>),
         Conversation(&'a Conversation),
         Recent(&'a BuyerId, &'a RecentContact),
         Order(&'a OrderRecord),
-        Stats(&'a Day, &'a AgentId, &'a AgentDay),
-        Reception(&'a Day, &'a AgentId, &'a BuyerId),
-        ShopDay(&'a Day, &'a ShopDay),
+        Stats(Day, &'a AgentId, &'a AgentDay),
+        Reception(Day, &'a AgentId, &'a BuyerId),
+        ShopDay(Day, &'a ShopDay),
+    }
+
+    /// A group's members, written as the list `In` reads back.
+    pub(crate) struct Listed<'a>(Members<'a>);
+
+    impl Serialize for Listed<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            // Each with its exact length, which MessagePack writes first.
+            match self.0 {
+                Members::Listed(l) => s.collect_seq(l),
+                Members::Set(set) => s.collect_seq(set),
+            }
+        }
     }
 
     impl<'a> Out<'a> {
-        pub(crate) fn of(record: &'a Record) -> Self {
+        pub(crate) fn of(record: RecordRef<'a>) -> Self {
             match record {
-                Record::Meta(m) => Self::Meta(m),
-                Record::Settings(s) => {
+                RecordRef::Meta(m) => Self::Meta(m),
+                RecordRef::Settings(s) => {
                     Self::Settings(serde_json::to_string(s).expect("settings always encode"))
                 }
-                Record::Agent(a) => Self::Agent(a),
-                Record::Group(g, m) => Self::Group(g, m),
-                Record::Conversation(c) => Self::Conversation(c),
-                Record::Recent(b, r) => Self::Recent(b, r),
-                Record::Order(o) => Self::Order(o),
-                Record::Stats(d, a, f) => Self::Stats(d, a, f),
-                Record::Reception(d, a, b) => Self::Reception(d, a, b),
-                Record::ShopDay(d, f) => Self::ShopDay(d, f),
+                RecordRef::Agent(a) => Self::Agent(a),
+                RecordRef::Group(g, m) => Self::Group(g, Listed(m)),
+                RecordRef::Conversation(c) => Self::Conversation(c),
+                RecordRef::Recent(b, r) => Self::Recent(b, r),
+                RecordRef::Order(o) => Self::Order(o),
+                RecordRef::Stats(d, a, f) => Self::Stats(d, a, f),
+                RecordRef::Reception(d, a, b) => Self::Reception(d, a, b),
+                RecordRef::ShopDay(d, f) => Self::ShopDay(d, f),
             }
         }
     }

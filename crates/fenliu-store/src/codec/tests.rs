@@ -67,7 +67,7 @@ fn format_3_settings_read_as_written_with_the_defaults_of_later_settings() {
 fn format_4_settings_are_json_and_a_missing_setting_reads_as_its_default() {
     let mut written = RoutingSettings::default();
     written.presence.timeout_secs = Some(60);
-    let bytes = encode(&Record::Settings(written.clone()));
+    let bytes = encode(Record::Settings(written.clone()).as_ref());
     assert_eq!(
         decode("settings", &bytes).unwrap(),
         vec![Record::Settings(written)]
@@ -99,7 +99,7 @@ fn records_are_written_in_the_newest_format_and_read_back() {
         },
         ..RoutingSettings::default()
     };
-    let bytes = encode(&Record::Settings(settings.clone()));
+    let bytes = encode(Record::Settings(settings.clone()).as_ref());
     assert_eq!(bytes[0], FORMAT_V5);
     assert_eq!(
         decode("settings", &bytes).unwrap(),
@@ -193,7 +193,10 @@ fn a_shop_restored_from_format_2_figures_hands_back_their_newest_form_to_write()
             "stats:20000:a1".to_owned(),
             format_2(&v2::Record::Stats(day, a.clone(), old)),
         ),
-        ("meta".to_owned(), encode(&Record::Meta(Default::default()))),
+        (
+            "meta".to_owned(),
+            encode(Record::Meta(Default::default()).as_ref()),
+        ),
     ];
 
     let restored = restore(ShopId::parse("s").unwrap(), stored, 0).unwrap();
@@ -324,7 +327,7 @@ fn format_5_reads_a_record_written_before_a_field_was_added_at_its_end() {
     // And the newest form round-trips, the new fields included.
     agent.online_ms = 5_000;
     agent.online_since = Some(9);
-    let bytes = encode(&Record::Agent(agent.clone()));
+    let bytes = encode(Record::Agent(agent.clone()).as_ref());
     assert_eq!(
         decode("agent:a1", &bytes).unwrap(),
         vec![Record::Agent(agent)]
@@ -387,4 +390,64 @@ fn a_commands_facts_go_to_the_log_of_their_own_shop_day_in_order() {
         batch.appends[0].expires_at,
         zone.start_of(20_000 + i64::from(DAY_LOG_KEPT_DAYS))
     );
+}
+
+#[test]
+fn a_record_borrowed_from_its_shop_is_written_as_its_owned_copy_and_read_back() {
+    use fenliu_core::{AgentStatus, Command, Entry, GroupId, Inquiry, MaxLoad, Tag};
+    use rand::rngs::SmallRng;
+    use rand::SeedableRng;
+
+    let mut shop = Shop::new(ShopId::parse("s1").unwrap());
+    let mut rng = SmallRng::seed_from_u64(1);
+    let now = 1_795_399_200_000;
+    let (a1, a2) = (AgentId::parse("a1").unwrap(), AgentId::parse("a2").unwrap());
+    let buyer = BuyerId::parse("b1").unwrap();
+    let upsert = |agent: &AgentId| Command::UpsertAgent {
+        agent: agent.clone(),
+        display_name: None,
+        weight: None,
+        groups: None,
+    };
+    let commands = [
+        upsert(&a1),
+        upsert(&a2),
+        Command::SetStatus(a2.clone(), AgentStatus::Online),
+        Command::SetMaxLoad(a1.clone(), MaxLoad::new(3).unwrap()),
+        Command::SetStatus(a1.clone(), AgentStatus::Online),
+        // Members in another order than their ids': the shop keeps a set.
+        Command::PutGroup(GroupId::parse("g").unwrap(), vec![a2, a1]),
+        Command::Order(Tag::parse("o1").unwrap(), buyer.clone()),
+        Command::Inquire(Inquiry {
+            buyer_id: buyer,
+            entry: Entry::ProductDetail,
+            question: None,
+            order_state: None,
+            product_id: None,
+            intent: None,
+            priority: Default::default(),
+        }),
+    ];
+    for cmd in commands {
+        shop.handle(cmd, now, &mut rng).unwrap();
+    }
+
+    let records = shop.snapshot();
+    for kind in [
+        "group:", "conv:", "agent:", "recv:", "order:", "stats:", "recent:",
+    ] {
+        assert!(
+            records.iter().any(|r| r.key().name().starts_with(kind)),
+            "the shop holds no {kind} record"
+        );
+    }
+    for record in records {
+        let key = record.key();
+        let borrowed = shop.record_ref(&key).unwrap();
+        assert_eq!(borrowed.key(), key);
+        assert_eq!(borrowed.expires_at(&shop), record.expires_at(&shop));
+        let bytes = encode(borrowed);
+        assert_eq!(bytes, encode(record.as_ref()), "{}", key.name());
+        assert_eq!(decode(&key.name(), &bytes).unwrap(), vec![record]);
+    }
 }
