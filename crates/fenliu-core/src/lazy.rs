@@ -53,6 +53,15 @@ impl<T> Lazy<T> {
 }
 
 impl<T: Default> Lazy<T> {
+    /// The value, leaving the default in its place: an allocated part keeps
+    /// its allocation for the next use, an unallocated one stays so.
+    pub(crate) fn take(&mut self) -> T {
+        self.0
+            .as_deref_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
     /// The value to change, if it is allocated or `needed`: a change that
     /// leaves the default value as it is (an empty index rebuilt from
     /// nothing) allocates nothing.

@@ -271,7 +271,7 @@ impl Shop {
 
     /// Effects left behind by a refused command (timers that fired first).
     pub fn take_effects(&mut self) -> Effects {
-        let mut fx = std::mem::take(&mut *self.fx);
+        let mut fx = self.fx.take();
         fx.changed.settle();
         let changed = !fx.changed.is_empty();
         self.log_taken(&mut fx.facts, changed);
@@ -326,14 +326,10 @@ impl Shop {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_shop_restored_from_nothing_allocates_none_of_its_lazy_parts() {
-        // Act
-        let shop = Shop::restore(ShopId::parse("s").unwrap(), Vec::new(), 0);
-
-        // Assert
+    /// Whether each of the shop's lazy parts is allocated.
+    fn lazy_parts(shop: &Shop) -> [bool; 22] {
         let d = &shop.d;
-        let allocated = [
+        [
             d.free_slots.is_allocated(),
             d.pool.is_allocated(),
             d.group_pools.is_allocated(),
@@ -356,7 +352,35 @@ mod tests {
             shop.received.is_allocated(),
             shop.days.is_allocated(),
             shop.fx.is_allocated(),
-        ];
-        assert_eq!(allocated, [false; 22]);
+        ]
+    }
+
+    #[test]
+    fn a_shop_restored_from_nothing_allocates_none_of_its_lazy_parts() {
+        // Act
+        let shop = Shop::restore(ShopId::parse("s").unwrap(), Vec::new(), 0);
+
+        // Assert
+        assert_eq!(lazy_parts(&shop), [false; 22]);
+    }
+
+    #[test]
+    fn an_idle_shop_whose_timers_are_looked_at_allocates_none_of_its_lazy_parts() {
+        // Arrange: what a node does to a shop it starts for a read.
+        let mut shop = Shop::restore(ShopId::parse("s").unwrap(), Vec::new(), 0);
+        let mut rng = rand::rngs::mock::StepRng::new(0, 1);
+
+        // Act: its timers fired on two days, and a refused command.
+        let first = shop.tick(1_795_399_200_000, &mut rng);
+        let next_day = shop.tick(1_795_399_200_000 + 86_400_000, &mut rng);
+        let refused = shop.handle(
+            Command::Cancel(ConversationId(1)),
+            1_795_399_200_001,
+            &mut rng,
+        );
+
+        // Assert
+        assert!(first.is_empty() && next_day.is_empty() && refused.is_err());
+        assert_eq!(lazy_parts(&shop), [false; 22]);
     }
 }

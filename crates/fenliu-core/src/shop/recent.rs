@@ -61,7 +61,12 @@ impl Shop {
 
     /// Forgets the mappings whose expiry is due at `now`.
     pub(super) fn expire_recent(&mut self, now: Millis) {
-        while let Some((at, buyer)) = self.d.recent_expiry.pop_due(now) {
+        while let Some((at, buyer)) = self
+            .d
+            .recent_expiry
+            .get_mut_if(false)
+            .and_then(|e| e.pop_due(now))
+        {
             // An expiry the mapping was refreshed past is left behind.
             if self.recent.get(&buyer).is_some_and(|r| r.expires_at == at) {
                 self.recent.remove(&buyer);

@@ -97,7 +97,7 @@ impl Shop {
         // that what they arm (a new offer, a new agent's deadline) is due
         // after it: a shop restored and ticked at `now` does the same.
         let mut deciding = Vec::new();
-        while let Some((at, timer)) = self.d.timers.pop_due(now) {
+        while let Some((at, timer)) = self.d.timers.get_mut_if(false).and_then(|t| t.pop_due(now)) {
             match timer {
                 Timer::Escalate(id) => escalated.push(id),
                 Timer::OfferLapses(_) | Timer::Reassign(_) => deciding.push(timer),
