@@ -16,6 +16,12 @@ pub mod shop;
 pub const SHOP_SCOPE: &str = "/v1/shops/{shop}";
 
 /// Registers every route.
+///
+/// Within a shop, a request is matched against the routes in the order they
+/// are registered here (a route with a parameter is a regular expression
+/// tried in turn), so the ones the IM gateway sends all day come first: a
+/// buyer's inquiry, a message and an end. No two routes match the same
+/// method and path, so the order changes nothing else.
 pub fn configure(cfg: &mut ServiceConfig) {
     use conversations as c;
     cfg.service(ops::healthz)
@@ -24,6 +30,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(ops::openapi)
         .service(
             scope::scope(SHOP_SCOPE)
+                .service(c::inquire)
+                .service(c::message)
+                .service(c::end)
                 .service(agents::list_agents)
                 .service(agents::put_agent)
                 .service(agents::get_agent)
@@ -36,13 +45,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(shop::put_group)
                 .service(shop::get_routing)
                 .service(shop::put_routing)
-                .service(c::inquire)
                 .service(c::open_proactive)
                 .service(c::get_conversation)
                 .service(c::explain)
-                .service(c::message)
                 .service(c::transfer)
-                .service(c::end)
                 .service(c::accept)
                 .service(c::reject)
                 .service(c::cancel)
