@@ -237,18 +237,7 @@ pub enum Record {
 impl Record {
     /// The key the record is stored under.
     pub fn key(&self) -> RecordKey {
-        match self {
-            Self::Meta(_) => RecordKey::Meta,
-            Self::Settings(_) => RecordKey::Settings,
-            Self::Agent(a) => RecordKey::Agent(a.id.clone()),
-            Self::Group(g, _) => RecordKey::Group(g.clone()),
-            Self::Conversation(c) => RecordKey::Conversation(c.id),
-            Self::Recent(b, _) => RecordKey::Recent(b.clone()),
-            Self::Order(o) => RecordKey::Order(o.order_id.clone()),
-            Self::Stats(d, a, _) => RecordKey::Stats(*d, a.clone()),
-            Self::Reception(d, a, b) => RecordKey::Reception(*d, a.clone(), b.clone()),
-            Self::ShopDay(d, _) => RecordKey::ShopDay(*d),
-        }
+        self.as_ref().key()
     }
 
     /// The record, borrowed.
