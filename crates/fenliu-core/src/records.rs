@@ -293,17 +293,13 @@ pub enum Members<'a> {
     Set(&'a BTreeSet<AgentId>),
 }
 
-impl<'a> Members<'a> {
-    /// The members, in order.
-    pub fn iter(self) -> impl Iterator<Item = &'a AgentId> {
-        let (listed, set) = match self {
-            Self::Listed(l) => (Some(l.iter()), None),
-            Self::Set(s) => (None, Some(s.iter())),
-        };
-        listed
-            .into_iter()
-            .flatten()
-            .chain(set.into_iter().flatten())
+impl Members<'_> {
+    /// The members, in order, as a record lists them.
+    pub fn to_vec(self) -> Vec<AgentId> {
+        match self {
+            Self::Listed(l) => l.to_vec(),
+            Self::Set(s) => s.iter().cloned().collect(),
+        }
     }
 }
 
@@ -330,7 +326,7 @@ impl RecordRef<'_> {
             Self::Meta(m) => Record::Meta(m.clone()),
             Self::Settings(s) => Record::Settings(s.clone()),
             Self::Agent(a) => Record::Agent(a.clone()),
-            Self::Group(g, m) => Record::Group(g.clone(), m.iter().cloned().collect()),
+            Self::Group(g, m) => Record::Group(g.clone(), m.to_vec()),
             Self::Conversation(c) => Record::Conversation(Box::new(c.clone())),
             Self::Recent(b, r) => Record::Recent(b.clone(), r.clone()),
             Self::Order(o) => Record::Order(o.clone()),

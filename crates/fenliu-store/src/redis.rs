@@ -27,7 +27,7 @@ use fenliu_core::{Millis, ShopId};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use redis::{AsyncCommands, Client, Script, Value};
 
-use crate::{Acquired, Batch, EventId, Fence, ShopStore, StoreError, StreamBounds};
+use crate::{Acquired, Batch, EventId, Fence, Put, ShopStore, StoreError, StreamBounds};
 
 /// Upper bound of any single store call, so a Redis outage answers 503
 /// within seconds instead of hanging.
@@ -297,16 +297,17 @@ impl ShopStore for RedisStore {
             .key(key(shop, "events"))
             .arg(fence_value(fence))
             .arg(key(shop, "x:"))
-            .arg(now)
-            .arg(batch.puts.iter().filter(|p| p.expires_at.is_none()).count());
-        for put in batch.puts.iter().filter(|p| p.expires_at.is_none()) {
+            .arg(now);
+        let (plain, expiring): (Vec<&Put>, Vec<&Put>) =
+            batch.puts.iter().partition(|p| p.expires_at.is_none());
+        inv.arg(plain.len());
+        for put in plain {
             inv.arg(&put.key).arg(&put.value[..]);
         }
-        inv.arg(batch.puts.iter().filter(|p| p.expires_at.is_some()).count());
-        for put in &batch.puts {
-            if let Some(t) = put.expires_at {
-                inv.arg(&put.key).arg(&put.value[..]).arg(t);
-            }
+        inv.arg(expiring.len());
+        for put in expiring {
+            // `Some` here: an `Option` argument is its value.
+            inv.arg(&put.key).arg(&put.value[..]).arg(put.expires_at);
         }
         inv.arg(batch.deletes.len());
         for d in &batch.deletes {
