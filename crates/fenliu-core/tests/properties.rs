@@ -510,6 +510,13 @@ impl Run {
                     self.w.advance(*by);
                 }
                 Some(cmd) => {
+                    if matches!(cmd, Command::SetMaxLoad(..)) {
+                        // Timers due now fire first, as `handle` fires them:
+                        // checked apart, so that "the load already there"
+                        // when a max load is lowered includes what they gave.
+                        self.w.advance(0);
+                        self.settle(None, &mut out)?;
+                    }
                     let inquiry =
                         matches!(cmd, Command::Inquire(_) | Command::Message(_, Party::Buyer));
                     let result = self.w.run(cmd);
@@ -525,14 +532,24 @@ impl Run {
                     out.replies.push(format!("{result:?}"));
                 }
             }
-            let fx = self.w.take_unsaved();
-            self.track_exempt(&fx.events, inquired);
-            self.track_declined(&fx.events)?;
-            self.persist(&fx.changed)?;
-            self.check()?;
-            out.events.extend(fx.events);
+            self.settle(inquired, &mut out)?;
         }
         Ok(out)
+    }
+
+    /// Persists and checks what the last command or tick did.
+    fn settle(
+        &mut self,
+        inquired: Option<ConversationId>,
+        out: &mut Outcome,
+    ) -> Result<(), TestCaseError> {
+        let fx = self.w.take_unsaved();
+        self.track_exempt(&fx.events, inquired);
+        self.track_declined(&fx.events)?;
+        self.persist(&fx.changed)?;
+        self.check()?;
+        out.events.extend(fx.events);
+        Ok(())
     }
 
     fn track_exempt(&mut self, events: &[Event], inquired: Option<ConversationId>) {
