@@ -8,17 +8,20 @@
 //! | 3 | an agent's daily figures count receptions; the buyers received are records of their own (`recv:…`) |
 //! | 4 | routing settings are JSON text inside the record, so that a setting added later reads from an older record as its default; settings carry `presence` |
 //! | 5 | MessagePack instead of bincode: a struct is an array that carries its length, so a field added at the end of one (with a default) reads from an older record as its default; conversations carry a priority and a queue time, agents their time online, daily figures too, and the shop's own figures of a day are records (`day:…`) |
+//! | 6 | format 5 with enum variants written by index instead of name (`indexed`); read by format 5's reader |
 //!
 //! Records are written in the newest format and read in any. Formats 1–4
 //! are bincode, which is not self-describing, so they are read through
 //! copies of the types as they were ([`old`]). From format 5 on, a field is
 //! only ever added at the end of a struct, with `#[serde(default)]`, and an
-//! enum only gains variants (they are written by name): that needs no new
-//! format. An old record that is now several records (a day's figures with
+//! enum only gains variants: that needs no new format. Format 6 writes
+//! variants by index, so a variant is only ever added at the end of its
+//! enum. An old record that is now several records (a day's figures with
 //! its buyers) is read as all of them, and [`restore`] hands back what must
 //! be rewritten so that the store holds the new form before anything else
 //! is written.
 
+mod indexed;
 mod old;
 #[cfg(test)]
 mod tests;
@@ -38,8 +41,10 @@ pub const FORMAT_V2: u8 = 2;
 pub const FORMAT_V3: u8 = 3;
 /// Settings as JSON text.
 pub const FORMAT_V4: u8 = 4;
-/// The format written now: MessagePack.
+/// MessagePack.
 pub const FORMAT_V5: u8 = 5;
+/// The format written now: MessagePack with variants by index.
+pub const FORMAT_V6: u8 = 6;
 
 thread_local! {
     /// Where [`encode`] writes before copying out exactly the bytes written.
@@ -56,8 +61,10 @@ thread_local! {
 pub fn encode(record: RecordRef<'_>) -> Vec<u8> {
     SCRATCH.with_borrow_mut(|out| {
         out.clear();
-        out.push(FORMAT_V5);
-        rmp_serde::encode::write(out, &v5::Out::of(record)).expect("records always encode");
+        out.push(FORMAT_V6);
+        let mut writer = rmp_serde::Serializer::new(&mut *out);
+        serde::Serialize::serialize(&v5::Out::of(record), indexed::Indexed(&mut writer))
+            .expect("records always encode");
         let bytes = out.to_vec();
         if out.capacity() > SCRATCH_KEPT {
             *out = Vec::new();
@@ -79,7 +86,7 @@ pub fn decode(key: &str, bytes: &[u8]) -> Result<Vec<Record>, StoreError> {
     };
     let config = bincode::config::standard();
     match bytes.split_first() {
-        Some((&FORMAT_V5, body)) => rmp_serde::from_slice::<v5::In>(body)
+        Some((&(FORMAT_V5 | FORMAT_V6), body)) => rmp_serde::from_slice::<v5::In>(body)
             .map_err(|e| corrupt(e.to_string()))
             .and_then(|r| r.into_record().map_err(corrupt))
             .map(|r| vec![r]),
@@ -213,19 +220,21 @@ pub(crate) mod v5 {
     use fenliu_core::{AgentId, BuyerId, Conversation, GroupId, RoutingSettings};
     use serde::{Deserialize, Serialize};
 
-    /// What is written: `Record`'s variants, by name.
+    /// What is written: `Record`'s variants. Each holds one value (a tuple
+    /// where the record has several parts), which MessagePack writes as a
+    /// tuple variant is written, so that format 6 can key it by index.
     #[derive(Serialize)]
     pub(crate) enum Out<'a> {
         Meta(&'a Meta),
         Settings(String),
         Agent(&'a Agent),
-        Group(&'a GroupId, Listed<'a>),
+        Group((&'a GroupId, Listed<'a>)),
         Conversation(&'a Conversation),
-        Recent(&'a BuyerId, &'a RecentContact),
+        Recent((&'a BuyerId, &'a RecentContact)),
         Order(&'a OrderRecord),
-        Stats(Day, &'a AgentId, &'a AgentDay),
-        Reception(Day, &'a AgentId, &'a BuyerId),
-        ShopDay(Day, &'a ShopDay),
+        Stats((Day, &'a AgentId, &'a AgentDay)),
+        Reception((Day, &'a AgentId, &'a BuyerId)),
+        ShopDay((Day, &'a ShopDay)),
     }
 
     /// A group's members, written as the list `In` reads back.
@@ -249,13 +258,13 @@ pub(crate) mod v5 {
                     Self::Settings(serde_json::to_string(s).expect("settings always encode"))
                 }
                 RecordRef::Agent(a) => Self::Agent(a),
-                RecordRef::Group(g, m) => Self::Group(g, Listed(m)),
+                RecordRef::Group(g, m) => Self::Group((g, Listed(m))),
                 RecordRef::Conversation(c) => Self::Conversation(c),
-                RecordRef::Recent(b, r) => Self::Recent(b, r),
+                RecordRef::Recent(b, r) => Self::Recent((b, r)),
                 RecordRef::Order(o) => Self::Order(o),
-                RecordRef::Stats(d, a, f) => Self::Stats(d, a, f),
-                RecordRef::Reception(d, a, b) => Self::Reception(d, a, b),
-                RecordRef::ShopDay(d, f) => Self::ShopDay(d, f),
+                RecordRef::Stats(d, a, f) => Self::Stats((d, a, f)),
+                RecordRef::Reception(d, a, b) => Self::Reception((d, a, b)),
+                RecordRef::ShopDay(d, f) => Self::ShopDay((d, f)),
             }
         }
     }

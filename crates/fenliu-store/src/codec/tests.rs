@@ -100,7 +100,7 @@ fn records_are_written_in_the_newest_format_and_read_back() {
         ..RoutingSettings::default()
     };
     let bytes = encode(Record::Settings(settings.clone()).as_ref());
-    assert_eq!(bytes[0], FORMAT_V5);
+    assert_eq!(bytes[0], FORMAT_V6);
     assert_eq!(
         decode("settings", &bytes).unwrap(),
         vec![Record::Settings(settings)]
@@ -212,7 +212,7 @@ fn a_shop_restored_from_format_2_figures_hands_back_their_newest_form_to_write()
         .rewrite
         .puts
         .iter()
-        .all(|p| p.value[0] == FORMAT_V5));
+        .all(|p| p.value[0] == FORMAT_V6));
     let again: Vec<_> = restored
         .rewrite
         .puts
@@ -449,5 +449,237 @@ fn a_record_borrowed_from_its_shop_is_written_as_its_owned_copy_and_read_back() 
         let bytes = encode(borrowed);
         assert_eq!(bytes, encode(record.as_ref()), "{}", key.name());
         assert_eq!(decode(&key.name(), &bytes).unwrap(), vec![record]);
+    }
+}
+
+/// A conversation decided among `agents` online agents, with its explanation.
+fn a_decided_conversation(agents: usize) -> fenliu_core::Conversation {
+    use fenliu_core::{AgentStatus, Command, ConversationId, Entry, Inquiry};
+    use rand::rngs::SmallRng;
+    use rand::SeedableRng;
+
+    let mut shop = Shop::new(ShopId::parse("s1").unwrap());
+    let mut rng = SmallRng::seed_from_u64(1);
+    let now = 1_795_399_200_000;
+    for i in 0..agents {
+        let agent = AgentId::parse(&format!("a{i}")).unwrap();
+        let upsert = Command::UpsertAgent {
+            agent: agent.clone(),
+            display_name: None,
+            weight: None,
+            groups: None,
+        };
+        shop.handle(upsert, now, &mut rng).unwrap();
+        let online = Command::SetStatus(agent, AgentStatus::Online);
+        shop.handle(online, now, &mut rng).unwrap();
+    }
+    let inquiry = Command::Inquire(Inquiry {
+        buyer_id: BuyerId::parse("b1").unwrap(),
+        entry: Entry::ProductDetail,
+        question: None,
+        order_state: None,
+        product_id: None,
+        intent: None,
+        priority: Default::default(),
+    });
+    shop.handle(inquiry, now, &mut rng).unwrap();
+    shop.conversation(ConversationId(1)).unwrap().clone()
+}
+
+/// A record as format 5 wrote it: variants by name.
+fn format_5(record: RecordRef<'_>) -> Vec<u8> {
+    let mut out = vec![FORMAT_V5];
+    rmp_serde::encode::write(&mut out, &v5::Out::of(record)).unwrap();
+    out
+}
+
+#[test]
+fn format_5_records_with_variants_by_name_read_as_written() {
+    let conversation = Record::Conversation(Box::new(a_decided_conversation(20)));
+    let agent = Record::Agent(Agent::new(AgentId::parse("a1").unwrap()));
+    let day = Record::Reception(
+        20_000,
+        AgentId::parse("a1").unwrap(),
+        BuyerId::parse("b1").unwrap(),
+    );
+    for record in [conversation, agent, day] {
+        let key = record.key().name();
+        let old = format_5(record.as_ref());
+        assert_ne!(old, encode(record.as_ref()));
+        assert_eq!(decode(&key, &old).unwrap(), vec![record], "{key}");
+    }
+}
+
+#[test]
+fn format_6_writes_a_decided_conversation_in_two_thirds_of_format_5() {
+    let record = Record::Conversation(Box::new(a_decided_conversation(200)));
+    let (old, new) = (format_5(record.as_ref()), encode(record.as_ref()));
+    assert!(
+        new.len() * 3 <= old.len() * 2,
+        "format 6 {} bytes, format 5 {}",
+        new.len(),
+        old.len()
+    );
+    assert_eq!(decode("conv:1", &new).unwrap(), vec![record]);
+}
+
+/// The index format 6 writes for a variant without data.
+fn index_of<T: serde::Serialize>(variant: &T) -> u8 {
+    let mut out = Vec::new();
+    let mut writer = rmp_serde::Serializer::new(&mut out);
+    variant.serialize(indexed::Indexed(&mut writer)).unwrap();
+    assert_eq!(out.len(), 1, "a variant's index is one byte");
+    out[0]
+}
+
+/// Pins each variant of every enum that records hold to its index: format 6
+/// writes indexes, so a variant that moved would read back as another. Add
+/// new variants at the end (and here).
+#[test]
+fn variants_keep_the_indexes_stored_records_hold() {
+    use fenliu_core::explain::{RecentContactCheck, Verdict};
+    use fenliu_core::settings::Strategy;
+    use fenliu_core::{AgentStatus, ConversationStatus, EndReason, Entry, Party, Reason};
+
+    fn pinned<T: serde::Serialize>(variants: &[T], names: &[&str]) {
+        let written: Vec<(u8, String)> = variants
+            .iter()
+            .map(|v| (index_of(v), serde_json::to_string(v).unwrap()))
+            .collect();
+        let expected: Vec<(u8, String)> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (i as u8, format!("\"{n}\"")))
+            .collect();
+        assert_eq!(written, expected);
+    }
+    use AgentStatus as A;
+    pinned(
+        &[A::Online, A::Busy, A::Offline],
+        &["online", "busy", "offline"],
+    );
+    use ConversationStatus as C;
+    pinned(
+        &[C::Queued, C::Active, C::Ended, C::Cancelled, C::Offered],
+        &["queued", "active", "ended", "cancelled", "offered"],
+    );
+    use EndReason as E;
+    pinned(
+        &[E::Agent, E::Service, E::AutoEnd],
+        &["agent", "service", "auto_end"],
+    );
+    pinned(&[Party::Buyer, Party::Agent], &["buyer", "agent"]);
+    use Reason as R;
+    pinned(
+        &[
+            R::Existing,
+            R::RecentContact,
+            R::Rule,
+            R::Default,
+            R::Overflow,
+            R::Offline,
+            R::NoQueue,
+            R::Queued,
+            R::Proactive,
+            R::Transfer,
+            R::Escalated,
+            R::Closed,
+            R::Reassigned,
+        ],
+        &[
+            "existing",
+            "recent_contact",
+            "rule",
+            "default",
+            "overflow",
+            "offline",
+            "no_queue",
+            "queued",
+            "proactive",
+            "transfer",
+            "escalated",
+            "closed",
+            "reassigned",
+        ],
+    );
+    use Verdict as V;
+    pinned(
+        &[
+            V::Picked,
+            V::Eligible,
+            V::NotInTarget,
+            V::Offline,
+            V::Busy,
+            V::Saturated,
+            V::MoreLoaded,
+            V::Declined,
+        ],
+        &[
+            "picked",
+            "eligible",
+            "not_in_target",
+            "offline",
+            "busy",
+            "saturated",
+            "more_loaded",
+            "declined",
+        ],
+    );
+    use Strategy as S;
+    pinned(
+        &[S::LeastSaturation, S::Even, S::Weighted, S::Fair],
+        &["least_saturation", "even", "weighted", "fair"],
+    );
+    pinned(&[QueueOrder::Fifo, QueueOrder::Lifo], &["fifo", "lifo"]);
+    use Entry as N;
+    pinned(
+        &[
+            N::ProductDetail,
+            N::OrderDetail,
+            N::DirectMessage,
+            N::Live,
+            N::Other,
+        ],
+        &[
+            "product_detail",
+            "order_detail",
+            "direct_message",
+            "live",
+            "other",
+        ],
+    );
+    // Variants without data among variants with: index 2 and 3 carry data.
+    use RecentContactCheck as K;
+    assert_eq!(
+        [K::Disabled, K::NoRecentAgent, K::NotApplicable].map(|k| index_of(&k)),
+        [0, 1, 4]
+    );
+}
+
+/// Pins the index of each kind of record, the key of the one-entry map a
+/// record is written as (the reader's enum lists them in the same order).
+#[test]
+fn record_kinds_keep_the_indexes_stored_records_hold() {
+    let a1 = || AgentId::parse("a1").unwrap();
+    let records = [
+        (Record::Meta(Default::default()), 0),
+        (Record::Settings(RoutingSettings::default()), 1),
+        (Record::Agent(Agent::new(a1())), 2),
+        (
+            Record::Group(fenliu_core::GroupId::parse("g").unwrap(), vec![a1()]),
+            3,
+        ),
+        (Record::Conversation(Box::new(a_decided_conversation(1))), 4),
+        (Record::Stats(20_000, a1(), AgentDay::default()), 7),
+        (
+            Record::Reception(20_000, a1(), BuyerId::parse("b1").unwrap()),
+            8,
+        ),
+    ];
+    for (record, index) in records {
+        let bytes = encode(record.as_ref());
+        // A one-entry map (0x81), then the index.
+        assert_eq!(bytes[1..3], [0x81, index], "{}", record.key().name());
+        assert_eq!(decode(&record.key().name(), &bytes).unwrap(), vec![record]);
     }
 }
