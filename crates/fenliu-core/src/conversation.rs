@@ -137,9 +137,11 @@ pub struct Conversation {
     /// escalation).
     #[serde(default)]
     pub queued_since: Option<Millis>,
-    /// While offered: the offer.
+    /// While offered: the offer. Boxed: few conversations are ever offered,
+    /// and inline it would take a conversation from the 448-byte size class
+    /// of the allocator to the 512-byte one.
     #[serde(default)]
-    pub offer: Option<Offer>,
+    pub offer: Option<Box<Offer>>,
     /// Agents who declined it, let its offer lapse or missed it (reply or
     /// reassign): no decision gives it to them again.
     #[serde(default)]

@@ -65,12 +65,12 @@ impl Shop {
         c.reason = pick.reason;
         c.offline_delivery = false;
         c.explanation = explanation;
-        c.offer = Some(Offer {
+        c.offer = Some(Box::new(Offer {
             at: now,
             until,
             place,
             from_queue,
-        });
+        }));
         let buyer = c.inquiry.buyer_id.clone();
         self.hold(pick.slot, id);
         self.d.timers.push(until, Timer::OfferLapses(id));
@@ -194,7 +194,7 @@ impl Shop {
             agent_id: agent,
             cause,
         });
-        self.decide_again(id, offer, now, rng);
+        self.decide_again(id, *offer, now, rng);
         if cause == DeclineCause::Timeout {
             self.count_miss(slot, now, rng);
         }
