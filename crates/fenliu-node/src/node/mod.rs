@@ -347,7 +347,7 @@ impl Node {
         Err(NodeError::Unavailable)
     }
 
-    /// The lines of a shop day's log as stored (JSON, oldest first; empty
+    /// The lines of a shop day's log as JSON (oldest first; empty
     /// for a day with none, or one no longer kept). Any node can read it;
     /// what a command decided is there once the command was answered.
     pub async fn day_log(
@@ -356,7 +356,12 @@ impl Node {
         day: fenliu_core::time::Day,
     ) -> Result<Vec<Vec<u8>>, NodeError> {
         let list = fenliu_store::codec::day_log(day);
-        Ok(self.store.read_list(shop, &list, self.now()).await?)
+        let items = self.store.read_list(shop, &list, self.now()).await?;
+        let lines = items
+            .iter()
+            .map(|item| fenliu_store::codec::day_log_line(&list, item))
+            .collect::<Result<_, _>>()?;
+        Ok(lines)
     }
 
     /// Whether the node should receive traffic: the store answers and the

@@ -370,7 +370,8 @@ fn a_commands_facts_go_to_the_log_of_their_own_shop_day_in_order() {
                 .items
                 .iter()
                 .map(|line| {
-                    let json: serde_json::Value = serde_json::from_slice(line).unwrap();
+                    let line = day_log_line(&a.list, line).unwrap();
+                    let json: serde_json::Value = serde_json::from_slice(&line).unwrap();
                     json["conversation_id"].to_string()
                 })
                 .collect();
@@ -682,4 +683,90 @@ fn record_kinds_keep_the_indexes_stored_records_hold() {
         assert_eq!(bytes[1..3], [0x81, index], "{}", record.key().name());
         assert_eq!(decode(&record.key().name(), &bytes).unwrap(), vec![record]);
     }
+}
+
+/// Every fact a day of commands logs is stored compactly and read back as
+/// the JSON line it would have been; lines stored as JSON read unchanged.
+#[test]
+fn the_days_log_is_stored_compactly_and_exported_as_the_json_it_was() {
+    use fenliu_core::settings::Strategy;
+    use fenliu_core::{
+        AgentStatus, Command, ConversationId, EndReason, Entry, GroupId, Inquiry, MaxLoad, Party,
+        Tag,
+    };
+    use rand::rngs::SmallRng;
+    use rand::SeedableRng;
+
+    let mut shop = Shop::new(ShopId::parse("s1").unwrap());
+    shop.keep_day_log();
+    let mut rng = SmallRng::seed_from_u64(1);
+    let now = 1_795_399_200_000;
+    let (a1, a2) = (AgentId::parse("a1").unwrap(), AgentId::parse("a2").unwrap());
+    let upsert = |agent: &AgentId| Command::UpsertAgent {
+        agent: agent.clone(),
+        display_name: None,
+        weight: None,
+        groups: Some(vec![GroupId::parse("g").unwrap()]),
+    };
+    let routing = RoutingSettings {
+        strategy: Strategy::Even,
+        ..RoutingSettings::default()
+    };
+    let inquiry = |buyer: &str| {
+        Command::Inquire(Inquiry {
+            buyer_id: BuyerId::parse(buyer).unwrap(),
+            entry: Entry::Live,
+            question: Some(Tag::parse("refund").unwrap()),
+            order_state: None,
+            product_id: None,
+            intent: None,
+            priority: Default::default(),
+        })
+    };
+    let commands = [
+        upsert(&a1),
+        upsert(&a2),
+        Command::SetRouting(Box::new(routing)),
+        Command::SetStatus(a1.clone(), AgentStatus::Online),
+        Command::SetMaxLoad(a1.clone(), MaxLoad::new(1).unwrap()),
+        inquiry("b1"),
+        inquiry("b2"),
+        Command::Message(ConversationId(1), Party::Buyer),
+        Command::Message(ConversationId(1), Party::Agent),
+        Command::SetStatus(a2.clone(), AgentStatus::Online),
+        Command::Transfer(ConversationId(1), a2.clone()),
+        Command::End(ConversationId(1), EndReason::Agent),
+        Command::Cancel(ConversationId(2)),
+        Command::DeleteAgent(a1),
+    ];
+    let mut facts = Vec::new();
+    for (i, cmd) in commands.into_iter().enumerate() {
+        let at = now + i as i64 * 1_000;
+        let effects = match shop.handle(cmd, at, &mut rng) {
+            Ok((_, fx)) => fx,
+            Err(_) => shop.take_effects(),
+        };
+        facts.extend(effects.facts);
+    }
+    let kinds: std::collections::BTreeSet<String> = facts
+        .iter()
+        .map(|f| serde_json::to_value(f).unwrap()["kind"].to_string())
+        .collect();
+    assert!(kinds.len() >= 10, "{kinds:?}");
+
+    let (mut stored, mut json) = (0, 0);
+    for fact in &facts {
+        let item = day_log_item(fact);
+        let line = serde_json::to_vec(fact).unwrap();
+        (stored, json) = (stored + item.len(), json + line.len());
+        assert_eq!(day_log_line("log:x", &item).unwrap(), line);
+        // A line stored before format 6.
+        assert_eq!(day_log_line("log:x", &line).unwrap(), line);
+    }
+    assert!(
+        stored * 3 < json * 2,
+        "stored {stored} bytes, as JSON {json}"
+    );
+    assert!(day_log_line("log:x", &[FORMAT_V6, 0xc1]).is_err());
+    assert!(day_log_line("log:x", b"").is_err());
 }
