@@ -395,7 +395,7 @@ fn a_commands_facts_go_to_the_log_of_their_own_shop_day_in_order() {
 
 #[test]
 fn a_record_borrowed_from_its_shop_is_written_as_its_owned_copy_and_read_back() {
-    use fenliu_core::{AgentStatus, Command, Entry, GroupId, Inquiry, MaxLoad, Tag};
+    use fenliu_core::{AgentStatus, Command, GroupId, MaxLoad, Tag};
     use rand::rngs::SmallRng;
     use rand::SeedableRng;
 
@@ -419,15 +419,7 @@ fn a_record_borrowed_from_its_shop_is_written_as_its_owned_copy_and_read_back() 
         // Members in another order than their ids': the shop keeps a set.
         Command::PutGroup(GroupId::parse("g").unwrap(), vec![a2, a1]),
         Command::Order(Tag::parse("o1").unwrap(), buyer.clone()),
-        Command::Inquire(Inquiry {
-            buyer_id: buyer,
-            entry: Entry::ProductDetail,
-            question: None,
-            order_state: None,
-            product_id: None,
-            intent: None,
-            priority: Default::default(),
-        }),
+        Command::Inquire(an_inquiry(buyer)),
     ];
     for cmd in commands {
         shop.handle(cmd, now, &mut rng).unwrap();
@@ -453,9 +445,22 @@ fn a_record_borrowed_from_its_shop_is_written_as_its_owned_copy_and_read_back() 
     }
 }
 
+/// A buyer's inquiry from a product's page, with nothing else said.
+fn an_inquiry(buyer_id: BuyerId) -> fenliu_core::Inquiry {
+    fenliu_core::Inquiry {
+        buyer_id,
+        entry: fenliu_core::Entry::ProductDetail,
+        question: None,
+        order_state: None,
+        product_id: None,
+        intent: None,
+        priority: Default::default(),
+    }
+}
+
 /// A conversation decided among `agents` online agents, with its explanation.
 fn a_decided_conversation(agents: usize) -> fenliu_core::Conversation {
-    use fenliu_core::{AgentStatus, Command, ConversationId, Entry, Inquiry};
+    use fenliu_core::{AgentStatus, Command, ConversationId};
     use rand::rngs::SmallRng;
     use rand::SeedableRng;
 
@@ -474,15 +479,7 @@ fn a_decided_conversation(agents: usize) -> fenliu_core::Conversation {
         let online = Command::SetStatus(agent, AgentStatus::Online);
         shop.handle(online, now, &mut rng).unwrap();
     }
-    let inquiry = Command::Inquire(Inquiry {
-        buyer_id: BuyerId::parse("b1").unwrap(),
-        entry: Entry::ProductDetail,
-        question: None,
-        order_state: None,
-        product_id: None,
-        intent: None,
-        priority: Default::default(),
-    });
+    let inquiry = Command::Inquire(an_inquiry(BuyerId::parse("b1").unwrap()));
     shop.handle(inquiry, now, &mut rng).unwrap();
     shop.conversation(ConversationId(1)).unwrap().clone()
 }
