@@ -240,10 +240,11 @@ pub fn restore(
     Ok(Restored { shop, rewrite })
 }
 
-/// Records as format 5 writes them: the core's types as MessagePack, but for
-/// the routing settings, which are JSON text (as in format 4: settings
-/// change shape in the middle of their structs, where an array cannot tell
-/// a field is missing).
+/// Records as formats 5 and 6 shape them: the core's types as MessagePack,
+/// but for the routing settings, which are JSON text (as in format 4:
+/// settings change shape in the middle of their structs, where an array
+/// cannot tell a field is missing). Format 6 writes the same shapes through
+/// `indexed`, which only turns variant names into indexes; `In` reads both.
 pub(crate) mod v5 {
     use fenliu_core::agent::Agent;
     use fenliu_core::records::{Members, Meta, Record, RecordRef};
