@@ -640,7 +640,7 @@ impl ExplanationView {
             matched_rule,
             overflowed,
             target_size,
-            agents: agents.into_iter().map(Into::into).collect(),
+            agents: agents.iter().map(Into::into).collect(),
             unlisted: unlisted.map(Into::into),
             picked,
             priority: priority.map(|p| PriorityView {

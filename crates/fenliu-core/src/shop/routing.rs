@@ -17,8 +17,8 @@ use super::Shop;
 use crate::agent::{Agent, AgentStatus, Saturation};
 use crate::conversation::Conversation;
 use crate::explain::{
-    Considered, Explanation, Reason, RecentContactCheck, Unlisted, Verdict, EXPLAIN_LIST_LIMIT,
-    EXPLAIN_TIE_LIMIT,
+    Considered, Explanation, Listed, Reason, RecentContactCheck, Unlisted, Verdict,
+    EXPLAIN_LIST_LIMIT, EXPLAIN_TIE_LIMIT,
 };
 use crate::ids::GroupId;
 use crate::index::{Pool, Slot};
@@ -539,8 +539,10 @@ impl Shop {
             let slot = picked.expect("recent contact picks");
             let a = self.agent_at(slot).expect("live");
             e.target_size = 1;
+            e.agents = Listed::with_capacity(1);
             e.agents
-                .push(self.considered(a, today, now, Verdict::Picked));
+                .push(&self.considered(a, today, now, Verdict::Picked));
+            e.agents.shrink_to_fit();
             return e;
         }
 
@@ -551,12 +553,13 @@ impl Shop {
         };
 
         if self.agent_count() <= EXPLAIN_LIST_LIMIT {
-            e.agents.reserve_exact(self.agent_count());
+            e.agents = Listed::with_capacity(self.agent_count());
             for slot in self.slots() {
                 let a = self.agent_at(slot).expect("live");
                 e.agents
-                    .push(self.considered(a, today, now, verdict_of(slot, a)));
+                    .push(&self.considered(a, today, now, verdict_of(slot, a)));
             }
+            e.agents.shrink_to_fit();
             return e;
         }
 
@@ -597,8 +600,7 @@ impl Shop {
                 }
             }
         }
-        e.agents
-            .reserve_exact(EXPLAIN_TIE_LIMIT.min(1 + tie_bucket.len()));
+        e.agents = Listed::with_capacity(EXPLAIN_TIE_LIMIT.min(1 + tie_bucket.len()));
         for slot in listed {
             let a = self.agent_at(slot).expect("live");
             let v = verdict_of(slot, a);
@@ -608,8 +610,9 @@ impl Shop {
                 Verdict::Saturated => unlisted.saturated = unlisted.saturated.saturating_sub(1),
                 _ => unlisted.eligible = unlisted.eligible.saturating_sub(1),
             }
-            e.agents.push(self.considered(a, today, now, v));
+            e.agents.push(&self.considered(a, today, now, v));
         }
+        e.agents.shrink_to_fit();
         e.unlisted = Some(unlisted);
         e
     }

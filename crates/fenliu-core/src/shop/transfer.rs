@@ -8,7 +8,7 @@ use crate::agent::AgentStatus;
 use crate::conversation::ConversationStatus;
 use crate::effects::{Event, Reply};
 use crate::error::{CoreError, CoreResult};
-use crate::explain::{Explanation, Reason, Verdict, EXPLAIN_LIST_LIMIT};
+use crate::explain::{Explanation, Listed, Reason, Verdict, EXPLAIN_LIST_LIMIT};
 use crate::ids::{AgentId, ConversationId, GroupId};
 use crate::index::Slot;
 use crate::time::Millis;
@@ -45,9 +45,8 @@ impl Shop {
             )));
         }
         let mut explanation = Explanation::new(now, Reason::Transfer, self.settings.strategy);
-        explanation
-            .agents
-            .push(self.considered(target, self.today(now), now, Verdict::Picked));
+        let picked = self.considered(target, self.today(now), now, Verdict::Picked);
+        explanation.agents = Listed::from_iter([picked]);
         explanation.target_size = 1;
         explanation.picked = Some(to.clone());
         Ok(self.hand_over(id, from, slot, explanation, now, rng))
@@ -84,27 +83,23 @@ impl Shop {
         let today = self.today(now);
         let mut explanation = Explanation::new(now, Reason::Transfer, self.settings.strategy);
         explanation.target_size = slots.len() as u32;
-        for &s in slots.iter().take(EXPLAIN_LIST_LIMIT) {
+        let listed = slots.iter().take(EXPLAIN_LIST_LIMIT);
+        let mut agents = Listed::with_capacity(listed.len() + 1);
+        for &s in listed.clone() {
             let a = self.agent_at(s).expect("live");
             let verdict = if s == slot {
                 Verdict::Picked
             } else {
                 Shop::plain_verdict(a)
             };
-            explanation
-                .agents
-                .push(self.considered(a, today, now, verdict));
+            agents.push(&self.considered(a, today, now, verdict));
         }
-        if !explanation
-            .agents
-            .iter()
-            .any(|a| a.verdict == Verdict::Picked)
-        {
+        if !listed.clone().any(|&s| s == slot) {
             let a = self.agent_at(slot).expect("live");
-            explanation
-                .agents
-                .push(self.considered(a, today, now, Verdict::Picked));
+            agents.push(&self.considered(a, today, now, Verdict::Picked));
         }
+        agents.shrink_to_fit();
+        explanation.agents = agents;
         explanation.picked = self.agent_at(slot).map(|a| a.id.clone());
         Ok(self.hand_over(id, from, slot, explanation, now, rng))
     }

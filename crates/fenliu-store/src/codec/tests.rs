@@ -302,7 +302,15 @@ fn format_4_agents_and_conversations_read_with_the_defaults_of_format_5() {
     assert_eq!((read.queue_key, read.created_at), (Some(3), 1_000));
     assert_eq!(read.priority, fenliu_core::inquiry::Priority::default());
     assert_eq!(read.queued_since, None);
-    assert_eq!(read.explanation.agents[0].assigned_today, 5);
+    assert_eq!(
+        read.explanation
+            .agents
+            .iter()
+            .next()
+            .unwrap()
+            .assigned_today,
+        5
+    );
     assert_eq!(read.explanation.steps_reached, 0);
 }
 
