@@ -4,74 +4,153 @@
 //! suite holds it to the same rules as Redis. Its event streams number a
 //! shop's events `1`, `2`, … from the start of the process.
 
-use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use fenliu_core::{Millis, ShopId};
+use hashbrown::{DefaultHashBuilder, HashTable};
 use tokio::sync::Notify;
 
 use crate::{Acquired, Batch, EventId, Fence, ShopStore, StoreError, StreamBounds};
 
-/// A record as held: its bytes and when it expires.
-type Held = (Box<[u8]>, Option<Millis>);
-
-/// A shop's records, with the expiring ones also indexed by expiry so that
-/// forgetting them costs nothing per write.
+/// A shop's records in one hash table of single allocations, with the
+/// expiring ones also indexed by expiry so that forgetting them costs nothing
+/// per write.
 ///
-/// Keys and values are boxed slices, not `String` and `Vec`: an entry is
-/// kept for as long as the record lives, so it holds exactly its bytes (no
-/// spare capacity left from encoding) and no capacity field (a slot of the
-/// map is 48 bytes instead of 64). A conversation's records cost that per
-/// entry.
+/// A record is one boxed slice holding its key, its expiry and its value
+/// ([`Held`]), and the table holds only that pointer: a slot is 16 bytes, not
+/// the 48 of a `HashMap<Box<str>, (Box<[u8]>, Option<Millis>)>`, and a
+/// record is one allocation, not two. The index of expiries names a record by
+/// the hash of its key, not by a copy of the key. A conversation writes three
+/// records (itself, its reception pair, the buyer's recent contact), so this
+/// was a seventh of a node's memory per conversation (issue 9).
 #[derive(Debug, Default)]
 struct Records {
-    map: HashMap<Box<str>, Held>,
-    expiries: BTreeSet<(Millis, Box<str>)>,
+    table: HashTable<Held>,
+    hasher: DefaultHashBuilder,
+    /// (expiry, hash of the key). Two keys of one hash expiring in the same
+    /// millisecond share an entry, and purging it drops both.
+    expiries: BTreeSet<(Millis, u64)>,
 }
 
 impl Records {
     fn remove(&mut self, key: &str) {
-        if let Some((_, Some(t))) = self.map.remove(key) {
-            self.expiries.remove(&(t, key.into()));
+        let hash = self.hasher.hash_one(key);
+        if let Ok(held) = self.table.find_entry(hash, |r| r.key() == key) {
+            let (held, _) = held.remove();
+            if let Some(t) = held.expires_at() {
+                self.unindex(t, hash);
+            }
         }
     }
 
-    /// One look-up of the key whatever it held: the map holds every record
+    /// One look-up of the key whatever it held: the table holds every record
     /// of the shop, so a write pays per record it names, not per record kept.
-    fn insert(&mut self, key: String, value: Vec<u8>, expires_at: Option<Millis>) {
-        let value = value.into_boxed_slice();
-        match self.map.entry(key.into_boxed_str()) {
-            Entry::Occupied(mut held) => {
-                let (_, was) = std::mem::replace(held.get_mut(), (value, expires_at));
-                if was != expires_at {
-                    if let Some(t) = was {
-                        self.expiries.remove(&(t, held.key().clone()));
-                    }
-                    if let Some(t) = expires_at {
-                        self.expiries.insert((t, held.key().clone()));
-                    }
-                }
+    fn insert(&mut self, key: &str, value: &[u8], expires_at: Option<Millis>) {
+        let Self { table, hasher, .. } = self;
+        let hash = hasher.hash_one(key);
+        let held = Held::new(key, value, expires_at);
+        let was = match table.find_entry(hash, |r| r.key() == key) {
+            Ok(mut old) => std::mem::replace(old.get_mut(), held).expires_at(),
+            Err(_) => {
+                table.insert_unique(hash, held, |r| hasher.hash_one(r.key()));
+                None
             }
-            Entry::Vacant(new) => {
-                if let Some(t) = expires_at {
-                    self.expiries.insert((t, new.key().clone()));
-                }
-                new.insert((value, expires_at));
+        };
+        if was != expires_at {
+            if let Some(t) = was {
+                self.unindex(t, hash);
             }
+            if let Some(t) = expires_at {
+                self.expiries.insert((t, hash));
+            }
+        }
+    }
+
+    /// Drops the index entry (t, hash) unless another record of that hash
+    /// still expires at t.
+    fn unindex(&mut self, t: Millis, hash: u64) {
+        let Self { table, hasher, .. } = self;
+        let shared = table
+            .find(hash, |r| {
+                r.expires_at() == Some(t) && hasher.hash_one(r.key()) == hash
+            })
+            .is_some();
+        if !shared {
+            self.expiries.remove(&(t, hash));
         }
     }
 
     fn purge(&mut self, now: Millis) {
-        while let Some((t, key)) = self.expiries.first().cloned() {
+        let Self {
+            table,
+            hasher,
+            expiries,
+        } = self;
+        while let Some(&(t, hash)) = expiries.first() {
             if t > now {
                 break;
             }
-            self.expiries.pop_first();
-            self.map.remove(&*key);
+            expiries.pop_first();
+            let due = |r: &Held| r.expires_at() == Some(t) && hasher.hash_one(r.key()) == hash;
+            while let Ok(held) = table.find_entry(hash, due) {
+                held.remove();
+            }
         }
+    }
+
+    /// The records that have not expired at `now`, as keys and values.
+    fn live(&self, now: Millis) -> Vec<(String, Vec<u8>)> {
+        self.table
+            .iter()
+            .filter(|r| r.expires_at().is_none_or(|t| t > now))
+            .map(|r| (r.key().to_owned(), r.value().to_vec()))
+            .collect()
+    }
+}
+
+/// One record in one allocation: the key's length (two bytes), the expiry
+/// (eight; `Millis::MIN` for none), the key, then the value.
+#[derive(Debug)]
+struct Held(Box<[u8]>);
+
+/// Bytes in front of a record's key.
+const HELD_HEAD: usize = 2 + 8;
+
+/// Stands for "does not expire" in a record's expiry bytes.
+const NEVER: Millis = Millis::MIN;
+
+impl Held {
+    fn new(key: &str, value: &[u8], expires_at: Option<Millis>) -> Self {
+        let len = u16::try_from(key.len()).expect("a record key is a few dozen bytes");
+        let mut bytes = Vec::with_capacity(HELD_HEAD + key.len() + value.len());
+        bytes.extend_from_slice(&len.to_le_bytes());
+        bytes.extend_from_slice(&expires_at.unwrap_or(NEVER).to_le_bytes());
+        bytes.extend_from_slice(key.as_bytes());
+        bytes.extend_from_slice(value);
+        Self(bytes.into_boxed_slice())
+    }
+
+    fn key_len(&self) -> usize {
+        usize::from(u16::from_le_bytes([self.0[0], self.0[1]]))
+    }
+
+    fn key(&self) -> &str {
+        // Copied from a `&str` in `new` and never changed.
+        std::str::from_utf8(&self.0[HELD_HEAD..HELD_HEAD + self.key_len()])
+            .expect("a record key is text")
+    }
+
+    fn expires_at(&self) -> Option<Millis> {
+        let t = Millis::from_le_bytes(self.0[2..HELD_HEAD].try_into().expect("eight bytes"));
+        (t != NEVER).then_some(t)
+    }
+
+    fn value(&self) -> &[u8] {
+        &self.0[HELD_HEAD + self.key_len()..]
     }
 }
 
@@ -165,14 +244,7 @@ impl ShopStore for MemoryStore {
             .lock()
             .shops
             .get(shop)
-            .map(|records| {
-                records
-                    .map
-                    .iter()
-                    .filter(|(_, (_, exp))| exp.is_none_or(|t| t > now))
-                    .map(|(k, (v, _))| (k.to_string(), v.to_vec()))
-                    .collect()
-            })
+            .map(|records| records.live(now))
             .unwrap_or_default())
     }
 
@@ -197,7 +269,7 @@ impl ShopStore for MemoryStore {
             records.remove(&key);
         }
         for put in batch.puts {
-            records.insert(put.key, put.value, put.expires_at);
+            records.insert(&put.key, &put.value, put.expires_at);
         }
         records.purge(now);
         if !batch.appends.is_empty() {
@@ -433,4 +505,51 @@ mod tests {
     use super::*;
 
     crate::store_contract_tests!(async { (MemoryStore::new(), ()) });
+
+    fn keys(records: &Records, now: Millis) -> Vec<String> {
+        let mut keys: Vec<String> = records.live(now).into_iter().map(|(k, _)| k).collect();
+        keys.sort();
+        keys
+    }
+
+    #[test]
+    fn a_record_holds_its_key_expiry_and_value_in_one_allocation() {
+        let held = Held::new("conv:17", b"\x06bytes", Some(42));
+        assert_eq!(held.key(), "conv:17");
+        assert_eq!(held.expires_at(), Some(42));
+        assert_eq!(held.value(), b"\x06bytes");
+        assert_eq!(held.0.len(), HELD_HEAD + 7 + 6);
+        assert_eq!(Held::new("meta", b"", None).expires_at(), None);
+    }
+
+    #[test]
+    fn records_are_forgotten_at_their_latest_expiry_and_never_without_one() {
+        let mut r = Records::default();
+        r.insert("soon", b"1", Some(10));
+        r.insert("later", b"1", Some(10));
+        r.insert("later", b"2", Some(20)); // moved on
+        r.insert("kept", b"1", Some(10));
+        r.insert("kept", b"2", None); // no longer expires
+        r.insert("gone", b"1", Some(10));
+        r.remove("gone");
+        r.purge(10);
+        assert_eq!(keys(&r, 10), ["kept", "later"]);
+        assert_eq!(
+            r.live(10).iter().find(|(k, _)| k == "later").unwrap().1,
+            b"2"
+        );
+        r.purge(20);
+        assert_eq!(keys(&r, 20), ["kept"]);
+        assert!(r.expiries.is_empty(), "{:?}", r.expiries);
+        assert_eq!(r.table.len(), 1);
+    }
+
+    #[test]
+    fn a_record_past_its_expiry_is_not_loaded_before_it_is_purged() {
+        let mut r = Records::default();
+        r.insert("recent:b1", b"1", Some(10));
+        r.insert("conv:1", b"1", None);
+        assert_eq!(keys(&r, 9), ["conv:1", "recent:b1"]);
+        assert_eq!(keys(&r, 10), ["conv:1"]);
+    }
 }
