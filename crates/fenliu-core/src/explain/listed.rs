@@ -67,7 +67,7 @@ impl Listed {
 
     /// The agents listed.
     pub fn iter(&self) -> impl Iterator<Item = Considered> + '_ {
-        self.entries().map(Entry::to_owned)
+        self.entries().map(Entry::into_considered)
     }
 
     /// How many agents are listed.
@@ -148,7 +148,7 @@ struct Entry<'a> {
 }
 
 impl Entry<'_> {
-    fn to_owned(self) -> Considered {
+    fn into_considered(self) -> Considered {
         Considered {
             agent_id: AgentId::parse(self.agent_id).expect("packed from an agent id"),
             status: self.status,
