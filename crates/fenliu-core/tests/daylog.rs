@@ -44,10 +44,7 @@ fn the_first_command_of_the_day_writes_the_shop_as_it_stood_then_its_input_and_o
     };
     assert_eq!(start.day, w.shop.today(w.now));
     assert_eq!(start.agents.len(), 1);
-    assert_eq!(
-        start.agents.iter().next().unwrap().status,
-        AgentStatus::Online
-    );
+    assert_eq!(start.agents[0].status, AgentStatus::Online);
     assert!(start.conversations.is_empty(), "the inquiry came after");
     assert_eq!(
         facts[1].what,
